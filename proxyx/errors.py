@@ -1,0 +1,64 @@
+"""Every error proxyx raises on purpose.
+
+    ProxyxError                 base; the CLI prints its message on one line
+    ├── ConfigError             a config file or option is wrong (exit 2)
+    ├── DataError               a data set is missing, empty or malformed (exit 2)
+    ├── ModelError              a model could not answer
+    │   ├── UnknownModel        the model name is not known (exit 2)
+    │   ├── CallFailed          a call failed after its last retry
+    │   ├── RateLimited         429 from a provider (retried)
+    │   └── CallTimeout         a call took longer than its timeout (retried)
+    └── BudgetExceeded          the next call could pass ``max_usd``
+
+Messages say what is wrong and how to fix it; they never hold an API key.
+"""
+
+from __future__ import annotations
+
+
+class ProxyxError(Exception):
+    """Base of every error proxyx raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(ProxyxError):
+    exit_code = 2
+
+
+class DataError(ProxyxError):
+    exit_code = 2
+
+
+class ModelError(ProxyxError):
+    exit_code = 1
+
+
+class UnknownModel(ModelError):
+    exit_code = 2
+
+
+class CallFailed(ModelError):
+    """A model call failed for good (after its retries)."""
+
+
+class RateLimited(ModelError):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CallTimeout(ModelError):
+    pass
+
+
+class BudgetExceeded(ProxyxError):
+    exit_code = 4
+
+
+# Documented process exit codes (README "Exit codes").
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_FAILURES = 3
+EXIT_BUDGET = 4

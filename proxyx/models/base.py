@@ -1,0 +1,129 @@
+"""One protocol for every model: label probabilities for a batch of texts.
+
+A model never knows it is being explained, and knows nothing of the cache,
+the ledger or the budget (``proxyx.scorer`` wraps those around it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..config import ModelConfig, Price, TaskConfig
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One model call: probabilities over ``task.labels`` plus what it cost."""
+
+    probs: tuple[float, ...]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usd: float = 0.0
+    flag: str | None = None  # e.g. "verbalized": no log-probabilities, one-hot from the answer text
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, s: str) -> "Answer":
+        d = json.loads(s)
+        d["probs"] = tuple(d["probs"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts and dollars of a call, measured or estimated without calling."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    usd: float
+
+
+OnAnswer = Callable[[int, Answer], None]
+
+
+class Model(ABC):
+    """Base of all models.
+
+    Subclasses implement ``_predict`` (and may override ``count_prompt_tokens``
+    and ``price``). ``predict`` calls ``on_answer(i, answer)`` as soon as
+    answer ``i`` is known, so a caller can persist it before the batch ends.
+    """
+
+    #: default price for this kind of model, dollars per million tokens
+    default_price = Price()
+
+    def __init__(self, *, config: ModelConfig, task: TaskConfig):
+        self.config = config
+        self.task = task
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.task.labels)
+
+    @property
+    def price(self) -> Price:
+        return self.config.price or self.default_price
+
+    def fingerprint(self) -> str:
+        """Identity of the answers: the model, its prompt and scoring parameters (not price, not alias)."""
+        ident = {"model": self.config.model, "api_base": self.config.api_base, "style": self.config.style,
+                 "top_logprobs": self.config.top_logprobs, "model_path": self.config.model_path,
+                 "task": self.task.model_dump(mode="json"), "scoring": self.scoring_params()}
+        return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+    def scoring_params(self) -> dict:
+        """Extra parameters that change the answers; part of the cache key."""
+        return {}
+
+    def predict(self, texts: Sequence[str], on_answer: OnAnswer | None = None) -> list[Answer]:
+        """Answer every text; ``on_answer`` sees each answer as soon as it exists."""
+        if not texts:
+            return []
+        return self._predict(list(texts), on_answer or (lambda i, a: None))
+
+    @abstractmethod
+    def _predict(self, texts: list[str], on_answer: OnAnswer) -> list[Answer]: ...
+
+    def count_prompt_tokens(self, text: str) -> int:
+        """Prompt tokens a call on ``text`` would use (no call is made)."""
+        return max(1, len(text.split()))
+
+    #: completion tokens of one call
+    completion_tokens = 1
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        p = self.price
+        return (prompt_tokens * p.input_per_mtok + completion_tokens * p.output_per_mtok) / 1e6
+
+    def estimate(self, text: str) -> Usage:
+        """What a call on ``text`` would cost, without calling."""
+        pt = self.count_prompt_tokens(text)
+        return Usage(pt, self.completion_tokens, self.cost(pt, self.completion_tokens))
+
+    def worst_case_usd(self, text: str) -> float:
+        """Upper bound of a call's cost, reserved against the budget before it is sent."""
+        return self.estimate(text).usd
+
+    def close(self) -> None:
+        """Release resources (servers, threads); idempotent."""
+
+
+def normalise(scores: dict[str, float], labels: Sequence[str]) -> tuple[float, ...]:
+    """Probabilities over ``labels`` from unnormalised non-negative scores."""
+    v = np.array([max(0.0, float(scores.get(lab, 0.0))) for lab in labels])
+    total = v.sum()
+    if not np.isfinite(total) or total <= 0:
+        return tuple(1.0 / len(labels) for _ in labels)
+    return tuple(float(x) for x in v / total)
