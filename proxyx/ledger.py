@@ -32,6 +32,7 @@ class Tally:
     nominal_calls: int = 0  # calls + hits
     nominal_tokens: int = 0
     nominal_usd: float = 0.0
+    nominal_seconds: float = 0.0  # wall time the answers took when they were paid for
 
     def add(self, other: "Tally") -> None:
         for k, v in asdict(other).items():
@@ -105,6 +106,7 @@ class Ledger:
         t.nominal_calls += 1
         t.nominal_tokens += answer.prompt_tokens + answer.completion_tokens
         t.nominal_usd += answer.usd
+        t.nominal_seconds += answer.seconds
 
     # ------------------------------------------------------------ views
     def snapshot(self) -> dict[Key, Tally]:

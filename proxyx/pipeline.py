@@ -39,7 +39,7 @@ class ExplainResult:
 
 
 def _tally_dict(t: Tally) -> dict:
-    return {"calls": t.nominal_calls, "tokens": t.nominal_tokens, "usd": t.nominal_usd,
+    return {"calls": t.nominal_calls, "tokens": t.nominal_tokens, "usd": t.nominal_usd, "seconds": t.nominal_seconds,
             "paid_calls": t.calls, "paid_tokens": t.tokens, "paid_usd": t.usd, "cache_hits": t.hits}
 
 

@@ -8,7 +8,9 @@ numbers: they do not know whether a proxy or the oracle answers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -70,11 +72,15 @@ class Scorer:
             reserved.append(cost)
         affordable = texts[: len(reserved)]
         got: dict[str, Answer] = {}
+        clock = [time.perf_counter()]
 
         def on_answer(i: int, answer: Answer) -> None:
             text = affordable[i]
             if text in got:
                 return
+            now = time.perf_counter()  # time since the previous answer: per-call wall time, concurrency included
+            answer = replace(answer, seconds=now - clock[0])
+            clock[0] = now
             self.cache.put(self._fingerprint, self.name, text, answer)
             self.ledger.release(reserved[i])
             self.ledger.record_call(key, answer)

@@ -26,6 +26,7 @@ class Answer:
     completion_tokens: int = 0
     usd: float = 0.0
     flag: str | None = None  # e.g. "verbalized": no log-probabilities, one-hot from the answer text
+    seconds: float = 0.0  # wall time this answer took (set by the scorer; kept in the cache for throughput)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
