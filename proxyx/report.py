@@ -88,11 +88,15 @@ def _num(x: float | None, fmt: str = ".2f") -> str:
 
 def ledger_table(rows: list[dict], title: str = "Cost by model") -> Table:
     t = Table(title=title)
-    for col in ("model", "role", "purpose", "calls", "cache hits", "tokens", "paid $", "failures"):
-        t.add_column(col, justify="left" if col in ("model", "role", "purpose") else "right")
+    failures = any(r["failures"] for r in rows)
+    t.add_column("model", no_wrap=True)
+    t.add_column("role / purpose", no_wrap=True)
+    for col in ("calls", "hits", "tokens", "paid $") + (("failed",) if failures else ()):
+        t.add_column(col, justify="right")
     for r in rows:
-        t.add_row(r["model"], r["role"], r["purpose"], str(r["calls"]), str(r["hits"]),
-                  str(r["prompt_tokens"] + r["completion_tokens"]), _usd(r["usd"]), str(r["failures"]))
+        cells = [r["model"], f"{r['role']} / {r['purpose']}", str(r["calls"]), str(r["hits"]),
+                 str(r["prompt_tokens"] + r["completion_tokens"]), _usd(r["usd"])]
+        t.add_row(*cells, *([str(r["failures"])] if failures else []))
     return t
 
 

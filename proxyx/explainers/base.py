@@ -1,0 +1,173 @@
+"""The shared flow of perturbation explainers: sample -> evaluate -> weight -> fit.
+
+LIME and Kernel SHAP differ only in three pieces, which subclasses override
+(as captum's ``kernel_shap.py`` is its ``lime.py`` with other parts):
+
+    _sample(n_units, rng)     which masks to evaluate (unique rows, row 0 unmasked)
+    _kernel(masks)            how much each evaluated mask counts in the fit
+    _fit(masks, y, weights)   the surrogate: (values, base_value)
+
+Masks depend only on ``(n_units, samples, seed)``, never on the model, so a
+proxy and the oracle are asked exactly the same perturbed texts and the model
+call cache can be shared between them.
+"""
+
+from __future__ import annotations
+
+import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError
+
+ValueFn = Callable[[np.ndarray], np.ndarray]
+
+#: rounds of random draws before a sampler settles for fewer unique masks
+#: than the budget (only reachable when the budget nearly exhausts the space)
+MAX_ROUNDS = 64
+
+
+@dataclass(frozen=True, eq=False)
+class Attribution:
+    """One explanation: a value per unit plus the surrogate's anchors.
+
+    ``values`` is stored as a read-only float array, so the object is
+    immutable in fact and not only by name.
+    """
+
+    values: np.ndarray  # (n_units,) attribution per unit
+    base_value: float  # surrogate value at the empty coalition (SHAP: f(empty))
+    full_value: float  # f(all units kept)
+    n_evals: int  # unique masks evaluated (= model calls if nothing is cached)
+    method: str  # "lime" | "kernel_shap"
+
+    def __post_init__(self) -> None:
+        values = np.array(self.values, dtype=float)
+        values.setflags(write=False)
+        object.__setattr__(self, "values", values)
+
+
+class Explainer(ABC):
+    """Base of the perturbation explainers; the constructor only stores arguments.
+
+    ``samples`` caps the unique masks evaluated per explanation (the rows a
+    method always needs count against it; the budget is raised to
+    ``n_forced`` only if it is smaller). When every coalition fits in the
+    budget (``2**n_units <= samples``) they are all enumerated instead.
+    """
+
+    method: ClassVar[str]
+    #: rows evaluated whatever the budget (LIME: the unmasked text)
+    n_forced: ClassVar[int] = 1
+
+    def __init__(self, *, samples: int = 1000, seed: int = 0) -> None:
+        self.samples = samples
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(samples={self.samples!r}, seed={self.seed!r})"
+
+    def check_params(self) -> None:
+        """Raise ``ConfigError`` if ``samples`` or ``seed`` cannot work."""
+        if not _is_int(self.samples) or self.samples < 1:
+            raise ConfigError(
+                f"explainer.samples must be a positive integer, got {self.samples!r}; "
+                "set it to the number of model calls per explanation, e.g. 1000"
+            )
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ConfigError(f"the explainer seed must be a non-negative integer, got {self.seed!r}; e.g. seed: 0")
+
+    def sample_masks(self, n_units: int) -> np.ndarray:
+        """The masks an explanation of ``n_units`` units evaluates: bool ``(m, n_units)``, unique rows.
+
+        Row 0 is always the unmasked text. Deterministic given
+        ``(n_units, samples, seed)``.
+        """
+        self.check_params()
+        if not _is_int(n_units) or n_units < 1:
+            raise ValueError(f"n_units must be a positive integer, got {n_units!r}")
+        if 2**n_units <= self.samples:
+            return all_coalitions(n_units)
+        return self._sample(int(n_units), np.random.default_rng(self.seed))
+
+    def explain(self, n_units: int, value_fn: ValueFn) -> Attribution:
+        """Explain ``value_fn`` (masks -> the target label's probability) with one batched call."""
+        masks = self.sample_masks(n_units)
+        y = np.asarray(value_fn(masks.copy()), dtype=float)
+        if y.shape != (len(masks),):
+            raise ValueError(f"value_fn returned shape {y.shape}, expected ({len(masks)},): one value per mask")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("value_fn returned NaN or infinite values; a model must return probabilities")
+        values, base_value = self._fit(masks, y, self._kernel(masks))
+        return Attribution(
+            values=values,
+            base_value=float(base_value),
+            full_value=float(y[0]),
+            n_evals=len(masks),
+            method=self.method,
+        )
+
+    @abstractmethod
+    def _sample(self, n_units: int, rng: np.random.Generator) -> np.ndarray:
+        """At most ``max(samples, n_forced)`` unique masks, row 0 all True (called when 2**n_units > samples)."""
+
+    @abstractmethod
+    def _kernel(self, masks: np.ndarray) -> np.ndarray:
+        """A non-negative weight per mask."""
+
+    @abstractmethod
+    def _fit(self, masks: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
+        """The attribution per unit and the surrogate's value at the empty coalition."""
+
+
+class MaskSet:
+    """Masks in first-drawn order without repeats, up to ``limit`` rows.
+
+    Keeping the first-drawn order makes truncation at the budget, and so the
+    masks, a pure function of the random stream.
+    """
+
+    def __init__(self, n_units: int, limit: int) -> None:
+        self.n_units = n_units
+        self.limit = limit
+        self._rows: list[np.ndarray] = []
+        self._seen: set[bytes] = set()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def full(self) -> bool:
+        return len(self._rows) >= self.limit
+
+    def add(self, row: np.ndarray) -> bool:
+        """Add ``row`` unless it is known or the set is full; True if added."""
+        key = row.tobytes()
+        if self.full or key in self._seen:
+            return False
+        self._seen.add(key)
+        self._rows.append(row)
+        return True
+
+    def to_array(self) -> np.ndarray:
+        return np.array(self._rows, dtype=bool).reshape(-1, self.n_units)
+
+
+def all_coalitions(n_units: int) -> np.ndarray:
+    """Every mask of ``n_units`` units, from all kept (row 0) to none kept (last row)."""
+    codes = np.arange(2**n_units - 1, -1, -1, dtype=np.int64)
+    return ((codes[:, None] >> np.arange(n_units)) & 1).astype(bool)
+
+
+def random_subsets(rng: np.random.Generator, n_units: int, n_keep: np.ndarray) -> np.ndarray:
+    """One mask per entry of ``n_keep``, keeping that many units chosen uniformly."""
+    ranks = rng.random((len(n_keep), n_units)).argsort(axis=1).argsort(axis=1)
+    return ranks < np.asarray(n_keep)[:, None]
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)

@@ -1,0 +1,130 @@
+"""The CLI end to end, with fast real local models (VADER as the oracle here)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from proxyx.cli import app
+
+runner = CliRunner()
+
+REVIEWS = [
+    {"id": "a", "text": "Absolutely delicious, the best coffee I have ever had.", "label": "great"},
+    {"id": "b", "text": "Stale and bland. I threw the whole bag away.", "label": "other"},
+    {"id": "c", "text": "Good value, my kids love these crunchy snacks.", "label": "great"},
+]
+
+
+def make(tmp_path: Path, extra: str = "", rows=REVIEWS, oracle: str = "local/vader") -> Path:
+    data = tmp_path / "reviews.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"oracle: {oracle}\n"
+        "proxies:\n  - model: local/vader\n    alias: vader-twin\n"
+        f"dataset:\n  path: {data}\n"
+        "explainer:\n  method: lime\n  samples: 40\n"
+        f"cache_dir: {tmp_path / 'cache'}\n"
+        f"output: {tmp_path / 'report.json'}\n" + extra
+    )
+    return cfg
+
+
+def one_line_error(result, code=2):
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_explain_writes_report(tmp_path):
+    cfg = make(tmp_path)
+    r = runner.invoke(app, ["explain", str(cfg), "-q"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert doc["schema"] == "proxyx.report/1" and doc["status"] == "complete"
+    assert len(doc["instances"]) == 3
+    for e in doc["instances"]:
+        assert len(e["attribution"]) == len(e["units"]) == len(e["text"].split())
+        assert e["explained_by"] in ("local/vader", "vader-twin")
+        assert e["oracle"]["label"] in ("great", "other")
+        assert e["cost"]["explanation"]["calls"] > 0
+    assert "explained by" in r.output
+
+
+def test_rerun_is_all_cache_hits_and_identical(tmp_path):
+    cfg = make(tmp_path)
+    runner.invoke(app, ["explain", str(cfg), "-q"])
+    first = json.loads((tmp_path / "report.json").read_text())
+    r = runner.invoke(app, ["explain", str(cfg), "-q"])
+    assert r.exit_code == 0
+    second = json.loads((tmp_path / "report.json").read_text())
+    assert sum(row["calls"] for row in second["ledger"]) == 0
+    assert sum(row["usd"] for row in second["ledger"]) == 0
+    assert [e["attribution"] for e in first["instances"]] == [e["attribution"] for e in second["instances"]]
+    assert first["crr"] == second["crr"]
+
+
+def test_limit_and_out_override(tmp_path):
+    cfg = make(tmp_path)
+    out = tmp_path / "elsewhere.json"
+    r = runner.invoke(app, ["explain", str(cfg), "--limit", "1", "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(out.read_text())["instances"]) == 1
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        pytest.param(lambda t: t.replace("samples: 40", "sampels: 40"), "explainer.sampels: unknown key", id="unknown-key"),
+        pytest.param(lambda t: t.replace("samples: 40", "samples: lots"), "explainer.samples: Input should be a valid integer", id="wrong-type"),
+        pytest.param(lambda t: t.replace("oracle: local/vader", "oracle: local/gpt-9"), "unknown model 'local/gpt-9'", id="unknown-local-model"),
+        pytest.param(lambda t: t.replace("oracle: local/vader", "oracle: nosuchprovider/x"), "unknown model 'nosuchprovider/x'", id="unknown-provider"),
+        pytest.param(lambda t: t.replace("reviews.jsonl", "missing.jsonl"), "does not exist", id="missing-data-file"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, edit, needle):
+    cfg = make(tmp_path)
+    cfg.write_text(edit(cfg.read_text()))
+    line = one_line_error(runner.invoke(app, ["explain", str(cfg), "-q"]))
+    assert needle in line
+
+
+def test_missing_config_file(tmp_path):
+    assert "does not exist" in one_line_error(runner.invoke(app, ["explain", str(tmp_path / "nope.yaml")]))
+
+
+def test_empty_text(tmp_path):
+    cfg = make(tmp_path, rows=REVIEWS + [{"id": "d", "text": "   ", "label": "great"}])
+    assert "empty text" in one_line_error(runner.invoke(app, ["explain", str(cfg), "-q"]))
+
+
+def test_empty_data_set(tmp_path):
+    cfg = make(tmp_path, rows=[])
+    assert "is empty" in one_line_error(runner.invoke(app, ["explain", str(cfg), "-q"]))
+
+
+def test_budget_stops_cleanly_and_keeps_what_finished(tmp_path):
+    # The proxy at $100 per million words: one LIME explanation (40 masked texts of ~9 words) costs ~$0.016.
+    cfg = make(tmp_path, extra="max_usd: 0.02\n")
+    cfg.write_text(cfg.read_text().replace("alias: vader-twin", "alias: vader-twin\n    price: {input_per_mtok: 100}"))
+    r = runner.invoke(app, ["explain", str(cfg), "-q"])
+    assert r.exit_code == 4, r.output
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert doc["status"] == "stopped_budget" and "max_usd" in doc["stop_reason"]
+    assert sum(row["usd"] for row in doc["ledger"]) <= 0.02
+    assert 1 <= doc["summary"]["explained"] < 3
+    assert "stopped_budget" in r.output
+
+
+def test_subprocess_entry_point(tmp_path):
+    cfg = make(tmp_path)
+    cfg.write_text(cfg.read_text().replace("samples: 40", "sampels: 40"))
+    p = subprocess.run([sys.executable, "-m", "proxyx", "explain", str(cfg)], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and "unknown key" in p.stderr and "c.yaml:" in p.stderr
