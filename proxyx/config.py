@@ -135,6 +135,14 @@ class ScreenConfig(_Strict):
     min_instances: Annotated[int, Field(ge=2)] = 5
     max_instances: Annotated[int, Field(ge=2)] = 50
     all: bool = False  # screen every proxy, not just up to the first accepted
+    correct_for_looks: bool = False  # Bonferroni over the looks: overall error <= 1 - confidence
+
+    @property
+    def per_look_confidence(self) -> float:
+        """The confidence of each look's bound (README "Screening")."""
+        if not self.correct_for_looks:
+            return self.confidence
+        return 1 - (1 - self.confidence) / (self.max_instances - self.min_instances + 1)
 
     @model_validator(mode="after")
     def _bounds(self) -> "ScreenConfig":

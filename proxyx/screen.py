@@ -17,7 +17,9 @@ Accept as soon as the lower bound is above 0; reject for futility as soon
 as the upper bound is below 0; reject at ``max_instances``. Looking at the
 bound after every instance (optional stopping) makes the per-look
 confidence nominal only: the overall false-acceptance rate can exceed
-1 - confidence (README "Screening" discusses the size of the effect).
+1 - confidence (``scripts/screen_error_rate.py`` measures it; README
+"Screening"). ``correct_for_looks`` divides 1 - confidence by the number
+of looks (Bonferroni), which bounds the overall rate.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance],
             d.append(c.q_proxy.aopc - cfg.tau * c.q_oracle.aopc)
             result.instances.append({"id": x.id, "d": d[-1], **c.to_dict()})
             result.n = len(d)
-            result.mean_d, lo, hi = t_bounds(d, cfg.confidence)
+            result.mean_d, lo, hi = t_bounds(d, cfg.per_look_confidence)
             result.lower, result.upper = (lo if math.isfinite(lo) else None), (hi if math.isfinite(hi) else None)
             if len(d) >= cfg.min_instances:
                 if lo > 0:

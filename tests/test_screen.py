@@ -1,0 +1,98 @@
+"""The task-level screen. VADER is the oracle here (fast, real); the Gemma oracle is in tests/test_end_to_end.py."""
+
+import hashlib
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from proxyx.cache import CallCache
+from proxyx.config import parse_config
+from proxyx.ledger import Ledger
+from proxyx.models import build_model
+from proxyx.models.base import Answer, Model
+from proxyx.scorer import Scorer
+from proxyx.screen import run_screen, t_bounds
+from proxyx.session import Session
+
+
+class RandomModel(Model):
+    """A proxy whose probabilities are noise (seeded by the text): it must never pass the screen."""
+
+    def _predict(self, texts, on_answer):
+        out = []
+        for i, t in enumerate(texts):
+            p = np.random.default_rng(int(hashlib.sha256(t.encode()).hexdigest()[:8], 16)).random()
+            out.append(Answer(probs=(p, 1 - p), prompt_tokens=len(t.split())))
+            on_answer(i, out[-1])
+        return out
+
+
+def config(tmp_path, **screen):
+    return parse_config({
+        "oracle": "local/vader", "proxies": [{"model": "local/vader", "alias": "vader-twin"}],
+        "explainer": {"method": "kernel_shap", "samples": 48},
+        "screen": {"enabled": True, "min_instances": 5, "max_instances": 15, **screen},
+        "cache_dir": str(tmp_path / "cache"), "max_usd": None,
+    })
+
+
+def session(cfg, proxy_model=None, max_usd=None, cache_dir=None):
+    cache = CallCache(cache_dir or cfg.cache_dir)
+    ledger = Ledger(max_usd=max_usd)
+    oracle = Scorer(build_model(cfg.oracle, cfg.task), cache=cache, ledger=ledger, role="oracle")
+    proxy = Scorer(proxy_model or build_model(cfg.proxies[0], cfg.task), cache=cache, ledger=ledger, role="proxy")
+    return Session(config=cfg, cache=cache, ledger=ledger, oracle=oracle, proxies=[proxy])
+
+
+@pytest.mark.parametrize("n", [pytest.param(n, id=f"n={n}") for n in (2, 5, 13, 50)])
+def test_bound_matches_scipy_t_quantile(n):
+    d = np.random.default_rng(n).normal(0.05, 0.2, n)
+    m, lo, hi = t_bounds(list(d), 0.99)
+    sem = d.std(ddof=1) / math.sqrt(n)
+    assert lo == pytest.approx(d.mean() - stats.t.ppf(0.99, n - 1) * sem, abs=1e-12)
+    assert hi == pytest.approx(d.mean() + stats.t.ppf(0.99, n - 1) * sem, abs=1e-12)
+    # the same bound as scipy's one-sided t interval
+    ci = stats.ttest_1samp(d, 0.0, alternative="greater").confidence_interval(0.99)
+    assert lo == pytest.approx(ci.low, abs=1e-12)
+
+
+def test_oracle_under_another_name_is_accepted_with_fidelity_one(tmp_path, fine_foods):
+    cfg = config(tmp_path)
+    report = run_screen(session(cfg))
+    (p,) = report.proxies
+    assert p.decision == "accepted"
+    assert p.mean_fidelity == pytest.approx(1.0)
+    assert p.n >= cfg.screen.min_instances and p.disagreements == 0
+    assert p.lower > 0
+
+
+def test_random_proxy_is_rejected(tmp_path, fine_foods):
+    cfg = config(tmp_path)
+    rnd = RandomModel(config=cfg.proxies[0], task=cfg.task)
+    report = run_screen(session(cfg, proxy_model=rnd))
+    (p,) = report.proxies
+    assert p.decision.startswith("rejected"), p
+    assert report.accepted == []
+
+
+def test_interrupted_screen_pays_nothing_twice(tmp_path, fine_foods):
+    cfg = config(tmp_path)
+    price = {"model": "local/vader", "alias": "vader-twin", "price": {"input_per_mtok": 1.0}}
+    cfg = cfg.model_copy(update={"proxies": [parse_config({"oracle": "x/y", "proxies": [price]}).proxies[0]]})
+    fresh = session(cfg, cache_dir=tmp_path / "fresh")
+    whole = run_screen(fresh)
+    paid_whole = fresh.ledger.total().calls
+
+    first = session(cfg, max_usd=0.0005)  # stops part-way
+    stopped = run_screen(first)
+    assert stopped.stopped == "budget"
+    paid_first = first.ledger.total().calls
+    assert 0 < paid_first < paid_whole
+
+    second = session(cfg)
+    rerun = run_screen(second)
+    assert paid_first + second.ledger.total().calls == paid_whole
+    assert second.ledger.total().hits >= paid_first
+    assert [p.to_dict() | {"cost": None} for p in rerun.proxies] == [p.to_dict() | {"cost": None} for p in whole.proxies]
