@@ -113,6 +113,30 @@ def screen(config: ConfigArg, out: OutOpt = None,
         raise typer.Exit(EXIT_BUDGET if report.stopped == "budget" else EXIT_OK)
 
 
+@app.command()
+def bench(config: ConfigArg,
+          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="directory for bench.json, bench.md and "
+                                                      "fidelity_vs_cost.png (default: config 'output' without .json)")] = None,
+          limit: LimitOpt = None, quiet: QuietOpt = False) -> None:
+    """Fidelity against cost over the proxies x explainers x sample budgets of the config's 'bench' block."""
+    from .bench import print_bench, run_bench
+
+    with _user_errors():
+        cfg = _config(config, **{"dataset.limit": limit})
+        out_dir = out or Path(cfg.output).with_suffix("")
+        with _progress(quiet) as bar:
+            cells: dict[str, int] = {}
+
+            def progress(label: str, done: int, total: int, stage: str) -> None:
+                if label not in cells:
+                    cells[label] = bar.add_task(label, total=total, stage="")
+                bar.update(cells[label], completed=done, total=total, stage=stage)
+
+            doc = run_bench(cfg, out_dir=out_dir, on_progress=progress)
+        print_bench(doc, Console(), out_dir)
+        raise typer.Exit({"complete": EXIT_OK, "complete_with_failures": EXIT_FAILURES, "stopped_budget": EXIT_BUDGET}[doc["status"]])
+
+
 @app.command("fetch-data")
 def fetch_data(deb: Annotated[Optional[Path], typer.Option(help="use this r-cran-modeldata .deb instead of apt-get download")] = None,
                force: bool = False) -> None:

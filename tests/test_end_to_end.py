@@ -1,0 +1,89 @@
+"""proxyx explain and screen with the real local LLM oracle (Gemma 3 270M through llama.cpp)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("llama_cpp", reason="the local oracle needs llama-cpp-python (make install)")
+
+ROOT = Path(__file__).parents[1]
+
+
+def quickstart(tmp_path: Path, **changes) -> Path:
+    """configs/quickstart.yaml with small budgets and the cache and report in tmp_path."""
+    cfg = yaml.safe_load((ROOT / "configs" / "quickstart.yaml").read_text())
+    cfg["cache_dir"] = str(tmp_path / "cache")
+    cfg["output"] = str(tmp_path / "report.json")
+    cfg["explainer"]["samples"] = 24
+    cfg["screen"]["enabled"] = False
+    cfg["fidelity"]["enabled"] = False
+    for dotted, value in changes.items():
+        node = cfg
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    path = tmp_path / "quickstart.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def explain(config: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    p = subprocess.run([sys.executable, "-m", "proxyx", "explain", str(config), *args],
+                       capture_output=True, text=True, timeout=600)
+    report = json.loads(Path(yaml.safe_load(config.read_text())["output"]).read_text()) if p.returncode in (0, 3, 4) else {}
+    return p, report
+
+
+def test_explain_then_rerun_from_cache(tmp_path):
+    config = quickstart(tmp_path)
+    p, first = explain(config, "--limit", "3", "-q")
+    assert p.returncode == 0, p.stderr
+    assert first["summary"]["instances"] == 3 and first["status"] == "complete"
+    for e in first["instances"]:
+        assert len(e["attribution"]) == len(e["units"]) > 0
+        assert e["oracle"]["label"] in ("great", "other")
+        assert abs(sum(e["oracle"]["probs"].values()) - 1) < 1e-9
+        assert e["explained_by"] in ("local/gemma-3-270m", "local/tfidf-lr", "local/vader")
+        assert e["cost"]["explanation"]["usd"] > 0
+    assert "explained by" in p.stdout and "Cost by model" in p.stdout
+    oracle_rows = [r for r in first["ledger"] if r["model"] == "local/gemma-3-270m"]
+    assert sum(r["calls"] for r in oracle_rows) >= 3  # the oracle labelled every instance
+
+    p, second = explain(config, "--limit", "3", "-q")
+    assert p.returncode == 0, p.stderr
+    assert sum(r["calls"] for r in second["ledger"]) == 0
+    assert sum(r["usd"] for r in second["ledger"]) == 0.0
+    assert [e["attribution"] for e in second["instances"]] == [e["attribution"] for e in first["instances"]]
+
+
+def test_fidelity_and_crr_reported(tmp_path):
+    config = quickstart(tmp_path, **{"fidelity.enabled": True, "explainer.method": "lime"})
+    p, doc = explain(config, "--limit", "2", "-q")
+    assert p.returncode == 0, p.stderr
+    proxied = [e for e in doc["instances"] if e["role"] == "proxy"]
+    for e in proxied:
+        assert set(e["fidelity"]) == {"q_proxy", "q_oracle", "fidelity", "agreement"}
+        assert len(e["oracle_attribution"]) == len(e["units"])
+    assert doc["crr"]["calls"] > 0 and doc["crr"]["all_oracle"]["estimated"] is False
+    if proxied:
+        assert doc["fidelity"]["n"] == len(proxied)
+
+
+def test_gemma_under_another_name_passes_the_screen_with_fidelity_one(tmp_path):
+    config = quickstart(tmp_path, **{"proxies": [{"model": "local/gemma-3-270m", "alias": "gemma-twin"}],
+                                     "screen.enabled": True, "screen.max_instances": 8})
+    p = subprocess.run([sys.executable, "-m", "proxyx", "screen", str(config), "-q", "--out", str(tmp_path / "s.json")],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((tmp_path / "s.json").read_text())
+    (twin,) = doc["proxies"]
+    assert twin["decision"] == "accepted" and doc["accepted"] == ["gemma-twin"]
+    assert twin["mean_fidelity"] == pytest.approx(1.0)
+    assert "accepted" in p.stdout
+    # the twin shares the oracle's cache entries: screening it paid only for the oracle's answers
+    assert twin["cost"]["gemma-twin"]["calls"] == 0
