@@ -6,12 +6,21 @@ user's backend or global state (and works without a display).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from .bench import pareto
 
 _MARKERS = {"lime": ("o", "-"), "kernel_shap": ("s", "--")}
 _VIEWS = (("pipeline", "screen-and-apply (pipeline)"), ("proxy_only", "proxy only, no screen"))
+
+
+def _mantissa(v: float) -> int:
+    return round(v / 10 ** math.floor(math.log10(v))) if v > 0 else 0
+
+
+def _dollars(v: float, _pos=None) -> str:
+    return f"${v:.3g}"
 
 
 def _points(cells: list[dict], view: str) -> list[tuple[dict, float, float, tuple[float, float] | None]]:
@@ -35,6 +44,7 @@ def plot_fidelity_vs_cost(doc: dict, path: str | Path) -> Path:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     cells = [c for c in doc["cells"] if "pipeline" in c]
     tau = doc["config"]["screen"]["tau"]
@@ -79,6 +89,8 @@ def plot_fidelity_vs_cost(doc: dict, path: str | Path) -> Path:
                 ax.annotate(str(c["samples"]), (x, y), xytext=(6, 5 if method == "lime" else -11),
                             textcoords="offset points", fontsize=8, color=colors[proxy])
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(_dollars))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: _dollars(v) if _mantissa(v) in (2, 5) else ""))
         ax.set_xlabel("$ per explanation (nominal; " + ("screening included)" if view == "pipeline" else "no screening)"))
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.25)

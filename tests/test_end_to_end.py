@@ -82,8 +82,14 @@ def test_gemma_under_another_name_passes_the_screen_with_fidelity_one(tmp_path):
     assert p.returncode == 0, p.stderr
     doc = json.loads((tmp_path / "s.json").read_text())
     (twin,) = doc["proxies"]
-    assert twin["decision"] == "accepted" and doc["accepted"] == ["gemma-twin"]
-    assert twin["mean_fidelity"] == pytest.approx(1.0)
-    assert "accepted" in p.stdout
+    # Same answers, same masks: every screened explanation is the oracle's own, so d_i = (1 - tau) q_oracle.
+    # (Acceptance itself needs mean q_oracle clearly > 0; tests/test_screen.py checks it with a fast oracle.)
+    assert twin["disagreements"] == 0 and twin["n"] >= 5
+    for inst in twin["instances"]:
+        assert inst["q_proxy"] == inst["q_oracle"]
+        assert inst["d"] == pytest.approx(0.1 * inst["q_oracle"]["aopc"])
+        assert inst["fidelity"] in (None, pytest.approx(1.0))
+    assert twin["decision"] in ("accepted", "rejected_max")
+    assert "gemma-twin" in p.stdout
     # the twin shares the oracle's cache entries: screening it paid only for the oracle's answers
     assert twin["cost"]["gemma-twin"]["calls"] == 0
