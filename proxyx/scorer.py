@@ -54,12 +54,17 @@ class Scorer:
                 self.ledger.record_hit(key, found[text])
                 self._flag(found[text])
         missing = [t for t in unique if t not in found]
-        for start in range(0, len(missing), CHUNK):
-            found.update(self._send(missing[start : start + CHUNK], key))
+        while missing:  # each round sends what the budget allows (BudgetExceeded when nothing fits)
+            sent = self._send(missing[:CHUNK], key)
+            found.update(sent)
+            missing = missing[len(sent):]
         return found
 
     def _send(self, texts: list[str], key) -> dict[str, Answer]:
-        """Reserve the worst case of each call, send what the budget allows, persist each answer."""
+        """Reserve the worst case of each call, send the leading texts the budget allows, persist each answer.
+
+        Returns the answers of ``texts[:k]`` for some k >= 1; raises BudgetExceeded when not one call fits.
+        """
         reserved = []
         for t in texts:
             cost = self.model.worst_case_usd(t)
@@ -89,14 +94,13 @@ class Scorer:
 
         try:
             self.model.predict(affordable, on_answer=on_answer)
-        except ModelError:
+        except BaseException as e:  # a failed call, a config error, Ctrl-C: give back what was not spent
             for i, text in enumerate(affordable):
                 if text not in got:
                     self.ledger.release(reserved[i])
-                    self.ledger.record_failure(key)
+                    if isinstance(e, ModelError):
+                        self.ledger.record_failure(key)
             raise
-        if len(affordable) < len(texts):
-            self.ledger.reserve(self.model.worst_case_usd(texts[len(affordable)]))  # raises BudgetExceeded
         return got
 
     def _flag(self, answer: Answer) -> None:

@@ -107,9 +107,9 @@ def test_failed_instance_is_marked_and_the_run_goes_on(relay, tmp_path):
 
 
 def test_budget_is_never_passed_with_concurrency(llama_server, tmp_path):
-    cap = 0.0015  # ~70 prompt tokens a call at $1 per thousand: about 20 calls
+    cap = 0.01  # ~70 prompt tokens a call at $10 per million: ~$0.0007 a call, about 14 calls of the ~70 needed
     config = write_config(tmp_path, llama_server.api_base, concurrency=4,
-                          price={"input_per_mtok": 1000.0, "output_per_mtok": 1000.0})
+                          price={"input_per_mtok": 10.0, "output_per_mtok": 10.0})
     cfg = yaml.safe_load(config.read_text())
     cfg["max_usd"] = cap
     config.write_text(yaml.safe_dump(cfg))
