@@ -111,6 +111,7 @@ class DatasetConfig(_Strict):
     split: Literal["train", "test"] = "test"
     screen_split: Literal["train", "test"] = "train"
     limit: Annotated[int, Field(gt=0)] | None = None
+    max_words: Annotated[int, Field(gt=0)] | None = None  # skip longer texts (quick runs; oracle cost grows with length)
     seed: int = 0
 
     @model_validator(mode="after")

@@ -40,6 +40,8 @@ def load_instances(config: Config, split: str | None = None, limit: int | None =
     """The seeded sample of a split (default: ``dataset.split``, ``dataset.limit``; ``limit=ALL``: every row)."""
     ds = config.dataset
     rows = load_split(ds.name, split or ds.split, path=ds.path, text_field=ds.text_field, label_field=ds.label_field)
+    if ds.max_words:
+        rows = [x for x in rows if len(x.text.split()) <= ds.max_words]
     limit = ds.limit if limit is None else (None if limit == ALL else limit)
     return sample(rows, limit, ds.seed)
 
