@@ -108,6 +108,10 @@ def print_explain(doc: dict, console: Console, path: Path | None = None) -> None
     t.add_row("instances", f"{s['explained']} explained, {s['failed']} failed, of {s['instances']}")
     for name, n in sorted(s["explained_by"].items()):
         t.add_row(f"  explained by {name}", str(n))
+    if doc.get("screen"):
+        for p in doc["screen"]["proxies"]:
+            fid = "" if p["mean_fidelity"] is None else f", fidelity {p['mean_fidelity']:.2f}"
+            t.add_row(f"  screen: {p['proxy']}", f"{p['decision']} (n={p['n']}{fid})")
     c = doc["crr"] or {}
     if c:
         est = " (all-oracle cost estimated)" if c["all_oracle"]["estimated"] else ""
