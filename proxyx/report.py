@@ -137,9 +137,10 @@ def print_explain(doc: dict, console: Console, path: Path | None = None) -> None
 
 def print_screen(report: ScreenReport, console: Console) -> None:
     t = Table(title=f"proxyx screen (tau={report.config['screen']['tau']}, confidence={report.config['screen']['confidence']})")
-    for col in ("proxy", "decision", "n", "examined", "mean d", "bound (lo, hi)", "fidelity", "Spearman",
-                "top-k J", "calls", "tokens", "$"):
-        t.add_column(col, justify="left" if col in ("proxy", "decision") else "right")
+    t.add_column("proxy", no_wrap=True)
+    t.add_column("decision", no_wrap=True)
+    for col in ("n", "examined", "mean d", "bound (lo, hi)", "fidelity", "Spearman", "top-k J", "calls", "tokens", "$"):
+        t.add_column(col, justify="right")
     for p in report.proxies:
         calls = sum(v["nominal_calls"] for v in p.cost.values())
         tokens = sum(v["nominal_tokens"] for v in p.cost.values())
