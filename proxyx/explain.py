@@ -14,7 +14,7 @@ import numpy as np
 
 from .explainers import Attribution, make_explainer
 from .fidelity import Quality, agreement, fidelity_ratio, quality, top_k
-from .ledger import Ledger, Tally
+from .ledger import Tally
 from .perturb import Segments
 from .scorer import Scorer
 
@@ -75,7 +75,3 @@ def compare(oracle: Scorer, segments: Segments, target: int, proxy_attr: Attribu
     qo = qp if oracle_attr is proxy_attr else quality(segments, oracle_attr.values, f, k_fraction=k_fraction)
     return Comparison(qp, qo, fidelity_ratio(qp.aopc, qo.aopc),
                       agreement(proxy_attr.values, oracle_attr.values, k=top_k(len(segments), k_fraction)))
-
-
-def spent(ledger: Ledger, since: dict, **filters) -> Tally:
-    return ledger.total(since=since, **filters)

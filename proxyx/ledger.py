@@ -38,6 +38,9 @@ class Tally:
         for k, v in asdict(other).items():
             setattr(self, k, getattr(self, k) + v)
 
+    def __add__(self, other: "Tally") -> "Tally":
+        return Tally(**{k: v + getattr(other, k) for k, v in asdict(self).items()})
+
     def minus(self, other: "Tally") -> "Tally":
         return Tally(**{k: v - getattr(other, k) for k, v in asdict(self).items()})
 

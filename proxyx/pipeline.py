@@ -87,24 +87,17 @@ def explain_instance(session: Session, x: Instance, eligible: list, *, on_stage:
     else:
         all_oracle = estimate_attribution_cost(oracle, segments, method=ex.method, samples=ex.samples, seed=seed)
         estimated = True
-    all_oracle = _plus(all_oracle, oracle_gate)
+    all_oracle = all_oracle + oracle_gate
     entry["cost"] = {
         "gate": _tally_dict(gate_cost),
         "explanation": _tally_dict(explain_cost),
         "evaluation": _tally_dict(ledger.total(purpose="evaluate", since=start)),
         "all_oracle": {**_tally_dict(all_oracle), "estimated": estimated},
-        "with_proxy": _tally_dict(_plus(gate_cost, explain_cost)),
-        "with_proxy_oracle": _tally_dict(_plus(oracle_gate, explain_cost) if chosen is oracle else oracle_gate),
+        "with_proxy": _tally_dict(gate_cost + explain_cost),
+        "with_proxy_oracle": _tally_dict(oracle_gate + explain_cost if chosen is oracle else oracle_gate),
     }
     entry["status"] = "ok"
     return entry
-
-
-def _plus(a: Tally, b: Tally) -> Tally:
-    t = Tally()
-    t.add(a)
-    t.add(b)
-    return t
 
 
 def crr(instances: list[dict], screen: ScreenReport | None, oracle_name: str) -> dict:

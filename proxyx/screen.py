@@ -34,7 +34,7 @@ from scipy import stats
 from .config import Config
 from .data import Instance
 from .errors import BudgetExceeded, DataError
-from .explain import attribute, compare, instance_seed, predict, spent
+from .explain import attribute, compare, instance_seed, predict
 from .ledger import Tally
 from .perturb import Segments
 from .scorer import Scorer
