@@ -357,21 +357,24 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
            "config": config.model_dump(mode="json"), "oracle": config.oracle.name, "proxies": names,
            "instances": len(instances), "screen_pool": len(pool), "references": [], "cells": []}
     since = session.ledger.snapshot()
+    # Largest budget first: smaller budgets' masks are nearly all among its masks (see
+    # proxyx.explainers.base), so they come from the cache, and a bench stopped early has
+    # its most telling cells. The document lists cells in the config's order.
+    order = [(m, s) for s in sorted(config.bench.samples, reverse=True) for m in config.bench.methods]
     try:
-        for method in config.bench.methods:
-            for samples in config.bench.samples:
-                cfg = apply_overrides(config, **{"explainer.method": method, "explainer.samples": samples,
-                                                 "fidelity.enabled": True})
-                budget = replace(session, config=cfg)
-                summary, reference = _reference(budget, instances, on_progress)
-                doc["references"].append(summary)
-                for name in names:
-                    try:
-                        cell = _cell(budget, session.proxy(name), instances, pool, reference, on_progress)
-                    except ModelError as e:  # the screen could not finish: the cell has nothing to show
-                        cell = {"proxy": name, "method": method, "samples": samples, "status": "failed", "errors": [str(e)]}
-                    doc["cells"].append(cell)
-                    _checkpoint(doc, out_dir)
+        for method, samples in order:
+            cfg = apply_overrides(config, **{"explainer.method": method, "explainer.samples": samples,
+                                             "fidelity.enabled": True})
+            budget = replace(session, config=cfg)
+            summary, reference = _reference(budget, instances, on_progress)
+            doc["references"].append(summary)
+            for name in names:
+                try:
+                    cell = _cell(budget, session.proxy(name), instances, pool, reference, on_progress)
+                except ModelError as e:  # the screen could not finish: the cell has nothing to show
+                    cell = {"proxy": name, "method": method, "samples": samples, "status": "failed", "errors": [str(e)]}
+                doc["cells"].append(cell)
+                _checkpoint(doc, out_dir)
         failed = any(c["status"] != "ok" for c in doc["cells"]) or any(r["failed"] for r in doc["references"])
         doc["status"] = "complete_with_failures" if failed else "complete"
     except BudgetExceeded as e:
@@ -380,6 +383,9 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
         doc["run"] = {**_run_info(session, since, started), "ledger": session.ledger.rows()}
         if own:
             session.close()
+    rank = {key: i for i, key in enumerate((m, s) for m in config.bench.methods for s in config.bench.samples)}
+    doc["references"].sort(key=lambda r: rank[r["method"], r["samples"]])
+    doc["cells"].sort(key=lambda c: (rank[c["method"], c["samples"]], names.index(c["proxy"])))
     doc = rounded(doc)
     cells = [c for c in doc["cells"] if "pipeline" in c]
     _mark_pareto(cells)

@@ -119,6 +119,15 @@ def test_markdown_and_plot(first):
     assert png.shape[0] > 400 and png.shape[1] > 800
 
 
+def test_smaller_budgets_run_after_the_largest_and_reuse_its_calls(first):
+    _, _, doc = first
+    for method in ("lime", "kernel_shap"):
+        small, big = (r for r in doc["references"] if r["method"] == method)
+        assert (small["samples"], big["samples"]) == (12, 24)  # listed in the config's order
+        # Run largest first: the 12-sample masks are among the 24-sample ones, so little is left to pay.
+        assert small["run"]["paid_calls"] < 0.3 * big["run"]["paid_calls"], (small["run"], big["run"])
+
+
 def test_rerun_is_all_cache_hits_and_identical(first):
     cfg, out, doc = first
     again = run_bench(load_config(cfg), out_dir=out)
@@ -129,7 +138,7 @@ def test_rerun_is_all_cache_hits_and_identical(first):
 
 def test_stopped_then_resumed_gives_the_same_numbers(first, tmp_path):
     _, _, uninterrupted = first
-    cfg = make(tmp_path, f"max_usd: {uninterrupted['run']['paid_usd'] / 3}\n")  # stops a third of the way
+    cfg = make(tmp_path, f"max_usd: {0.6 * uninterrupted['run']['paid_usd']}\n")  # stops within the second of four budgets
     stopped = run_bench(load_config(cfg), out_dir=tmp_path / "out")
     assert stopped["status"] == "stopped_budget" and 0 < len(stopped["cells"]) < 8
     assert json.loads((tmp_path / "out" / "bench.json").read_text())["status"] == "stopped_budget"

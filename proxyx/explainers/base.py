@@ -9,7 +9,11 @@ LIME and Kernel SHAP differ only in three pieces, which subclasses override
 
 Masks depend only on ``(n_units, samples, seed)``, never on the model, so a
 proxy and the oracle are asked exactly the same perturbed texts and the model
-call cache can be shared between them.
+call cache can be shared between them. Random masks are drawn in rounds of a
+fixed size (``CHUNK``) whatever the budget, so the sampled masks of a smaller
+budget are (almost all) among those of a larger one with the same seed: a
+benchmark over several budgets pays for the largest and reads the rest from
+the cache.
 """
 
 from __future__ import annotations
@@ -26,9 +30,17 @@ from ..errors import ConfigError
 
 ValueFn = Callable[[np.ndarray], np.ndarray]
 
-#: rounds of random draws before a sampler settles for fewer unique masks
-#: than the budget (only reachable when the budget nearly exhausts the space)
+#: random draws per round, independent of the budget (nested budgets, see above)
+CHUNK = 256
+
+#: rounds of random draws per CHUNK of budget before a sampler settles for
+#: fewer unique masks than the budget (only reachable when the budget nearly
+#: exhausts the space)
 MAX_ROUNDS = 64
+
+
+def max_rounds(samples: int) -> int:
+    return MAX_ROUNDS * -(-samples // CHUNK)
 
 
 @dataclass(frozen=True, eq=False)

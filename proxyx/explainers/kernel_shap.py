@@ -8,7 +8,10 @@ Three pieces change with respect to LIME:
   kernel mass; the remaining levels are sampled with the size drawn in
   proportion to its kernel mass ``(n-1)/(s(n-s))`` and each coalition added
   with its complement (paired sampling), deduplicated, until the budget is
-  spent exactly.
+  spent exactly. Sizes are drawn over *all* levels and draws from an
+  enumerated level are dropped as repeats: the same distribution over the
+  remaining levels, and a random stream that does not depend on the budget,
+  so a smaller budget's masks are nearly all among a larger one's.
 * kernel: the Shapley kernel mass of a size level, ``(n-1)/(s(n-s))``, is
   spread evenly over the coalitions of that size that were evaluated. A fully
   enumerated level thus gets the exact kernel; a sampled level is a
@@ -29,7 +32,7 @@ import math
 
 import numpy as np
 
-from .base import MAX_ROUNDS, Explainer, MaskSet, random_subsets
+from .base import CHUNK, Explainer, MaskSet, max_rounds, random_subsets
 
 
 class KernelShapExplainer(Explainer):
@@ -60,11 +63,10 @@ class KernelShapExplainer(Explainer):
                 rows.add(~row)
             left, mass_left, n_full = left - count, mass_left - m, n_full + 1
 
-        rest = np.array(sizes[n_full:])
-        if len(rest) and not rows.full:
-            p = np.array(mass[n_full:]) / sum(mass[n_full:])
-            for _ in range(MAX_ROUNDS):
-                for row in random_subsets(rng, n, rng.choice(rest, size=self.samples, p=p)):
+        if n_full < len(sizes) and not rows.full:
+            p = np.array(mass) / sum(mass)
+            for _ in range(max_rounds(self.samples)):
+                for row in random_subsets(rng, n, rng.choice(sizes, size=CHUNK, p=p)):
                     rows.add(row)
                     rows.add(~row)
                 if rows.full:

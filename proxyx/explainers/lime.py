@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from .base import MAX_ROUNDS, Explainer, MaskSet, random_subsets
+from .base import CHUNK, Explainer, MaskSet, max_rounds, random_subsets
 
 
 class LimeExplainer(Explainer):
@@ -28,10 +28,10 @@ class LimeExplainer(Explainer):
     def _sample(self, n_units: int, rng: np.random.Generator) -> np.ndarray:
         rows = MaskSet(n_units, self.samples)
         rows.add(np.ones(n_units, dtype=bool))
-        for _ in range(MAX_ROUNDS):
+        for _ in range(max_rounds(self.samples)):
             if rows.full:
                 break
-            n_removed = rng.integers(1, n_units + 1, size=self.samples)
+            n_removed = rng.integers(1, n_units + 1, size=CHUNK)
             for row in random_subsets(rng, n_units, n_units - n_removed):
                 rows.add(row)
         return rows.to_array()

@@ -124,6 +124,17 @@ def test_masks_are_deterministic_per_seed(name):
 
 
 @pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("n_units", [pytest.param(12, id="12-units"), pytest.param(50, id="50-units")])
+def test_a_smaller_budget_reuses_the_masks_of_a_larger_one(name, n_units):
+    """Nested budgets: a bench over 100/300/1000 samples pays for 1000 and reads the rest from the cache."""
+    big = {m.tobytes() for m in make_explainer(name, samples=1000, seed=3).sample_masks(n_units)}
+    for samples in (100, 300):
+        small = make_explainer(name, samples=samples, seed=3).sample_masks(n_units)
+        shared = np.mean([m.tobytes() in big for m in small])
+        assert shared >= 0.97, f"{name} at {samples} samples shares only {shared:.0%} of its masks with 1000"
+
+
+@pytest.mark.parametrize("name", METHODS)
 def test_masks_do_not_use_global_numpy_state(name):
     np.random.seed(1)
     first = make_explainer(name, samples=100).sample_masks(12)
