@@ -48,10 +48,19 @@ class ModelConfig(_Strict):
     max_retries: Annotated[int, Field(ge=0, le=20)] = 4
     top_logprobs: Annotated[int, Field(ge=1, le=20)] = 20
     model_path: str | None = None  # local GGUF file instead of the packaged Gemma
+    # local/tfidf-lr only: fit on the oracle's label probabilities for this many training texts
+    # (half whole, half with random words removed) instead of the gold labels; see README "Distilled proxy"
+    distill: Annotated[int, Field(gt=0)] | None = None
 
     @property
     def name(self) -> str:
         return self.alias or self.model
+
+    @model_validator(mode="after")
+    def _distill_only_tfidf(self) -> "ModelConfig":
+        if self.distill is not None and self.model != "local/tfidf-lr":
+            raise ValueError(f"distill is for local/tfidf-lr only, not {self.model!r}; remove it from this model")
+        return self
 
     @field_validator("api_key_env")
     @classmethod
@@ -186,6 +195,13 @@ class Config(_Strict):
     @classmethod
     def _proxies(cls, v: Any) -> Any:
         return [_model(p) for p in v] if isinstance(v, list) else v
+
+    @field_validator("oracle")
+    @classmethod
+    def _oracle_not_distilled(cls, v: ModelConfig) -> ModelConfig:
+        if v.distill is not None:
+            raise ValueError("distill is for proxies (distilled from the oracle), not the oracle; remove it")
+        return v
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Config":

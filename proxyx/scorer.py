@@ -33,6 +33,15 @@ class Scorer:
         self.flags: dict[str, int] = {}
 
     @property
+    def fingerprint(self) -> str:
+        """Identity of this model's answers (the cache key's model part)."""
+        return self._fingerprint
+
+    def setup(self) -> None:
+        """The model's one-off work (a distilled proxy asks the oracle), counted in the ledger now."""
+        self.model.setup()
+
+    @property
     def name(self) -> str:
         return self.model.name
 

@@ -38,7 +38,7 @@ from .explain import attribute, compare, instance_seed, predict
 from .ledger import Tally
 from .perturb import Segments
 from .scorer import Scorer
-from .session import ALL, Session, load_instances
+from .session import ALL, Session, distill_purpose, load_instances
 
 #: screening looks at no more than this many times max_instances candidates
 MAX_EXAMINED_FACTOR = 3
@@ -69,7 +69,8 @@ class ProxyScreen:
     fidelity_undefined: int = 0
     mean_spearman: float | None = None
     mean_topk_jaccard: float | None = None
-    cost: dict = field(default_factory=dict)  # per model: nominal and paid
+    cost: dict = field(default_factory=dict)  # per model: nominal and paid; the oracle's includes distillation
+    distillation: dict | None = None  # the oracle calls that distilled the proxy (once per session), if any
     instances: list[dict] = field(default_factory=list)
 
     @property
@@ -101,6 +102,7 @@ def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance],
     oracle, ledger = session.oracle, session.ledger
     result = ProxyScreen(proxy=proxy.name)
     since = ledger.snapshot()
+    proxy.setup()  # a distilled proxy asks the oracle now (from the cache after the first time)
     d: list[float] = []
     for x in instances[: MAX_EXAMINED_FACTOR * cfg.max_instances]:
         result.examined += 1
@@ -137,6 +139,11 @@ def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance],
     result.mean_spearman = _mean([i["agreement"]["spearman"] for i in result.instances])
     result.mean_topk_jaccard = _mean([i["agreement"]["topk_jaccard"] for i in result.instances])
     result.cost = _cost_by_model(session, since)
+    # Distillation is a one-off cost of using this proxy on the task, like the screen: counted with it.
+    distilled = ledger.total(model=oracle.name, purpose=distill_purpose(proxy.name))
+    if distilled.nominal_calls or distilled.failures:
+        result.distillation = distilled.to_dict()
+        result.cost[oracle.name] = (Tally(**result.cost.get(oracle.name, {})) + distilled).to_dict()
     return result
 
 

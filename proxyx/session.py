@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import CallCache
-from .config import Config
+from .config import Config, ModelConfig
 from .data import Instance, load_split, sample
 from .ledger import Ledger
 from .models import build_model
+from .models.local import Teacher
 from .scorer import Scorer
 
 
@@ -54,6 +55,21 @@ def open_session(config: Config) -> Session:
     needs_train = any(p.model == "local/tfidf-lr" for p in config.proxies)
     train = load_split(ds.name, "train", path=ds.path, text_field=ds.text_field, label_field=ds.label_field) if needs_train else None
     oracle = Scorer(build_model(config.oracle, config.task, train=train), cache=cache, ledger=ledger, role="oracle")
-    proxies = [Scorer(build_model(p, config.task, train=train), cache=cache, ledger=ledger, role="proxy")
+    proxies = [Scorer(_proxy_model(config, p, train, oracle), cache=cache, ledger=ledger, role="proxy")
                for p in config.proxies]
     return Session(config=config, cache=cache, ledger=ledger, oracle=oracle, proxies=proxies)
+
+
+def _proxy_model(config: Config, proxy: ModelConfig, train: list[Instance] | None, oracle: Scorer):
+    if not proxy.distill:
+        return build_model(proxy, config.task, train=train)
+    # Distilled from the oracle: on training texts like the ones explained (max_words), through its cache and ledger.
+    ds = config.dataset
+    texts = [x for x in train or [] if not ds.max_words or len(x.text.split()) <= ds.max_words]
+    teacher = Teacher(fingerprint=oracle.fingerprint, predict_proba=lambda t: oracle(t, distill_purpose(proxy.name)))
+    return build_model(proxy, config.task, train=texts, teacher=teacher, seed=config.seed)
+
+
+def distill_purpose(proxy_name: str) -> str:
+    """The ledger purpose of the oracle calls that distil ``proxy_name``."""
+    return f"distill:{proxy_name}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from proxyx.bench import BENCH_SCHEMA, FILES, bench_proxies, pareto, run_bench
+from proxyx.bench import BENCH_SCHEMA, FILES, bench_proxies, instances_to_target, pareto, run_bench
 from proxyx.cli import app
 from proxyx.config import load_config, parse_config
 from proxyx.errors import ConfigError, DataError
@@ -220,3 +220,42 @@ def test_with_the_gemma_oracle(tmp_path):
     assert cell["throughput_per_hour"]["oracle_alone"] > 0
     for name in FILES:
         assert (tmp_path / "out" / name).is_file()
+
+
+@pytest.mark.parametrize("share, screen_usd, per_instance, expected", [
+    pytest.param(0.05, 6.0, 1.0, 100, id="screen-of-6-explanations-at-5pct"),
+    pytest.param(0.10, 0.5, 1.0, 50, id="just-under-the-target"),
+    pytest.param(0.05, 0.0, 1.0, 1, id="no-screen"),
+    pytest.param(0.11, 1.0, 1.0, None, id="at-the-target-never"),
+    pytest.param(0.40, 1.0, 1.0, None, id="above-the-target-never"),
+    pytest.param(None, 1.0, 1.0, None, id="undefined-share"),
+])
+def test_instances_to_target(share, screen_usd, per_instance, expected):
+    n = instances_to_target(share, screen_usd, per_instance)
+    assert n == expected
+    if n is not None:  # n instances reach the target, n - 1 do not
+        assert share + screen_usd / (n * per_instance) <= 0.11 + 1e-12
+        assert n == 1 or share + screen_usd / ((n - 1) * per_instance) > 0.11
+
+
+def test_cells_say_when_the_screen_pays_back(first):
+    _, _, doc = first
+    for c in doc["cells"]:
+        p = c["pipeline"]
+        assert 0 < p["cost_share_usd_excl_screen"] <= p["cost_share_usd"]
+        assert p["instances_to_target"] is None or p["instances_to_target"] >= 1
+
+
+def test_a_distilled_proxy_counts_its_distillation_with_the_screen(tmp_path):
+    cfg = make(tmp_path, grid="{proxies: [distilled], methods: [lime], samples: [12, 24]}")
+    cfg.write_text(cfg.read_text().replace("proxies:\n", "proxies:\n  - {model: local/tfidf-lr, alias: distilled, distill: 20}\n"))
+    doc = run_bench(load_config(cfg))
+    rows = [r for r in doc["run"]["ledger"] if r["purpose"] == "distill:distilled"]
+    assert [(r["model"], r["role"]) for r in rows] == [("local/vader", "oracle")]
+    n = rows[0]["nominal_calls"]
+    assert 15 <= n <= 20  # 20 texts asked, repeats asked once
+    for c in doc["cells"]:  # every cell counts it: a one-off cost of using the proxy on the task, like the screen
+        assert c["screen"]["distillation"]["nominal_calls"] == n
+        assert c["cost"]["screening"]["oracle"]["calls"] >= n
+    again = run_bench(load_config(cfg))
+    assert again["run"]["paid_calls"] == 0 and reproducible(again) == reproducible(doc)

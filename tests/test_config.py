@@ -41,6 +41,12 @@ def test_loads_shorthand_and_blocks(tmp_path):
         pytest.param(GOOD + "max_usd: 0\n", "max_usd: Input should be greater than 0", 9, id="budget"),
         pytest.param("proxies: []\n", "oracle: required key is missing", 1, id="missing-oracle"),
         pytest.param(GOOD + "oracel: x\n", "oracel: unknown key", 9, id="top-level-typo"),
+        pytest.param(GOOD.replace("- model: local/vader", "- {model: local/vader, distill: 100}"),
+                     "proxies.1: distill is for local/tfidf-lr only, not 'local/vader'", 5, id="distill-not-tfidf"),
+        pytest.param(GOOD.replace("oracle: local/gemma-3-270m", "oracle: {model: local/tfidf-lr, distill: 5}"),
+                     "oracle: distill is for proxies", 2, id="distill-oracle"),
+        pytest.param(GOOD.replace("- local/tfidf-lr", "- {model: local/tfidf-lr, distill: 0}"),
+                     "proxies.0.distill: Input should be greater than 0", 4, id="distill-zero"),
     ],
 )
 def test_errors_name_field_and_line(tmp_path, text, needle, line):

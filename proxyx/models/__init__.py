@@ -17,8 +17,12 @@ from .base import Answer, Model, Usage
 LOCAL_MODELS = ("local/gemma-3-270m", "local/tfidf-lr", "local/vader")
 
 
-def build_model(config: ModelConfig, task: TaskConfig, *, train: list[Instance] | None = None) -> Model:
-    """The model a config block names (constructed only: nothing is loaded yet)."""
+def build_model(config: ModelConfig, task: TaskConfig, *, train: list[Instance] | None = None,
+                teacher=None, seed: int = 0) -> Model:
+    """The model a config block names (constructed only: nothing is loaded yet).
+
+    ``teacher`` and ``seed`` are for a distilled ``local/tfidf-lr`` (``config.distill``).
+    """
     name = config.model
     if name == "local/gemma-3-270m":
         from .llamacpp import LlamaCppModel
@@ -27,7 +31,7 @@ def build_model(config: ModelConfig, task: TaskConfig, *, train: list[Instance] 
     if name == "local/tfidf-lr":
         from .local import TfidfLogRegModel
 
-        return TfidfLogRegModel(config=config, task=task, train=train or [])
+        return TfidfLogRegModel(config=config, task=task, train=train or [], teacher=teacher, seed=seed)
     if name == "local/vader":
         from .local import VaderModel
 

@@ -88,6 +88,9 @@ class Model(ABC):
         """Extra parameters that change the answers; part of the cache key."""
         return {}
 
+    def setup(self) -> None:
+        """Do the one-off work that costs oracle calls (distillation), so the ledger counts it now."""
+
     def predict(self, texts: Sequence[str], on_answer: OnAnswer | None = None) -> list[Answer]:
         """Answer every text; ``on_answer`` sees each answer as soon as it exists."""
         if not texts:

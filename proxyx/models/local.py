@@ -10,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..config import ModelConfig, Price, TaskConfig
 from ..data import Instance, data_dir, fingerprint
-from ..errors import DataError, ModelError
+from ..errors import ConfigError, DataError, ModelError
 from .base import Answer, Model, OnAnswer
 
 _CHEAP = Price(input_per_mtok=0.01)
@@ -32,6 +34,37 @@ class _WordPriced(Model):
         return Answer(probs=tuple(probs), prompt_tokens=pt, completion_tokens=0, usd=self.cost(pt, 0))
 
 
+@dataclass(frozen=True)
+class Teacher:
+    """The oracle as a distilled proxy sees it: label probabilities of texts.
+
+    ``predict_proba`` goes through the oracle's cache and ledger (the session
+    builds it), so distillation is paid once and counted; ``fingerprint``
+    names the oracle's answers, so a proxy distilled from another oracle or
+    prompt has other answers in the cache.
+    """
+
+    fingerprint: str
+    predict_proba: Callable[[list[str]], np.ndarray]
+
+
+def distillation_texts(train: list[Instance], n: int, seed: int) -> list[str]:
+    """``n`` texts to ask the teacher about: whole training texts and, for every
+    other one, the same text with a uniform number of its words removed (what an
+    explainer asks), from a seeded sample of ``train``."""
+    rng = np.random.default_rng(seed)
+    texts: list[str] = []
+    for i in rng.permutation(len(train)):
+        if len(texts) >= n:
+            break
+        words = train[i].text.split()
+        texts.append(" ".join(words))
+        if len(texts) < n and len(words) > 1:
+            keep = np.sort(rng.permutation(len(words))[: rng.integers(1, len(words))])
+            texts.append(" ".join(words[j] for j in keep))
+    return list(dict.fromkeys(texts))
+
+
 class TfidfLogRegModel(_WordPriced):
     """``local/tfidf-lr``: TF-IDF (word 1-2 grams, sublinear tf) + logistic regression.
 
@@ -39,11 +72,20 @@ class TfidfLogRegModel(_WordPriced):
     ``data_dir()/proxies/tfidf-lr-<fingerprint>.joblib``; the fingerprint
     covers the training texts, their labels and ``task.labels``, so a later
     run with the same data loads the file instead of refitting.
+
+    With ``config.distill = n`` (and a ``teacher``), it is fitted instead on
+    the teacher's label probabilities of ``distillation_texts(train, n,
+    seed)`` (cross-entropy on soft labels). That model is not saved: it is
+    refitted from the teacher's cached answers in each session (about a
+    second), so the ledger counts the distillation's nominal cost every time.
     """
 
-    def __init__(self, *, config: ModelConfig, task: TaskConfig, train: list[Instance]):
+    def __init__(self, *, config: ModelConfig, task: TaskConfig, train: list[Instance],
+                 teacher: Teacher | None = None, seed: int = 0):
         super().__init__(config=config, task=task)
         self.train = train
+        self.teacher = teacher
+        self.seed = seed
         self.pipeline_ = None
         self._fingerprint_: str | None = None
 
@@ -58,7 +100,28 @@ class TfidfLogRegModel(_WordPriced):
         return data_dir() / "proxies" / f"tfidf-lr-{self._fingerprint()}.joblib"
 
     def scoring_params(self) -> dict:
+        if self.config.distill:
+            return {"train": self._fingerprint(), "distill": self.config.distill, "seed": self.seed,
+                    "teacher": self.teacher.fingerprint if self.teacher else None}
         return {"train": self._fingerprint()}
+
+    def setup(self) -> None:
+        if self.pipeline_ is None:
+            self.fit()
+
+    def _distill(self):
+        if self.teacher is None:
+            raise ConfigError(f"{self.name}: distill needs the oracle as its teacher; build it with open_session")
+        if not self.train:
+            raise DataError(f"{self.name}: distill needs training texts to ask the oracle about; the training split is empty")
+        texts = distillation_texts(self.train, self.config.distill, self.seed)
+        probs = np.asarray(self.teacher.predict_proba(texts), dtype=float)
+        # Soft labels: each text once per label, weighted by the teacher's probability of that label.
+        k = len(self.labels)
+        pipe = _tfidf_pipeline()
+        pipe.fit(texts * k, np.repeat(self.labels, len(texts)),
+                 logisticregression__sample_weight=probs.T.reshape(-1) + 1e-9)
+        return pipe
 
     def _check_train(self) -> None:
         if not self.train:
@@ -71,9 +134,12 @@ class TfidfLogRegModel(_WordPriced):
             raise DataError("local/tfidf-lr: the training split has only one label; it needs examples of at least two")
 
     def fit(self):
-        """Load the fitted pipeline from disk, or fit and save it (atomically)."""
+        """Load the fitted pipeline from disk, or fit and save it (atomically); distil from the teacher."""
         import joblib
 
+        if self.config.distill:
+            self.pipeline_ = self._distill()
+            return self
         path = self.path
         if path.is_file():
             try:
@@ -81,13 +147,8 @@ class TfidfLogRegModel(_WordPriced):
                 return self
             except Exception:  # unreadable (e.g. other scikit-learn version): refit and overwrite
                 pass
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-
         self._check_train()
-        pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-                             LogisticRegression(max_iter=1000, C=10.0))
+        pipe = _tfidf_pipeline()
         pipe.fit([x.text for x in self.train], [x.label for x in self.train])
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
@@ -116,6 +177,15 @@ class TfidfLogRegModel(_WordPriced):
             on_answer(i, a)
             answers.append(a)
         return answers
+
+
+def _tfidf_pipeline():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                         LogisticRegression(max_iter=1000, C=10.0))
 
 
 class VaderModel(_WordPriced):

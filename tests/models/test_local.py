@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from proxyx.config import ModelConfig, TaskConfig
 from proxyx.data import Instance
-from proxyx.errors import DataError
-from proxyx.models.local import TfidfLogRegModel, VaderModel
+from proxyx.errors import ConfigError, DataError
+from proxyx.models.local import Teacher, TfidfLogRegModel, VaderModel, distillation_texts
 
 TEXTS = ["Absolutely delicious, the best snack I have ever bought!", "Awful and disgusting, a terrible waste of money. Do not buy.",
          "It is a box of tea."]
@@ -85,3 +86,53 @@ def test_vader_usage_and_neutral_text():
     assert answers[1].probs[0] < 0.5 < answers[0].probs[0]
     assert [a.prompt_tokens for a in answers] == [len(t.split()) for t in TEXTS]
     assert all(a.completion_tokens == 0 and a.usd > 0 for a in answers)
+
+
+# ----------------------------------------------------------------------------- distillation
+
+
+def _vader_teacher():
+    vader = VaderModel(config=ModelConfig(model="local/vader"), task=TaskConfig())
+    asked: list[str] = []
+
+    def predict_proba(texts):
+        asked.extend(texts)
+        return np.array([a.probs for a in vader.predict(texts)])
+
+    return Teacher(fingerprint="vader", predict_proba=predict_proba), vader, asked
+
+
+def test_distillation_texts_are_seeded_whole_and_masked(train_small):
+    texts = distillation_texts(train_small, 200, seed=1)
+    assert texts == distillation_texts(train_small, 200, seed=1) != distillation_texts(train_small, 200, seed=2)
+    assert 190 <= len(texts) <= 200 and len(set(texts)) == len(texts)
+    whole = {" ".join(x.text.split()) for x in train_small}
+    n_whole = sum(t in whole for t in texts)
+    assert 0.4 * len(texts) <= n_whole <= 0.6 * len(texts)  # every other text has words removed
+    assert all(t.strip() for t in texts)
+
+
+def test_distilled_tfidf_follows_its_teacher(train_small, proxies_dir):
+    """Fitted on VADER's probabilities, tf-idf agrees with VADER on unseen reviews more than when fitted on gold labels."""
+    teacher, vader, asked = _vader_teacher()
+    distilled = TfidfLogRegModel(config=ModelConfig(model="local/tfidf-lr", distill=600), task=TaskConfig(),
+                                 train=train_small[:400], teacher=teacher)
+    gold = _tfidf(train_small[:400])
+    held_out = [x.text for x in train_small[400:]]
+    target = np.array([a.probs[0] > 0.5 for a in vader.predict(held_out)])
+
+    def agreement(model):
+        return np.mean(np.array([a.probs[0] > 0.5 for a in model.predict(held_out)]) == target)
+
+    assert not asked  # nothing is asked before the first prediction
+    distilled.setup()
+    assert 570 <= len(asked) <= 600
+    assert agreement(distilled) > agreement(gold) + 0.02  # 0.87 vs 0.825 here
+    assert not list(proxies_dir.glob("*.joblib")) or len(list(proxies_dir.glob("*.joblib"))) == 1  # only gold's
+    assert distilled.fingerprint() != gold.fingerprint()
+
+
+def test_distill_needs_a_teacher(train_small):
+    model = TfidfLogRegModel(config=ModelConfig(model="local/tfidf-lr", distill=10), task=TaskConfig(), train=train_small)
+    with pytest.raises(ConfigError, match="teacher"):
+        model.predict(TEXTS)
