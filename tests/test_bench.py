@@ -259,3 +259,18 @@ def test_a_distilled_proxy_counts_its_distillation_with_the_screen(tmp_path):
         assert c["cost"]["screening"]["oracle"]["calls"] >= n
     again = run_bench(load_config(cfg))
     assert again["run"]["paid_calls"] == 0 and reproducible(again) == reproducible(doc)
+
+
+def test_headline_names_the_closest_proxy_when_the_screen_rejects(first):
+    _, _, doc = first
+    assert [h["method"] for h in doc["headline"]] == ["lime", "kernel_shap"]
+    for h in doc["headline"]:
+        cell = next(c for c in doc["cells"] if (c["proxy"], c["method"], c["samples"]) ==
+                    (h["cell"]["proxy"], h["method"], h["cell"]["samples"]))
+        if cell["screen"]["decision"] == "accepted":
+            assert "best_proxy_alone" not in h
+        else:
+            best = h["best_proxy_alone"]
+            same = [c for c in doc["cells"] if c["method"] == h["method"] and c["proxy_only"]["fidelity"]]
+            assert best["ratio_of_means"] == max(c["proxy_only"]["fidelity"]["ratio_of_means"] for c in same)
+            assert best["proxy"] in best["text"]
