@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROXYX="${PROXYX:-.venv/bin/proxyx}"
+echo "headline: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/ {print $2 " GiB"}'), proxyx $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 status=0
 "$PROXYX" bench configs/bench_fine_foods.yaml --out docs/headline "$@" || status=$?
 case $status in

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from proxyx.bench import BENCH_SCHEMA, FILES, bench_proxies, instances_to_target, pareto, run_bench
+from proxyx.bench import BENCH_SCHEMA, FILES, bench_proxies, headline, instances_to_target, pareto, run_bench
 from proxyx.cli import app
 from proxyx.config import load_config, parse_config
 from proxyx.errors import ConfigError, DataError
@@ -265,12 +266,26 @@ def test_headline_names_the_closest_proxy_when_the_screen_rejects(first):
     _, _, doc = first
     assert [h["method"] for h in doc["headline"]] == ["lime", "kernel_shap"]
     for h in doc["headline"]:
-        cell = next(c for c in doc["cells"] if (c["proxy"], c["method"], c["samples"]) ==
-                    (h["cell"]["proxy"], h["method"], h["cell"]["samples"]))
-        if cell["screen"]["decision"] == "accepted":
+        accepted = [c for c in doc["cells"] if c["method"] == h["method"] and c["screen"]["decision"] == "accepted"]
+        if not accepted:
+            assert h["cell"] is None and "rejected every proxy" in h["text"]
+        cell = h["cell"] and next(c for c in doc["cells"] if (c["proxy"], c["method"], c["samples"]) ==
+                                  (h["cell"]["proxy"], h["method"], h["cell"]["samples"]))
+        if cell and cell["screen"]["decision"] == "accepted":
             assert "best_proxy_alone" not in h
         else:
             best = h["best_proxy_alone"]
             same = [c for c in doc["cells"] if c["method"] == h["method"] and c["proxy_only"]["fidelity"]]
             assert best["ratio_of_means"] == max(c["proxy_only"]["fidelity"]["ratio_of_means"] for c in same)
             assert best["proxy"] in best["text"]
+
+
+def test_headline_when_every_screen_rejects(first):
+    _, _, doc = first
+    cells = copy.deepcopy(doc["cells"])
+    for c in cells:
+        c["screen"]["decision"] = "rejected_futility"
+    lime = headline(cells, 0.9)[0]
+    assert lime["method"] == "lime" and lime["cell"] is None
+    assert "the screen rejected every proxy at every budget (4 screens)" in lime["text"]
+    assert lime["best_proxy_alone"]["proxy"] in ("local/tfidf-lr", "vader-twin")
