@@ -43,6 +43,9 @@ def write_json(path: str | Path, doc: dict) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2, ensure_ascii=False)
         f.write("\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
     os.replace(tmp, path)
     return path
 
