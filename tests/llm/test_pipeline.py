@@ -90,9 +90,23 @@ def test_sigkill_then_resume_pays_nothing_twice(llama_server, tmp_path):
     assert p.returncode == 0, p.stderr
     assert paid(resumed) == total - before  # the ledger shows only new calls
     assert [e["oracle"]["label"] for e in resumed["instances"]] == [e["oracle"]["label"] for e in whole["instances"]]
-    for a, b in zip(resumed["instances"], whole["instances"]):
-        np.testing.assert_allclose(a["attribution"], b["attribution"], atol=1e-3)
     assert resumed["crr"]["calls"] == whole["crr"]["calls"]
+    # The same prompts were asked, each once. llama.cpp's server reuses the previous request's KV prefix, so
+    # an answer moves by a few 1e-3 with the request before it: answers and attributions agree within that.
+    fresh, crashed = answers(fresh_dir), answers(crash_dir)
+    assert fresh.keys() == crashed.keys()
+    for key, probs in fresh.items():
+        np.testing.assert_allclose(crashed[key], probs, atol=1e-2)
+    for a, b in zip(resumed["instances"], whole["instances"]):
+        np.testing.assert_allclose(a["attribution"], b["attribution"], atol=1e-2)
+    p, again = run(config)  # from the cache alone: exactly the resumed run's numbers
+    assert p.returncode == 0 and paid(again) == 0
+    assert [e["attribution"] for e in again["instances"]] == [e["attribution"] for e in resumed["instances"]]
+
+
+def answers(tmp: Path) -> dict[str, list[float]]:
+    rows = sqlite3.connect(tmp / "cache" / "calls.sqlite").execute("SELECT key, answer FROM calls")
+    return {key: json.loads(answer)["probs"] for key, answer in rows}
 
 
 def test_failed_instance_is_marked_and_the_run_goes_on(relay, tmp_path):
