@@ -324,7 +324,11 @@ def _quality_vs_top_budget(cells: list[dict], references: list[dict]) -> None:
 
 
 def headline(cells: list[dict], tau: float) -> list[dict]:
-    """Per explainer, the cheapest cell whose pipeline fidelity reaches ``tau`` on average."""
+    """Per explainer, the cheapest cell whose pipeline fidelity reaches ``tau`` on average.
+
+    Where the screen accepted no proxy at any budget, it says so instead; where the chosen cell's proxy was
+    rejected, ``best_proxy_alone`` names the proxy that came closest to the oracle without the screen.
+    """
     out = []
     for method in dict.fromkeys(c["method"] for c in cells):
         mine = [c for c in cells if c["method"] == method]
@@ -355,7 +359,7 @@ def headline(cells: list[dict], tau: float) -> list[dict]:
                      f"{_num(p['crr']['calls'], '.1f')}x oracle calls; screening included) over {c['instances']} instances"),
         })
         if c["screen"]["decision"] != "accepted":
-            out[-1]["best_proxy_alone"] = _best_proxy_alone([c for c in cells if c["method"] == method])
+            out[-1]["best_proxy_alone"] = _best_proxy_alone(mine)
     return out
 
 
