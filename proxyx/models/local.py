@@ -76,8 +76,9 @@ class TfidfLogRegModel(_WordPriced):
     With ``config.distill = n`` (and a ``teacher``), it is fitted instead on
     the teacher's label probabilities of ``distillation_texts(train, n,
     seed)`` (cross-entropy on soft labels). That model is not saved: it is
-    refitted from the teacher's cached answers in each session (about a
-    second), so the ledger counts the distillation's nominal cost every time.
+    refitted from the teacher's cached answers in each session (1.5 s for
+    2,000 texts), so the ledger counts the distillation's nominal cost every
+    time.
     """
 
     def __init__(self, *, config: ModelConfig, task: TaskConfig, train: list[Instance],
@@ -163,8 +164,7 @@ class TfidfLogRegModel(_WordPriced):
         return self
 
     def _predict(self, texts: list[str], on_answer: OnAnswer) -> list[Answer]:
-        if self.pipeline_ is None:
-            self.fit()
+        self.setup()
         raw = self.pipeline_.predict_proba(texts)
         classes = list(self.pipeline_.classes_)
         probs = np.zeros((len(texts), len(self.labels)))
