@@ -8,10 +8,11 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP) data model
 
-# llama-cpp-python compiles from source (about 6-10 minutes on 2 cores).
+# llama-cpp-python compiles from source (about 4-10 minutes on 2 cores): say so, the build is otherwise silent.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "installing proxyx and its dependencies; llama-cpp-python compiles llama.cpp now (about 4-10 minutes)..."
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[local,test]'
 	touch $@
 

@@ -7,7 +7,6 @@ budget cap (the report holds everything that finished); 130 interrupted.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from contextlib import contextmanager
@@ -16,10 +15,10 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .config import Config, apply_overrides, load_config
-from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, DataError, ProxyxError
+from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ProxyxError
+from .view.progress import progress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Explain expensive LLMs cheaply: screened proxy models, fidelity against cost.")
@@ -29,6 +28,8 @@ ConfigArg = Annotated[Path, typer.Argument(help="YAML config, e.g. configs/quick
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="where to write the JSON (default: config 'output')")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="explain at most N instances (overrides dataset.limit)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
+
+EXIT_BY_STATUS = {"complete": EXIT_OK, "complete_with_failures": EXIT_FAILURES, "stopped_budget": EXIT_BUDGET}
 
 
 @app.callback()
@@ -53,37 +54,53 @@ def _config(path: Path, **overrides) -> Config:
     return apply_overrides(load_config(path), **overrides)
 
 
-def _progress(quiet: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[stage]}"), console=console, disable=quiet, transient=True)
+def _saved(path: Path, target: Path) -> Path:
+    """Say so when a result went to the fallback file instead of ``target``."""
+    if path != target:
+        console.print(f"[bold yellow]warning:[/] could not write {target}; the result is in {path}", highlight=False)
+    return path
+
+
+def _progress(quiet: bool):
+    return progress(console, quiet)
 
 
 @app.command()
 def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             screen: Annotated[Optional[Path], typer.Option(help="use this screening result (from 'proxyx screen')")] = None,
+            html: Annotated[bool, typer.Option("--html/--no-html", help="also write the HTML page next to the JSON")] = True,
+            show: Annotated[int, typer.Option("--show", min=0, help="heatmaps of the first N instances in the terminal")] = 1,
             quiet: QuietOpt = False) -> None:
     """Explain the oracle's predictions, with screened proxies answering the perturbations."""
+    from .output import check_output_path
     from .pipeline import run_explain
-    from .report import explain_document, print_explain, write_json
-    from .screen import ScreenReport
+    from .results import ScreenResult
+    from .view.story import story
+    from .view.tables import print_explain
 
     with _user_errors():
         cfg = _config(config, **{"dataset.limit": limit})
+        target = check_output_path(out or cfg.output)
         screened = None
         if screen is not None:
-            if not screen.is_file():
-                raise DataError(f"screening result {str(screen)!r} does not exist; write one with 'proxyx screen CONFIG --out FILE'")
-            try:
-                screened = ScreenReport.from_dict(json.loads(screen.read_text()))
-            except json.JSONDecodeError:
-                raise DataError(f"{screen} is not JSON; pass the file written by 'proxyx screen'") from None
+            screened = ScreenResult.load(screen, hint=f"write one with 'proxyx screen {config} --out FILE'")
         with _progress(quiet) as bar:
             task = bar.add_task("explaining", total=None, stage="")
-            result = run_explain(cfg, screen=screened, on_instance=lambda i, n, e, s: bar.update(task, completed=i, total=n, stage=s))
-        doc = explain_document(result)
-        path = write_json(out or cfg.output, doc)
-        print_explain(doc, Console(), path)
-        raise typer.Exit({"complete": EXIT_OK, "complete_with_failures": EXIT_FAILURES, "stopped_budget": EXIT_BUDGET}[result.status])
+            report = run_explain(cfg, screen=screened, on_instance=lambda i, n, e, s: bar.update(task, completed=i, total=n, stage=s))
+        path = _saved(report.save(target, fallback_dir=cfg.cache_dir), target)
+        out = Console()
+        print_explain(report, out, path)
+        if show:
+            from .view.heatmap import render_terminal
+
+            render_terminal(report, out, limit=show)
+        for line in story(report):
+            out.print(line, highlight=False, markup=False)
+        if html:
+            from .view.html import write_html
+
+            out.print(f"page: {write_html(report, path.with_suffix('.html'))}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_BY_STATUS[report.status])
 
 
 @app.command()
@@ -91,26 +108,22 @@ def screen(config: ConfigArg, out: OutOpt = None,
            all_proxies: Annotated[bool, typer.Option("--all", help="screen every proxy, not only up to the first accepted")] = False,
            quiet: QuietOpt = False) -> None:
     """Decide, with a sequential test, which proxies may stand in for the oracle."""
-    from .report import print_screen, write_json
+    from .output import check_output_path
     from .screen import run_screen
-    from .session import load_instances, open_session
+    from .view.tables import print_screen
 
     with _user_errors():
         cfg = _config(config)
-        if not cfg.proxies:
-            raise DataError(f"{config}: 'proxies' is empty; name at least one proxy model to screen")
-        session = open_session(cfg)
-        exclude = {x.id for x in load_instances(cfg)} if cfg.dataset.screen_split == cfg.dataset.split or cfg.dataset.path else set()
+        target = check_output_path(out or Path(cfg.output).with_name(Path(cfg.output).stem + ".screen.json"))
         with _progress(quiet) as bar:
             task = bar.add_task("screening", total=None, stage="")
-            report = run_screen(session, screen_all=all_proxies or None, exclude_ids=exclude,
+            result = run_screen(cfg, screen_all=all_proxies or None,
                                 on_step=lambda p: bar.update(task, completed=p.n, total=cfg.screen.max_instances,
                                                              stage=f"{p.proxy}: n={p.n} mean d={p.mean_d if p.mean_d is None else round(p.mean_d, 4)}"))
-        session.close()
-        path = write_json(out or Path(cfg.output).with_name(Path(cfg.output).stem + ".screen.json"), report.to_dict())
-        print_screen(report, Console())
+        path = _saved(result.save(target, fallback_dir=cfg.cache_dir), target)
+        print_screen(result, Console())
         Console().print(f"screening result: {path}")
-        raise typer.Exit(EXIT_BUDGET if report.stopped == "budget" else EXIT_OK)
+        raise typer.Exit(EXIT_BUDGET if result.stopped == "budget" else EXIT_OK)
 
 
 @app.command()
@@ -119,7 +132,8 @@ def bench(config: ConfigArg,
                                                       "fidelity_vs_cost.png (default: config 'output' without .json)")] = None,
           limit: LimitOpt = None, quiet: QuietOpt = False) -> None:
     """Fidelity against cost over the proxies x explainers x sample budgets of the config's 'bench' block."""
-    from .bench import print_bench, run_bench
+    from .bench.render import print_bench
+    from .bench.run import run_bench
 
     with _user_errors():
         cfg = _config(config, **{"dataset.limit": limit})
@@ -132,9 +146,25 @@ def bench(config: ConfigArg,
                     cells[label] = bar.add_task(label, total=total, stage="")
                 bar.update(cells[label], completed=done, total=total, stage=stage)
 
-            doc = run_bench(cfg, out_dir=out_dir, on_progress=progress)
-        print_bench(doc, Console(), out_dir)
-        raise typer.Exit({"complete": EXIT_OK, "complete_with_failures": EXIT_FAILURES, "stopped_budget": EXIT_BUDGET}[doc["status"]])
+            report = run_bench(cfg, out_dir=out_dir, on_progress=progress)
+        print_bench(report, Console(), out_dir)
+        raise typer.Exit(EXIT_BY_STATUS[report.status])
+
+
+@app.command()
+def show(report: Annotated[Path, typer.Argument(help="a report from 'proxyx explain' or bench.json", show_default=False)],
+         html: Annotated[Optional[Path], typer.Option("--html", help="write one self-contained HTML page here instead")] = None,
+         limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="show at most N instances")] = None,
+         ids: Annotated[Optional[list[str]], typer.Option("--id", help="show this instance (repeatable)")] = None) -> None:
+    """See the explanations: words coloured by attribution (red towards the oracle's label, blue against)."""
+    from .view.heatmap import render_terminal
+    from .view.html import write_html
+
+    with _user_errors():
+        if html is not None:
+            Console().print(f"page: {write_html(report, html, ids=ids, limit=limit)}", markup=False, highlight=False)
+        else:
+            render_terminal(report, Console(), ids=ids, limit=limit)
 
 
 @app.command("fetch-data")
@@ -146,6 +176,38 @@ def fetch_data(deb: Annotated[Optional[Path], typer.Option(help="use this r-cran
     with _user_errors():
         path = fetch_fine_foods(deb=deb, force=force)
         Console().print(f"fine_foods: {path}")
+
+
+@app.command()
+def compress(config: ConfigArg, quiet: QuietOpt = False,
+             out: Annotated[Optional[Path], typer.Option("--out", "-o", help="directory for compress.json, compress.png "
+                                                         "and the prompt files (default: config 'output' without .json)")] = None) -> None:
+    """Remove a many-shot prompt's units from least to most important: how much can go at >= 90% accuracy."""
+    from .apps import print_compress, run_compress
+
+    with _user_errors():
+        cfg = _config(config)
+        with _progress(quiet) as bar:
+            task = bar.add_task("compress", total=None, stage="")
+            report = run_compress(cfg, out_dir=out or Path(cfg.output).with_suffix(""),
+                                  on_progress=lambda stage, i, n: bar.update(task, completed=i, total=n, stage=stage))
+        print_compress(report, Console())
+
+
+@app.command()
+def clean(config: ConfigArg, quiet: QuietOpt = False,
+          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="directory for clean.json and the cleaned "
+                                                      "prompts (default: config 'output' without .json)")] = None) -> None:
+    """Find demonstrations with flipped labels by gold-label attribution, remove them, measure accuracy."""
+    from .apps import print_clean, run_clean
+
+    with _user_errors():
+        cfg = _config(config)
+        with _progress(quiet) as bar:
+            task = bar.add_task("clean", total=None, stage="")
+            report = run_clean(cfg, out_dir=out or Path(cfg.output).with_suffix(""),
+                               on_progress=lambda stage, i, n: bar.update(task, completed=i, total=n, stage=stage))
+        print_clean(report, Console())
 
 
 def main() -> None:  # pragma: no cover

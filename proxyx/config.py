@@ -13,139 +13,119 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .yamlload import load_yaml
+
+#: bounds that stop a typo from paying for millions of calls (README "Bad input")
+MAX_SAMPLES = 100_000
+MAX_TEXT_WORDS = 5_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from .modelconfig import (Deployment, FewShot, ModelConfig, Price, Strict, TaskConfig,  # noqa: F401 (re-exported)
+                          model_block)
 
 
-class Price(_Strict):
-    """Dollars per million tokens."""
-
-    input_per_mtok: Annotated[float, Field(ge=0)] = 0.0
-    output_per_mtok: Annotated[float, Field(ge=0)] = 0.0
+SPLITS = ("train", "test", "screen")
 
 
-class ModelConfig(_Strict):
-    """One model: the oracle or a proxy.
+class DatasetConfig(Strict):
+    """Where instances come from (README "Your own data").
 
-    ``model`` is ``local/gemma-3-270m``, ``local/tfidf-lr``, ``local/vader`` or
-    any litellm model string (``openai/gpt-4o-mini``, ``hosted_vllm/...``).
+    ``path`` is one JSONL/CSV file, or one file per split: ``{train: a.jsonl,
+    test: b.jsonl, screen: c.jsonl}`` (``screen`` optional). From one file, if
+    a model trains on the data (``local/tfidf-lr``), a seeded
+    ``train_fraction`` of its rows is held out as the ``train`` split and the
+    rest is ``test`` (``session.split_note``). With ``path``, ``screen_split``
+    defaults to the screen file, else to ``test`` (its rows that are not
+    explained); with the built-in data set, to ``train``.
     """
 
-    model: Annotated[str, Field(min_length=1)]
-    alias: str | None = None  # a second name for the same model (reports, tests)
-    price: Price | None = None  # None: litellm's price map or the local default
-    api_base: str | None = None
-    api_key_env: str | None = None  # NAME of the environment variable, never the key
-    style: Literal["completion", "chat"] = "completion"
-    concurrency: Annotated[int, Field(gt=0, le=256)] = 4
-    timeout_s: Annotated[float, Field(gt=0)] = 60.0
-    max_retries: Annotated[int, Field(ge=0, le=20)] = 4
-    top_logprobs: Annotated[int, Field(ge=1, le=20)] = 20
-    model_path: str | None = None  # local GGUF file instead of the packaged Gemma
-    # local/tfidf-lr only: fit on the oracle's label probabilities for this many training texts
-    # (half whole, half with random words removed) instead of the gold labels; see README "Distilled proxy"
-    distill: Annotated[int, Field(gt=0)] | None = None
-
-    @property
-    def name(self) -> str:
-        return self.alias or self.model
-
-    @model_validator(mode="after")
-    def _distill_only_tfidf(self) -> "ModelConfig":
-        if self.distill is not None and self.model != "local/tfidf-lr":
-            raise ValueError(f"distill is for local/tfidf-lr only, not {self.model!r}; remove it from this model")
-        return self
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _looks_like_a_name(cls, v: str | None) -> str | None:
-        if v is not None and not v.replace("_", "").isalnum():
-            raise ValueError("must be the NAME of an environment variable (e.g. OPENAI_API_KEY), not a key")
-        return v
-
-
-def _model(v: Any) -> Any:
-    return {"model": v} if isinstance(v, str) else v
-
-
-class FewShot(_Strict):
-    text: str
-    label: str
-
-
-class TaskConfig(_Strict):
-    """Labels, the words that verbalize them, and the prompt for LLM models."""
-
-    labels: Annotated[list[str], Field(min_length=2)] = ["great", "other"]
-    verbalizers: dict[str, str] = {"great": "positive", "other": "negative"}
-    instruction: str = "Classify the sentiment of each product review as positive or negative."
-    template: str = "Review: {text}\nSentiment:"
-    few_shot: list[FewShot] = []
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "TaskConfig":
-        if len(set(self.labels)) != len(self.labels):
-            raise ValueError(f"labels must be distinct, got {self.labels}")
-        missing = [lab for lab in self.labels if lab not in self.verbalizers]
-        if missing:
-            raise ValueError(f"verbalizers: no word for label(s) {missing}; add e.g. '{missing[0]}: word'")
-        extra = [k for k in self.verbalizers if k not in self.labels]
-        if extra:
-            raise ValueError(f"verbalizers: {extra} not among labels {self.labels}")
-        words = [self.verbalizers[lab] for lab in self.labels]
-        if len(set(words)) != len(words):
-            raise ValueError(f"verbalizers must be distinct words, got {words}")
-        if "{text}" not in self.template:
-            raise ValueError("template must contain the placeholder {text}")
-        for ex in self.few_shot:
-            if ex.label not in self.labels:
-                raise ValueError(f"few_shot label {ex.label!r} is not among labels {self.labels}")
-        return self
-
-    def word(self, label: str) -> str:
-        return self.verbalizers[label]
-
-
-class DatasetConfig(_Strict):
     name: str | None = "fine_foods"  # built-in data set
-    path: str | None = None  # JSONL or CSV file instead of a built-in
+    path: str | dict[str, str] | None = None  # a JSONL or CSV file, or one per split, instead of a built-in
     text_field: str = "text"
     label_field: str = "label"
     split: Literal["train", "test"] = "test"
-    screen_split: Literal["train", "test"] = "train"
-    limit: Annotated[int, Field(gt=0)] | None = None
-    max_words: Annotated[int, Field(gt=0)] | None = None  # skip longer texts (quick runs; oracle cost grows with length)
+    screen_split: Literal["train", "test", "screen"] = "train"
+    train_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.5  # one file + a model that trains: rows held out for it
+    limit: Annotated[int, Field(gt=0)] | None = None  # more than the split holds: the whole split
+    # skip longer texts (quick runs; oracle cost grows with length); longer than MAX_TEXT_WORDS is refused
+    max_words: Annotated[int, Field(gt=0, le=MAX_TEXT_WORDS)] | None = None
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_screen_split(cls, data: Any) -> Any:
+        """With ``path``: the screen file if there is one, else the test rows (never the ones trained on)."""
+        if isinstance(data, dict) and data.get("path") is not None and "screen_split" not in data:
+            path = data["path"]
+            return {**data, "screen_split": "screen" if isinstance(path, dict) and "screen" in path else "test"}
+        return data
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _file_or_split_files(cls, v: Any) -> Any:
+        if v is None or (isinstance(v, str) and v):
+            return v
+        if not isinstance(v, dict) or not v:
+            raise ValueError("must be a file (path: reviews.jsonl) or one file per split "
+                             "(path: {train: train.jsonl, test: test.jsonl, screen: screen.jsonl})")
+        unknown = sorted(str(k) for k in v if k not in SPLITS)
+        if unknown:
+            raise ValueError(f"unknown split {unknown[0]!r}; the splits are {', '.join(SPLITS)}")
+        if not all(isinstance(f, str) and f for f in v.values()):
+            raise ValueError("each split's file must be a path (a string)")
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> "DatasetConfig":
         if self.path is not None and self.name not in (None, "fine_foods"):
             raise ValueError("give either name (a built-in data set) or path (a file), not both")
+        files = self.path if isinstance(self.path, dict) else None
+        for key, split in (("split", self.split), ("screen_split", self.screen_split)):
+            if files is not None and split not in files:
+                raise ValueError(f"{key} is {split!r} but path has no {split!r} file; add path.{split} or change {key}")
+        if self.screen_split == "screen" and files is None:
+            raise ValueError("screen_split 'screen' needs a screen file: path: {test: ..., screen: FILE}")
         return self
 
 
-class ExplainerConfig(_Strict):
+Estimator = Literal["plain", "prior", "control_variate", "regression_adjusted", "prior_control_variate"]
+
+
+class ExplainerConfig(Strict):
     method: Literal["lime", "kernel_shap"] = "lime"
-    samples: Annotated[int, Field(gt=0)] = 1000
-    unit: Literal["word"] = "word"
+    samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] = 1000
+    unit: Literal["word", "sentence", "demonstration"] = "word"  # proxyx.perturb owns what a unit is
+    # plain: one model answers every mask (a proxy where the gate agrees, else the oracle); the others combine
+    # N = samples proxy answers with n = oracle_samples oracle answers (README "Proxy-informed estimators")
+    estimator: Estimator = "plain"
+    oracle_samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] | None = None
+
+    @model_validator(mode="after")
+    def _estimator_budget(self) -> "ExplainerConfig":
+        if self.estimator != "plain" and self.oracle_samples is None:
+            raise ValueError(f"estimator {self.estimator!r} needs oracle_samples (the oracle's budget n, e.g. 50)")
+        if self.estimator == "plain" and self.oracle_samples is not None:
+            raise ValueError("oracle_samples is for the proxy-informed estimators; set estimator: prior (or remove it)")
+        if self.oracle_samples is not None and self.oracle_samples > self.samples:
+            raise ValueError(f"oracle_samples ({self.oracle_samples}) must be <= samples ({self.samples}), "
+                             "the proxy's budget N")
+        return self
 
 
-class ScreenConfig(_Strict):
+class ScreenConfig(Strict):
     """Task-level sequential screen (README "Screening")."""
 
     enabled: bool = False
     tau: Annotated[float, Field(gt=0, le=1)] = 0.9
     confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
     min_instances: Annotated[int, Field(ge=2)] = 5
-    max_instances: Annotated[int, Field(ge=2)] = 50
+    max_instances: Annotated[int, Field(ge=2, le=10_000)] = 50
     all: bool = False  # screen every proxy, not just up to the first accepted
     correct_for_looks: bool = False  # Bonferroni over the looks: overall error <= 1 - confidence
+    metric: Literal["aopc", "local_fidelity"] = "aopc"  # the explanation quality q the screen tests
 
     @property
     def per_look_confidence(self) -> float:
@@ -161,20 +141,76 @@ class ScreenConfig(_Strict):
         return self
 
 
-class FidelityConfig(_Strict):
+class FidelityConfig(Strict):
     """Score explanations on the oracle (AOPC of deletion)."""
 
     enabled: bool = False  # also explain proxy-explained instances with the oracle
     k_fraction: Annotated[float, Field(gt=0, le=1)] = 0.2
+    heldout_samples: Annotated[int, Field(gt=0, le=5000)] = 200  # local fidelity: held-out masks per instance
 
 
-class BenchConfig(_Strict):
+class BenchConfig(Strict):
     proxies: list[str] | None = None  # names from the pool; None = all
     methods: list[Literal["lime", "kernel_shap"]] = ["lime", "kernel_shap"]
-    samples: Annotated[list[Annotated[int, Field(gt=0)]], Field(min_length=1)] = [1000]
+    samples: list[Annotated[int, Field(gt=0, le=MAX_SAMPLES)]] = [1000]  # screen-and-apply cells; [] for none
+    # the frontier (README "Bench"): the oracle alone at each budget of the ladder, and each proxy-informed
+    # estimator at each oracle budget n with the proxy at proxy_samples; None = no frontier
+    oracle_ladder: list[Annotated[int, Field(gt=0, le=MAX_SAMPLES)]] | None = None
+    estimators: list[Literal["prior", "control_variate", "regression_adjusted", "prior_control_variate"]] = ["prior"]
+    oracle_samples: list[Annotated[int, Field(gt=0, le=MAX_SAMPLES)]] = [25, 50, 100]
+    proxy_samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] = 1000
+    substitute: bool = True  # also the proxy substituted for the oracle at proxy_samples
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> "BenchConfig":
+        if not self.samples and not self.oracle_ladder:
+            raise ValueError("nothing to run: give samples (screen-and-apply cells) or oracle_ladder (the frontier)")
+        return self
 
 
-class Config(_Strict):
+class DemonstrationsConfig(Strict):
+    """The k-shot prompt of ``compress`` and ``clean``: ``task.few_shot`` when listed, else ``count`` drawn."""
+
+    count: Annotated[int, Field(ge=0, le=64)] = 8
+    split: Literal["train", "test"] = "train"
+    max_words: Annotated[int, Field(gt=0)] | None = 40  # short demonstrations keep the prompt short
+    balanced: bool = True  # as many of each label as the count allows
+    seed: int = 0
+
+
+class PoisonConfig(Strict):
+    """Demonstrations whose label ``clean`` flips: the listed 0-based ``indices``, or ``count`` drawn with ``seed``."""
+
+    count: Annotated[int, Field(ge=0)] = 2
+    seed: int = 0
+    indices: list[Annotated[int, Field(ge=0)]] | None = None
+
+
+class CompressConfig(Strict):
+    """``proxyx compress``: remove prompt units from least to most important (README "Explanations that act")."""
+
+    unit: Literal["demonstration", "word", "sentence"] = "demonstration"  # of the demonstrations
+    validation: Annotated[int, Field(gt=0)] = 20  # instances whose attributions are averaged
+    test: Annotated[int, Field(gt=0)] = 50  # instances on which accuracy is measured
+    steps: Annotated[int, Field(gt=0)] = 10  # word/sentence units: remove 0, 1/steps, 2/steps, ... of them
+    keep: Annotated[float, Field(gt=0, le=1)] = 0.9  # the share of the uncompressed accuracy to keep
+    random_seeds: Annotated[int, Field(ge=2, le=100)] = 5
+    # informed: the proxy-informed estimator (explainer.estimator, oracle_samples) for each proxy
+    methods: Annotated[list[Literal["random", "self_information", "proxy", "oracle", "informed"]],
+                       Field(min_length=1)] = ["random", "self_information", "proxy", "oracle"]
+
+
+class CleanConfig(Strict):
+    """``proxyx clean``: flip some demonstrations' labels, find them by gold-label attribution, remove them."""
+
+    poison: PoisonConfig = PoisonConfig()
+    validation: Annotated[int, Field(gt=0)] = 20
+    test: Annotated[int, Field(gt=0)] = 50
+    remove: Literal["negative"] | Annotated[int, Field(gt=0)] = "negative"  # or the m most negative
+    random_seeds: Annotated[int, Field(ge=2, le=100)] = 5
+
+
+class Config(Strict):
     seed: int = 0
     oracle: ModelConfig
     proxies: list[ModelConfig] = []
@@ -185,16 +221,19 @@ class Config(_Strict):
     screen: ScreenConfig = ScreenConfig()
     fidelity: FidelityConfig = FidelityConfig()
     bench: BenchConfig = BenchConfig()
+    demonstrations: DemonstrationsConfig = DemonstrationsConfig()
+    compress: CompressConfig = CompressConfig()
+    clean: CleanConfig = CleanConfig()
     cache_dir: str = ".proxyx-cache"
     output: str = "runs/report.json"
     max_usd: Annotated[float, Field(gt=0)] | None = None
 
-    _oracle = field_validator("oracle", mode="before")(lambda cls, v: _model(v))
+    _oracle = field_validator("oracle", mode="before")(lambda cls, v: model_block(v))
 
     @field_validator("proxies", mode="before")
     @classmethod
     def _proxies(cls, v: Any) -> Any:
-        return [_model(p) for p in v] if isinstance(v, list) else v
+        return [model_block(p) for p in v] if isinstance(v, list) else v
 
     @field_validator("oracle")
     @classmethod
@@ -215,19 +254,27 @@ class Config(_Strict):
 # --------------------------------------------------------------------------- loading
 
 
-def _line_index(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
-    """Map every key path of a YAML document to its 1-based line."""
-    out = {} if out is None else out
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = path + (key.value,)
-            out[sub] = key.start_mark.line + 1
-            _line_index(value, sub, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out[path + (i,)] = item.start_mark.line + 1
-            _line_index(item, path + (i,), out)
+#: a secret's shape: the value of api_key_env is never echoed when it looks like one
+_KEY_PREFIXES = ("sk-", "sk_", "pk-", "hf_", "gsk_", "xai-", "ghp_", "gho_", "github_pat_", "AIza", "r8_", "pplx-", "nvapi-")
+_SECRET_FIELDS = {"api_key_env"}
+
+
+def _looks_like_a_key(value: str) -> bool:
+    """Not a shell variable name, a known key prefix, or long mixed-case-and-digits without an underscore."""
+    if not value.isascii() or not (value[:1].isalpha() or value[:1] == "_") or not value.replace("_", "").isalnum():
+        return True
+    mixed = any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value)
+    return value.startswith(_KEY_PREFIXES) or (len(value) >= 20 and mixed and "_" not in value)
+
+
+def _key_env_paths(config: Config) -> list[tuple[tuple, str]]:
+    out = []
+    for where, m in [(("oracle",), config.oracle), *((("proxies", i), p) for i, p in enumerate(config.proxies))]:
+        if m.api_key_env:
+            out.append(((*where, "api_key_env"), m.api_key_env))
+        for j, d in enumerate(getattr(m, "deployments", None) or []):
+            if d.api_key_env:
+                out.append(((*where, "deployments", j, "api_key_env"), d.api_key_env))
     return out
 
 
@@ -247,39 +294,47 @@ def _describe(err: dict) -> str:
         return f"{loc}: required key is missing"
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
-    tail = "" if isinstance(got, (dict, list)) or got is None else f", got {got!r}"
-    return f"{loc}: {msg}{tail}"
+    if _SECRET_FIELDS & {str(p) for p in err["loc"]}:  # it may be a key given by mistake: never print it
+        return f"{loc}: {msg} (the value is not shown: it may be a secret)"
+    if isinstance(got, (dict, list)) or got is None:
+        return f"{loc}: {msg}"
+    shown = repr(got)
+    return f"{loc}: {msg}, got {shown if len(shown) <= 80 else shown[:60] + '...' + shown[-10:]}"
 
 
 def parse_config(data: Any, *, source: str = "<config>", lines: dict[tuple, int] | None = None) -> Config:
     """Validate a loaded YAML document; errors name field and line."""
+    if data is None:
+        raise ConfigError(f"{source}: the config is empty; start from configs/quickstart.yaml")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a YAML mapping (key: value), got {type(data).__name__}")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         line = _line_of(tuple(err["loc"]), lines or {})
         where = f"{source}:{line}" if line else source
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise ConfigError(f"{_describe(err)} ({where}){more}") from None
+    for loc, value in _key_env_paths(config):
+        if _looks_like_a_key(value):
+            line = _line_of(loc, lines or {})
+            raise ConfigError(
+                f"{'.'.join(map(str, loc))}: this looks like an API key, not the NAME of an environment variable "
+                "(the value is not shown); put the key in a variable (export OPENAI_API_KEY=...) and write its name, "
+                f"e.g. api_key_env: OPENAI_API_KEY; if it is a real key, treat it as exposed "
+                f"({f'{source}:{line}' if line else source})")
+    return config
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config file."""
+    """Read and validate a YAML config file (UTF-8, no duplicate keys, bounded size: ``proxyx.yamlload``)."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config {str(path)!r} is a directory; pass the path of a YAML file such as configs/quickstart.yaml")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist; pass the path of a YAML config such as configs/quickstart.yaml")
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{where}: not valid YAML ({problem}); check indentation and quoting") from None
-    lines = _line_index(node) if node is not None else {}
+    data, lines = load_yaml(path)
     return parse_config(data, source=str(path), lines=lines)
 
 

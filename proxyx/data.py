@@ -12,11 +12,11 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import json
 import lzma
 import os
 import random
-import shutil
 import struct
 import subprocess
 import tempfile
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError
+from .yamlload import decode_utf8
 
 BUILTIN = {"fine_foods"}
 
@@ -49,52 +50,124 @@ def _fine_foods_file(split: str) -> Path:
 # ----------------------------------------------------------------- loading
 
 
-def _read_jsonl(path: Path, text_field: str, label_field: str) -> list[dict]:
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise DataError(f"cannot read data file {str(path)!r} ({e.strerror}); check its permissions") from e
+
+
+def _read_jsonl(path: Path, text_field: str) -> list[tuple[int, dict]]:
+    """(line number, row) of every non-blank line."""
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{n}: not valid JSON ({e.msg}); each line must be one JSON object") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{n}: each line must be a JSON object with a {text_field!r} field")
-            rows.append(row)
+    for n, raw in enumerate(_read_bytes(path).splitlines(), 1):
+        line = decode_utf8(raw, str(path), error=DataError, line=n)
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{n}: not valid JSON ({e.msg}); each line must be one JSON object") from None
+        except RecursionError:
+            raise DataError(f"{path}:{n}: JSON nested too deeply; each line must be one flat JSON object") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{n}: each line must be a JSON object with a {text_field!r} field")
+        rows.append((n, row))
     return rows
 
 
-def _read_csv(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+def _read_csv(path: Path) -> list[tuple[int, dict]]:
+    """(line number where the record starts, row) of every CSV record after the header."""
+    text = decode_utf8(_read_bytes(path), str(path), error=DataError)
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))  # long texts are refused by their word count, with their id
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows, start = [], 2
+    try:
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise DataError(f"{path}:{reader.line_num}: not valid CSV ({e}); check the quoting") from None
+    return rows
 
 
-def read_instances(path: str | Path, *, text_field: str = "text", label_field: str = "label") -> list[Instance]:
-    """Instances from a JSONL or CSV file; rows with an empty text are an error."""
+def read_instances(path: str | Path, *, text_field: str = "text", label_field: str = "label",
+                   require_labels: bool = False) -> list[Instance]:
+    """Instances from a JSONL or CSV file (UTF-8).
+
+    Refused, naming the file and line: an empty text, a missing text field,
+    an id given twice, and a ``label_field`` that no row has (unless it is the
+    default ``label``: unlabelled data is fine to explain) or, with
+    ``require_labels``, that a row lacks.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"data path {str(path)!r} is a directory; set dataset.path to a JSONL or CSV file")
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} does not exist; check dataset.path in the config")
-    rows = _read_csv(path) if path.suffix.lower() == ".csv" else _read_jsonl(path, text_field, label_field)
-    out = []
-    for n, row in enumerate(rows):
+    rows = _read_csv(path) if path.suffix.lower() == ".csv" else _read_jsonl(path, text_field)
+    seen_fields = sorted({str(k) for _, row in rows[:1000] for k in row})
+    labelled = any(label_field in row for _, row in rows)
+    if rows and not labelled and (require_labels or label_field != "label"):
+        why = "; the train split needs labels (local/tfidf-lr fits on them)" if require_labels else ""
+        raise DataError(f"{path}: no row has the field {label_field!r} (dataset.label_field){why}; "
+                        f"fields seen: {seen_fields}; set dataset.label_field to the field that holds the label")
+    out: list[Instance] = []
+    first_line: dict[str, int] = {}
+    for i, (line, row) in enumerate(rows):
         if text_field not in row:
-            raise DataError(f"{path}: row {n + 1} has no field {text_field!r}; set dataset.text_field (fields: {sorted(row)})")
+            raise DataError(f"{path}:{line}: no field {text_field!r}; set dataset.text_field (fields: {sorted(map(str, row))})")
         text = str(row[text_field] or "")
         if not text.strip():
-            raise DataError(f"{path}: row {n + 1} has an empty text; remove it or fix the data")
+            raise DataError(f"{path}:{line}: empty text; remove the row or fix the data")
         label = row.get(label_field)
-        out.append(Instance(id=str(row.get("id", n)), text=text, label=None if label is None else str(label)))
+        if label is None and require_labels:
+            raise DataError(f"{path}:{line}: no label ({label_field!r} is missing or null); the train split needs a "
+                            "label on every row, since local/tfidf-lr fits on them")
+        id_ = str(row.get("id", i))
+        if id_ in first_line:
+            raise DataError(f"{path}: id {id_!r} appears twice (lines {first_line[id_]} and {line}); "
+                            "ids must be unique, since results and the cache are keyed by them")
+        first_line[id_] = line
+        out.append(Instance(id=id_, text=text, label=None if label is None else str(label)))
     if not out:
         raise DataError(f"data set {str(path)!r} is empty; it needs at least one row with a {text_field!r} field")
     return out
 
 
-def load_split(name: str | None, split: str, *, path: str | None = None, text_field: str = "text",
-               label_field: str = "label") -> list[Instance]:
-    """One split of a built-in data set, or a file (the same file for every split)."""
+def holdout(instances: list[Instance], train_fraction: float, seed: int) -> tuple[list[Instance], list[Instance]]:
+    """A seeded split of one file: (train, rest), ``round(train_fraction * n)`` rows for training.
+
+    Rows are ordered by a seeded hash of their id (so the split does not
+    depend on row order), and each side gets at least one row when n >= 2.
+    """
+    order = sorted(instances, key=lambda x: hashlib.sha256(f"{seed}\x00{x.id}".encode()).hexdigest())
+    n = len(order)
+    k = min(max(round(train_fraction * n), 1), n - 1) if n >= 2 else 0
+    chosen = {x.id for x in order[:k]}
+    return [x for x in instances if x.id in chosen], [x for x in instances if x.id not in chosen]
+
+
+def load_split(name: str | None, split: str, *, path: str | dict[str, str] | None = None, text_field: str = "text",
+               label_field: str = "label", train_fraction: float | None = None, seed: int = 0,
+               require_labels: bool = False) -> list[Instance]:
+    """One split of a built-in data set or of ``dataset.path``.
+
+    ``path`` is one file per split (a mapping) or one file. One file is every
+    split, unless ``train_fraction`` is given: then ``train`` is a seeded
+    held-out part of it (``holdout``) and every other split is the rest.
+    """
+    fields = {"text_field": text_field, "label_field": label_field, "require_labels": require_labels}
+    if isinstance(path, dict):
+        if split not in path:
+            raise DataError(f"dataset.path has no {split!r} file (it has {', '.join(sorted(path))}); "
+                            f"add path.{split}: FILE{' (local/tfidf-lr trains on it)' if split == 'train' else ''}")
+        return read_instances(path[split], **fields)
     if path is not None:
-        return read_instances(path, text_field=text_field, label_field=label_field)
+        if train_fraction is None:
+            return read_instances(path, **fields)
+        train, rest = holdout(read_instances(path, **fields), train_fraction, seed)
+        return train if split == "train" else rest
     if name not in BUILTIN:
         raise DataError(f"unknown data set {name!r}; built-in: {sorted(BUILTIN)}, or set dataset.path to a JSONL/CSV file")
     file = _fine_foods_file(split)

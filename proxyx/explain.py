@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .explainers import Attribution, make_explainer
-from .fidelity import Quality, agreement, fidelity_ratio, quality, top_k
-from .ledger import Tally
+from .explainers.estimators import explain_informed
+from .fidelity import agreement, fidelity_ratio, heldout_masks, local_fidelity, quality, top_k
 from .perturb import Segments
+from .results import Agreement, Comparison, Cost, EstimatorInfo, QualityScores, Spend, nano
 from .scorer import Scorer
 
 
@@ -41,37 +42,47 @@ def attribute(scorer: Scorer, segments: Segments, target: int, *, method: str, s
     return explainer.explain(len(segments), lambda masks: scorer(segments.render_many(masks), purpose)[:, target])
 
 
-def estimate_attribution_cost(scorer: Scorer, segments: Segments, *, method: str, samples: int, seed: int) -> Tally:
-    """What ``attribute`` would cost on ``scorer`` with no cache, from the same masks' token counts."""
+def informed_attribute(oracle: Scorer, proxy: Scorer, segments: Segments, target: int, *, method: str, samples: int,
+                       oracle_samples: int, estimator: str, seed: int, purpose: str) -> tuple[Attribution, EstimatorInfo]:
+    """Explain the oracle with ``oracle_samples`` of its answers sharpened by ``samples`` of the proxy's."""
+    def value_fn(scorer: Scorer):
+        return lambda masks: scorer(segments.render_many(masks), purpose)[:, target]
+
+    attr, info = explain_informed(method, len(segments), value_fn(oracle), value_fn(proxy), samples=samples,
+                                  oracle_samples=oracle_samples, estimator=estimator, seed=seed)
+    return attr, EstimatorInfo(name=info.name, oracle_samples=info.oracle_samples, proxy_samples=info.proxy_samples,
+                               lam=info.lam, beta=info.beta, rho=info.rho, oracle_calls=info.oracle_calls,
+                               proxy_calls=info.proxy_calls)
+
+
+def estimate_attribution_cost(scorer: Scorer, segments: Segments, *, method: str, samples: int, seed: int) -> Cost:
+    """What ``attribute`` would cost on ``scorer`` with no cache (nominal), from the same masks' token counts."""
     masks = make_explainer(method, samples=samples, seed=seed).sample_masks(len(segments))
     texts = segments.render_many(masks)
     u = scorer.estimate(texts)
     n = len(set(texts))
-    return Tally(nominal_calls=n, nominal_tokens=u.prompt_tokens + u.completion_tokens, nominal_usd=u.usd)
+    return Cost(nominal=Spend(calls=n, tokens=u.prompt_tokens + u.completion_tokens, nano_usd=nano(u.usd)))
 
 
 def oracle_value_fn(oracle: Scorer, target: int, purpose: str = "evaluate"):
     return lambda texts: oracle(list(texts), purpose)[:, target]
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """A proxy explanation next to the oracle's, both scored on the oracle."""
-
-    q_proxy: Quality
-    q_oracle: Quality
-    fidelity: float | None
-    agreement: dict
-
-    def to_dict(self) -> dict:
-        return {"q_proxy": self.q_proxy.to_dict(), "q_oracle": self.q_oracle.to_dict(),
-                "fidelity": self.fidelity, "agreement": self.agreement}
-
-
 def compare(oracle: Scorer, segments: Segments, target: int, proxy_attr: Attribution, oracle_attr: Attribution,
-            *, k_fraction: float, purpose: str = "evaluate") -> Comparison:
+            *, k_fraction: float, purpose: str = "evaluate", heldout: int = 0, seed: int = 0) -> Comparison:
+    """Both explanations scored on the oracle: AOPC and, with ``heldout`` masks, local fidelity."""
     f = oracle_value_fn(oracle, target, purpose)
-    qp = quality(segments, proxy_attr.values, f, k_fraction=k_fraction)
-    qo = qp if oracle_attr is proxy_attr else quality(segments, oracle_attr.values, f, k_fraction=k_fraction)
-    return Comparison(qp, qo, fidelity_ratio(qp.aopc, qo.aopc),
-                      agreement(proxy_attr.values, oracle_attr.values, k=top_k(len(segments), k_fraction)))
+    qp = quality(segments, proxy_attr.values, f, k_fraction=k_fraction, seed=seed)
+    qo = qp if oracle_attr is proxy_attr else quality(segments, oracle_attr.values, f, k_fraction=k_fraction, seed=seed)
+    local_p = local_o = None
+    if heldout:
+        masks = heldout_masks(proxy_attr.method, len(segments), samples=heldout, seed=seed)
+        y = oracle(segments.render_many(masks), purpose)[:, target]
+        w = make_explainer(proxy_attr.method, samples=heldout, seed=seed).kernel(masks)
+        local_p = local_fidelity(proxy_attr, masks, y, w)
+        local_o = local_p if oracle_attr is proxy_attr else local_fidelity(oracle_attr, masks, y, w)
+    return Comparison(q_proxy=QualityScores(**qp.to_dict()), q_oracle=QualityScores(**qo.to_dict()),
+                      fidelity=fidelity_ratio(qp.aopc, qo.aopc),
+                      agreement=Agreement(**agreement(proxy_attr.values, oracle_attr.values,
+                                                      k=top_k(len(segments), k_fraction))),
+                      local_fidelity_proxy=local_p, local_fidelity_oracle=local_o)

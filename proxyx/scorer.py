@@ -15,12 +15,14 @@ from dataclasses import replace
 import numpy as np
 
 from .cache import CallCache
-from .errors import BudgetExceeded, ModelError
+from .errors import BadAnswers, BudgetExceeded, ModelError
 from .ledger import Ledger
 from .models.base import Answer, Model, Usage
 
 #: answers sent per round; bounds what is reserved against the budget at once
 CHUNK = 256
+#: first and longest pause while another process answers the texts this one needs
+_WAIT_S = (0.02, 0.5)
 
 
 class Scorer:
@@ -55,18 +57,44 @@ class Scorer:
         return np.array([answers[t].probs for t in texts], dtype=float).reshape(len(texts), len(self.labels))
 
     def answers(self, texts: Sequence[str], purpose: str) -> dict[str, Answer]:
+        """Answers of ``texts``: cached ones, then the rest sent in claimed rounds (``proxyx.cache``).
+
+        Each round claims up to ``CHUNK`` unanswered texts that no other process
+        has claimed, sends what the budget allows of them (BudgetExceeded when
+        nothing fits) and releases the rest; texts another process claimed are
+        read from the cache once it has answered them (hits for this run).
+        """
         key = (self.name, self.role, purpose)
         unique = list(dict.fromkeys(texts))
-        found = self.cache.get_many(self._fingerprint, unique)
-        for text in unique:
+        found = self._hits(unique, key)
+        missing = [t for t in unique if t not in found]
+        wait = _WAIT_S[0]
+        while missing:
+            claim = self.cache.claim(self._fingerprint, missing, limit=CHUNK)
+            if claim.mine:
+                try:
+                    sent = self._send(claim.mine, key)
+                finally:
+                    self.cache.release(self._fingerprint, claim.mine)  # the unsent: another process may send them
+                if not sent:  # Model.predict checks this; a round without progress must not repeat
+                    raise BadAnswers(f"model {self.name} answered none of {len(claim.mine)} texts")
+                found.update(sent)
+            elsewhere = self._hits(claim.elsewhere, key)
+            found.update(elsewhere)
+            if claim.mine or elsewhere:
+                wait = _WAIT_S[0]
+            else:  # every remaining text is being answered by another process
+                time.sleep(wait)
+                wait = min(2 * wait, _WAIT_S[1])
+            missing = [t for t in missing if t not in found]
+        return found
+
+    def _hits(self, texts: Sequence[str], key) -> dict[str, Answer]:
+        found = self.cache.get_many(self._fingerprint, texts)
+        for text in texts:
             if text in found:
                 self.ledger.record_hit(key, found[text])
                 self._flag(found[text])
-        missing = [t for t in unique if t not in found]
-        while missing:  # each round sends what the budget allows (BudgetExceeded when nothing fits)
-            sent = self._send(missing[:CHUNK], key)
-            found.update(sent)
-            missing = missing[len(sent):]
         return found
 
     def _send(self, texts: list[str], key) -> dict[str, Answer]:

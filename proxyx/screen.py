@@ -6,7 +6,10 @@ oracle's (the only instances where a proxy explanation is ever used, see
 the instance-level gate), both explain x_i with the same explainer, budget
 and masks, both explanations are scored on the oracle, and
 
-    d_i = q_proxy(x_i) - tau * q_oracle(x_i).
+    d_i = q_proxy(x_i) - tau * q_oracle(x_i),
+
+q the explanation quality ``screen.metric`` names: AOPC of deletion, or
+local fidelity on ``fidelity.heldout_samples`` held-out masks.
 
 After each instance from ``min_instances`` on, with n instances, mean m and
 standard deviation s, the one-sided t bound at ``confidence`` is
@@ -24,24 +27,28 @@ of looks (Bonferroni), which bounds the overall rate.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import stats
 
 from .config import Config
+from .costs import mean
 from .data import Instance
 from .errors import BudgetExceeded, DataError
 from .explain import attribute, compare, instance_seed, predict
-from .ledger import Tally
 from .perturb import Segments
+from .results import Cost, ProxyScreen, ScreenInstance, ScreenResult, ScreenValidity
 from .scorer import Scorer
-from .session import ALL, Session, distill_purpose, load_instances
+from .session import ALL, Session, distill_purpose, load_instances, open_session
 
 #: screening looks at no more than this many times max_instances candidates
 MAX_EXAMINED_FACTOR = 3
+
+OnStep = Callable[[ProxyScreen], None]
 
 
 def t_bounds(d: list[float], confidence: float) -> tuple[float, float, float]:
@@ -55,40 +62,22 @@ def t_bounds(d: list[float], confidence: float) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
-@dataclass
-class ProxyScreen:
-    proxy: str
-    decision: str = "pending"  # accepted | rejected_futility | rejected_max | rejected_data | stopped_budget
-    n: int = 0  # instances with a paired difference
-    examined: int = 0  # screening instances looked at (including gate disagreements)
-    disagreements: int = 0  # proxy label != oracle label (skipped)
-    mean_d: float | None = None
-    lower: float | None = None
-    upper: float | None = None
-    mean_fidelity: float | None = None
-    fidelity_undefined: int = 0
-    mean_spearman: float | None = None
-    mean_topk_jaccard: float | None = None
-    cost: dict = field(default_factory=dict)  # per model: nominal and paid; the oracle's includes distillation
-    distillation: dict | None = None  # the oracle calls that distilled the proxy (once per session), if any
-    instances: list[dict] = field(default_factory=list)
+def screen_pool(config: Config, explained_ids: set[str]) -> list[Instance]:
+    """The screening candidates: every row of ``dataset.screen_split`` except the explained instances.
 
-    @property
-    def accepted(self) -> bool:
-        return self.decision == "accepted"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def _mean(xs: list) -> float | None:
-    xs = [x for x in xs if x is not None]
-    return float(np.mean(xs)) if xs else None
-
-
-def screen_instances(config: Config, exclude_ids: set[str] = frozenset()) -> list[Instance]:
+    The one rule for ``run_screen``, ``proxyx screen`` and the bench.
+    """
     rows = load_instances(config, split=config.dataset.screen_split, limit=ALL)
-    return [x for x in rows if x.id not in exclude_ids]
+    return [x for x in rows if x.id not in explained_ids]
+
+
+def screen_validity(session: Session) -> ScreenValidity:
+    """What a screen run with ``session`` is valid for (``ScreenResult.check_valid_for``)."""
+    config = session.config
+    task = json.dumps(config.task.model_dump(mode="json"), sort_keys=True)
+    return ScreenValidity(oracle=session.oracle.fingerprint, task=hashlib.sha256(task.encode()).hexdigest(),
+                          method=config.explainer.method, samples=config.explainer.samples, tau=config.screen.tau,
+                          metric=config.screen.metric, proxies={p.name: p.fingerprint for p in session.proxies})
 
 
 def cost_order(proxies: list[Scorer], probe: str) -> list[Scorer]:
@@ -96,8 +85,7 @@ def cost_order(proxies: list[Scorer], probe: str) -> list[Scorer]:
     return sorted(proxies, key=lambda p: p.model.estimate(probe).usd)
 
 
-def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance],
-                 on_step: Callable[[ProxyScreen], None] | None = None) -> ProxyScreen:
+def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance], on_step: OnStep | None = None) -> ProxyScreen:
     cfg, ex = session.config.screen, session.config.explainer
     oracle, ledger = session.oracle, session.ledger
     result = ProxyScreen(proxy=proxy.name)
@@ -114,9 +102,13 @@ def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance],
             seed = instance_seed(session.config.seed, x.id)
             pa = attribute(proxy, segments, o.label, method=ex.method, samples=ex.samples, seed=seed, purpose="screen")
             oa = attribute(oracle, segments, o.label, method=ex.method, samples=ex.samples, seed=seed, purpose="screen")
-            c = compare(oracle, segments, o.label, pa, oa, k_fraction=session.config.fidelity.k_fraction, purpose="screen")
-            d.append(c.q_proxy.aopc - cfg.tau * c.q_oracle.aopc)
-            result.instances.append({"id": x.id, "d": d[-1], **c.to_dict()})
+            local = cfg.metric == "local_fidelity"  # held-out masks cost oracle calls: only when the screen tests it
+            c = compare(oracle, segments, o.label, pa, oa, k_fraction=session.config.fidelity.k_fraction,
+                        purpose="screen", heldout=session.config.fidelity.heldout_samples if local else 0, seed=seed)
+            q_p, q_o = ((c.local_fidelity_proxy or 0.0, c.local_fidelity_oracle or 0.0) if local
+                        else (c.q_proxy.aopc, c.q_oracle.aopc))
+            d.append(q_p - cfg.tau * q_o)
+            result.instances.append(ScreenInstance(id=x.id, d=d[-1], **dict(c)))
             result.n = len(d)
             result.mean_d, lo, hi = t_bounds(d, cfg.per_look_confidence)
             result.lower, result.upper = (lo if math.isfinite(lo) else None), (hi if math.isfinite(hi) else None)
@@ -133,74 +125,60 @@ def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance],
             break
     if result.decision == "pending":
         result.decision = "rejected_data"  # ran out of (agreeing) screening instances
-    fids = [i["fidelity"] for i in result.instances]
-    result.mean_fidelity = _mean(fids)
+    fids = [i.fidelity for i in result.instances]
+    result.mean_fidelity = mean(fids)
     result.fidelity_undefined = sum(f is None for f in fids)
-    result.mean_spearman = _mean([i["agreement"]["spearman"] for i in result.instances])
-    result.mean_topk_jaccard = _mean([i["agreement"]["topk_jaccard"] for i in result.instances])
+    result.mean_spearman = mean(i.agreement.spearman for i in result.instances)
+    result.mean_topk_jaccard = mean(i.agreement.topk_jaccard for i in result.instances)
     result.cost = _cost_by_model(session, since)
     # Distillation is a one-off cost of using this proxy on the task, like the screen: counted with it.
     distilled = ledger.total(model=oracle.name, purpose=distill_purpose(proxy.name))
-    if distilled.nominal_calls or distilled.failures:
-        result.distillation = distilled.to_dict()
-        result.cost[oracle.name] = (Tally(**result.cost.get(oracle.name, {})) + distilled).to_dict()
+    if distilled.nominal.calls or distilled.failures:
+        result.distillation = distilled
+        result.cost[oracle.name] = result.cost.get(oracle.name, Cost()) + distilled
     return result
 
 
-def _cost_by_model(session: Session, since) -> dict:
+def _cost_by_model(session: Session, since) -> dict[str, Cost]:
     out = {}
     for s in [session.oracle, *session.proxies]:
-        t = session.ledger.total(model=s.name, purpose="screen", since=since)
-        if t.nominal_calls or t.failures:
-            out[s.name] = t.to_dict()
+        c = session.ledger.total(model=s.name, purpose="screen", since=since)
+        if c.nominal.calls or c.failures:
+            out[s.name] = c
     return out
 
 
-@dataclass
-class ScreenReport:
-    proxies: list[ProxyScreen]
-    config: dict
-    stopped: str | None = None  # "budget" when max_usd stopped the screen
+def run_screen(session: Session | Config, *, screen_all: bool | None = None, explained_ids: set[str] | None = None,
+               on_step: OnStep | None = None) -> ScreenResult:
+    """Screen the pool cheapest first; stop at the first accepted proxy unless ``screen_all``.
 
-    @property
-    def accepted(self) -> list[str]:
-        return [p.proxy for p in self.proxies if p.accepted]
-
-    @property
-    def cost(self) -> Tally:
-        total = Tally()
-        for p in self.proxies:
-            for t in p.cost.values():
-                total.add(Tally(**t))
-        return total
-
-    def to_dict(self) -> dict:
-        return {"schema": "proxyx.screen/1", "accepted": self.accepted, "stopped": self.stopped,
-                "cost": self.cost.to_dict(), "proxies": [p.to_dict() for p in self.proxies], "config": self.config}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ScreenReport":
-        if d.get("schema") != "proxyx.screen/1":
-            raise DataError("not a proxyx screening result (schema proxyx.screen/1); write one with 'proxyx screen CONFIG --out FILE'")
-        return cls(proxies=[ProxyScreen(**p) for p in d["proxies"]], config=d.get("config", {}), stopped=d.get("stopped"))
-
-
-def run_screen(session: Session, *, screen_all: bool | None = None, exclude_ids: set[str] = frozenset(),
-               on_step: Callable[[ProxyScreen], None] | None = None) -> ScreenReport:
-    """Screen the pool cheapest first; stop at the first accepted proxy unless ``screen_all``."""
+    ``session``: an open session, or a config (a session is opened and closed
+    here). ``explained_ids``: the instances to leave out of the screen pool
+    (default: the config's explained instances).
+    """
+    if isinstance(session, Config):
+        own = open_session(session)
+        try:
+            return run_screen(own, screen_all=screen_all, explained_ids=explained_ids, on_step=on_step)
+        finally:
+            own.close()
     config = session.config
+    if not session.proxies:
+        raise DataError("'proxies' is empty; name at least one proxy model to screen")
     screen_all = config.screen.all if screen_all is None else screen_all
-    instances = screen_instances(config, exclude_ids)
+    if explained_ids is None:
+        explained_ids = {x.id for x in load_instances(config)}
+    instances = screen_pool(config, explained_ids)
     if not instances:
         raise DataError("no screening instances: the screen split is empty after removing the explained instances")
-    report = ScreenReport(proxies=[], config=config.model_dump(mode="json"))
+    result = ScreenResult(valid_for=screen_validity(session), config=config.model_dump(mode="json"))
     for proxy in cost_order(session.proxies, instances[0].text):
         try:
-            report.proxies.append(screen_proxy(session, proxy, instances, on_step))
+            result.proxies.append(screen_proxy(session, proxy, instances, on_step))
         except BudgetExceeded:
-            report.proxies.append(ProxyScreen(proxy=proxy.name, decision="stopped_budget"))
-            report.stopped = "budget"
+            result.proxies.append(ProxyScreen(proxy=proxy.name, decision="stopped_budget"))
+            result.stopped = "budget"
             break
-        if report.proxies[-1].accepted and not screen_all:
+        if result.proxies[-1].accepted and not screen_all:
             break
-    return report
+    return result

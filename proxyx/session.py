@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import CallCache
-from .config import Config, ModelConfig
+from .config import MAX_TEXT_WORDS, Config, ModelConfig
 from .data import Instance, load_split, sample
+from .errors import DataError
 from .ledger import Ledger
 from .models import build_model
 from .models.local import Teacher
@@ -36,24 +37,84 @@ class Session:
 
 ALL = -1
 
+#: the models that fit on the data set's train split
+TRAINED = ("local/tfidf-lr", "local/minilm-lr")
+
+
+def needs_training(config: Config) -> bool:
+    """Does a model (the oracle or a proxy) fit on the train split?"""
+    return any(m.model in TRAINED for m in [config.oracle, *config.proxies])
+
+
+def _split(config: Config, split: str, *, require_labels: bool = False) -> list[Instance]:
+    ds = config.dataset
+    one_file = isinstance(ds.path, str)
+    return load_split(ds.name, split, path=ds.path, text_field=ds.text_field, label_field=ds.label_field,
+                      train_fraction=ds.train_fraction if one_file and needs_training(config) else None,
+                      seed=ds.seed, require_labels=require_labels)
+
 
 def load_instances(config: Config, split: str | None = None, limit: int | None = None) -> list[Instance]:
-    """The seeded sample of a split (default: ``dataset.split``, ``dataset.limit``; ``limit=ALL``: every row)."""
+    """The seeded sample of a split (default: ``dataset.split``, ``dataset.limit``; ``limit=ALL``: every row).
+
+    Texts over ``dataset.max_words`` are skipped; a sampled text over
+    ``MAX_TEXT_WORDS`` is refused (``DataError`` naming its id) before anything is paid.
+    """
     ds = config.dataset
-    rows = load_split(ds.name, split or ds.split, path=ds.path, text_field=ds.text_field, label_field=ds.label_field)
+    split = split or ds.split
+    rows = _split(config, split)
     if ds.max_words:
         rows = [x for x in rows if len(x.text.split()) <= ds.max_words]
     limit = ds.limit if limit is None else (None if limit == ALL else limit)
-    return sample(rows, limit, ds.seed)
+    chosen = sample(rows, limit, ds.seed)
+    for x in chosen:
+        words = len(x.text.split())
+        if words > MAX_TEXT_WORDS:
+            raise DataError(f"instance {x.id!r} ({split} split) has {words:,} words; proxyx explains texts of at most "
+                            f"{MAX_TEXT_WORDS:,} words: set dataset.max_words to skip longer ones, or shorten it")
+    return chosen
+
+
+def train_instances(config: Config) -> list[Instance]:
+    """The train split, for the models that fit on it; never holds an explained instance.
+
+    From ``dataset.path``, a training row whose text is also in the explained
+    split (``dataset.split``) is left out. The built-in ``fine_foods`` keeps its
+    published splits as they are (7 of its test reviews are also training
+    reviews): changing them would change its proxies' fingerprints.
+    """
+    labels = any(m.model in TRAINED and not m.distill for m in [config.oracle, *config.proxies])
+    train = _split(config, "train", require_labels=labels)
+    if config.dataset.path is None:
+        return train
+    explained = {x.text for x in _split(config, config.dataset.split)}
+    return [x for x in train if x.text not in explained]
+
+
+def split_note(config: Config) -> str | None:
+    """What the report should say about how ``dataset.path`` was split (None: nothing to say)."""
+    ds = config.dataset
+    if not isinstance(ds.path, str):
+        return None
+    if needs_training(config):
+        names = ", ".join(sorted({m.name for m in [config.oracle, *config.proxies] if m.model in TRAINED}))
+        screened = "the rows trained on" if ds.screen_split == "train" else "the other rows"
+        return (f"dataset.path is one file: a seeded {ds.train_fraction:.0%} of its rows (dataset.seed {ds.seed}, "
+                f"dataset.train_fraction) trains {names} and is never explained; the explained instances come from "
+                f"the other rows, the screening instances from {screened}")
+    return ("dataset.path is one file and no model trains on it: every split is the whole file; "
+            "screening instances leave out the explained ones")
 
 
 def open_session(config: Config) -> Session:
-    """Build models (nothing is loaded until used) and wrap them in the cache and ledger."""
-    ds = config.dataset
+    """Build models (nothing is loaded until used) and wrap them in the cache and ledger.
+
+    The cache is opened now, so a corrupt or unwritable one is reported before anything is paid.
+    """
     cache = CallCache(Path(config.cache_dir))
+    cache.check()
     ledger = Ledger(max_usd=config.max_usd)
-    needs_train = any(p.model == "local/tfidf-lr" for p in config.proxies)
-    train = load_split(ds.name, "train", path=ds.path, text_field=ds.text_field, label_field=ds.label_field) if needs_train else None
+    train = train_instances(config) if needs_training(config) else None
     oracle = Scorer(build_model(config.oracle, config.task, train=train), cache=cache, ledger=ledger, role="oracle")
     proxies = [Scorer(_proxy_model(config, p, train, oracle), cache=cache, ledger=ledger, role="proxy")
                for p in config.proxies]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from proxyx.bench import BENCH_SCHEMA, FILES, bench_proxies, headline, instances_to_target, pareto, run_bench
+from proxyx.bench.run import FILES, bench_proxies, run_bench
+from proxyx.bench.summary import headline, pareto
 from proxyx.cli import app
 from proxyx.config import load_config, parse_config
 from proxyx.errors import ConfigError, DataError
+from proxyx.results import BenchReport
 
 REVIEWS = [
     ("Absolutely delicious coffee, rich and smooth, the best I have ever had.", "great"),
@@ -50,8 +52,10 @@ def make(tmp_path: Path, extra: str = "", *, grid: str = GRID, limit: int = 3, o
     return cfg
 
 
-def reproducible(doc: dict) -> dict:
+def reproducible(doc) -> dict:
     """The document without what a rerun changes: ``created`` and the ``run`` blocks."""
+    if isinstance(doc, BenchReport):
+        return reproducible(doc.to_dict())
     if isinstance(doc, dict):
         return {k: reproducible(v) for k, v in doc.items() if k not in ("created", "run")}
     if isinstance(doc, list):
@@ -70,41 +74,42 @@ def first(tmp_path_factory):
 
 def test_bench_json_structure(first):
     _, out, doc = first
-    assert json.loads((out / "bench.json").read_text()) == doc
-    assert doc["schema"] == BENCH_SCHEMA and doc["status"] == "complete"
-    assert doc["config"]["bench"]["samples"] == [12, 24] and "proxyx" in doc["versions"]
-    assert len(doc["references"]) == 4
-    assert [(c["method"], c["samples"], c["proxy"]) for c in doc["cells"]] == [
+    assert BenchReport.load(out / "bench.json") == doc
+    assert json.loads((out / "bench.json").read_text())["schema"] == BenchReport.SCHEMA == "proxyx.bench/2"
+    assert doc.status == "complete"
+    assert doc.config["bench"]["samples"] == [12, 24] and "proxyx" in doc.versions
+    assert len(doc.references) == 4
+    assert [(c.method, c.samples, c.proxy) for c in doc.cells] == [
         (m, s, p) for m in ("lime", "kernel_shap") for s in (12, 24) for p in ("local/tfidf-lr", "vader-twin")]
-    for c in doc["cells"]:
-        assert c["status"] == "ok" and c["instances"] == 3
-        assert c["screen"]["decision"] in ("accepted", "rejected_futility", "rejected_max", "rejected_data")
-        assert set(c["cost"]) == {"explanation", "screening", "evaluation", "all_oracle"}
-        assert c["cost"]["screening"]["oracle"]["calls"] > 0 and c["cost"]["evaluation"]["calls"] > 0
-        pipe, only = c["pipeline"], c["proxy_only"]
-        lo, hi = pipe["fidelity"]["ci95"]
-        assert lo <= pipe["fidelity"]["mean_fidelity"] <= hi
-        agreeing = sum(i["gate_agrees"] for i in c["instances_detail"])
-        assert c["gate_agreement"] == pytest.approx(agreeing / 3)
-        assert only["explained_by_proxy"] == agreeing
-        if c["screen"]["decision"] == "accepted":
-            assert pipe["explained_by_proxy"] == agreeing
+    for c in doc.cells:
+        assert c.status == "ok" and c.instances == 3
+        assert c.screen.decision in ("accepted", "rejected_futility", "rejected_max", "rejected_data")
+        pipe, only = c.pipeline, c.proxy_only
+        lo, hi = pipe.fidelity.ci95
+        assert lo <= pipe.fidelity.mean_fidelity <= hi
+        agreeing = sum(i.gate_agrees for i in c.instances_detail)
+        # the oracle's reference explanations are evaluation, paid wherever the proxy explained
+        assert c.cost.screening.oracle.calls > 0 and (c.cost.evaluation.calls > 0) == (agreeing > 0)
+        assert c.gate_agreement == pytest.approx(agreeing / 3)
+        assert only.explained_by_proxy == agreeing
+        if c.screen.accepted:
+            assert pipe.explained_by_proxy == agreeing
         else:  # the oracle explains everything: fidelity 1 wherever it is defined
-            assert pipe["explained_by_proxy"] == 0
-            assert all(i["fidelity"] in (1.0, None) for i in c["instances_detail"])
+            assert pipe.explained_by_proxy == 0
+            assert all(i.fidelity in (1.0, None) for i in c.instances_detail)
         # CRR in dollars: all-oracle cost over explanation (proxy + fallback) plus screening, every model
-        cost = c["cost"]
-        assert pipe["crr"]["usd"] == pytest.approx(
-            cost["all_oracle"]["usd"] / (cost["explanation"]["usd"] + cost["screening"]["usd"]), rel=1e-6)
-        assert pipe["crr"]["calls"] == pytest.approx(
-            cost["all_oracle"]["calls"] / (cost["explanation"]["oracle"]["calls"] + cost["screening"]["oracle"]["calls"]), rel=1e-6)
-        assert all(v > 0 for v in c["throughput_per_hour"].values())
+        cost = c.cost
+        assert pipe.crr.usd == pytest.approx(
+            cost.all_oracle.nano_usd / (cost.explanation.total.nano_usd + cost.screening.total.nano_usd), rel=1e-12)
+        assert pipe.crr.calls == pytest.approx(
+            cost.all_oracle.calls / (cost.explanation.oracle.calls + cost.screening.oracle.calls), rel=1e-12)
+        assert all(v > 0 for v in c.throughput_per_hour.model_dump().values())
     # The same budget's oracle-alone cost, whichever proxy the cell is about.
-    for ref in doc["references"]:
-        cells = [c for c in doc["cells"] if (c["method"], c["samples"]) == (ref["method"], ref["samples"])]
-        assert {c["cost"]["all_oracle"]["calls"] for c in cells} == {ref["cost"]["explanation"]["calls"]}
-    assert any(c["pipeline"]["pareto"] for c in doc["cells"])
-    assert {h["method"] for h in doc["headline"]} == {"lime", "kernel_shap"}
+    for ref in doc.references:
+        cells = [c for c in doc.cells if (c.method, c.samples) == (ref.method, ref.samples)]
+        assert {c.cost.all_oracle.calls for c in cells} == {ref.cost.explanation.calls}
+    assert any(c.pipeline.pareto for c in doc.cells)
+    assert {h.method for h in doc.headline} == {"lime", "kernel_shap"}
 
 
 def test_markdown_and_plot(first):
@@ -112,48 +117,55 @@ def test_markdown_and_plot(first):
     md = (out / "bench.md").read_text()
     assert md.startswith("# proxyx bench")
     table = [line for line in md.splitlines() if line.startswith("| local/tfidf-lr") or line.startswith("| vader-twin")]
-    assert len(table) == len(doc["cells"])
+    assert len(table) == len(doc.cells)
     assert "## Headline" in md and "## The oracle alone" in md
+    assert all(h.text in md for h in doc.headline)
     from matplotlib.image import imread
 
-    png = imread(out / "fidelity_vs_cost.png")
+    png = imread(out / "fidelity_vs_cost.png")[..., :3]
     assert png.shape[0] > 400 and png.shape[1] > 800
+    # A line per proxy in its colour (matplotlib's C0, C1), not an empty frame.
+    for rgb in ((0x1F, 0x77, 0xB4), (0xFF, 0x7F, 0x0E)):
+        near = np.all(np.abs(png * 255 - np.array(rgb)) < 8, axis=-1)
+        assert near.sum() > 200, rgb
 
 
 def test_smaller_budgets_run_after_the_largest_and_reuse_its_calls(first):
     _, _, doc = first
     for method in ("lime", "kernel_shap"):
-        small, big = (r for r in doc["references"] if r["method"] == method)
-        assert (small["samples"], big["samples"]) == (12, 24)  # listed in the config's order
+        small, big = (r for r in doc.references if r.method == method)
+        assert (small.samples, big.samples) == (12, 24)  # listed in the config's order
         # Run largest first: the 12-sample masks are among the 24-sample ones, so little is left to pay.
-        assert small["run"]["paid_calls"] < 0.3 * big["run"]["paid_calls"], (small["run"], big["run"])
+        assert small.run.paid.calls < 0.3 * big.run.paid.calls, (small.run, big.run)
 
 
 def test_rerun_is_all_cache_hits_and_identical(first):
     cfg, out, doc = first
     again = run_bench(load_config(cfg), out_dir=out)
-    assert again["run"]["paid_calls"] == 0 and again["run"]["paid_usd"] == 0 and again["run"]["cache_hits"] > 0
-    assert doc["run"]["paid_calls"] > 0
+    assert again.run.paid.calls == 0 and again.run.paid.nano_usd == 0 and again.run.cache_hits > 0
+    assert doc.run.paid.calls > 0
     assert reproducible(again) == reproducible(doc)
 
 
 def test_stopped_then_resumed_gives_the_same_numbers(first, tmp_path):
     _, _, uninterrupted = first
-    cfg = make(tmp_path, f"max_usd: {0.6 * uninterrupted['run']['paid_usd']}\n")  # stops within the second of four budgets
+    cfg = make(tmp_path, f"max_usd: {0.6 * uninterrupted.run.paid.usd}\n")  # stops within the second of four budgets
     stopped = run_bench(load_config(cfg), out_dir=tmp_path / "out")
-    assert stopped["status"] == "stopped_budget" and 0 < len(stopped["cells"]) < 8
-    assert json.loads((tmp_path / "out" / "bench.json").read_text())["status"] == "stopped_budget"
+    assert stopped.status == "stopped_budget" and 0 < len(stopped.cells) < 8
+    assert BenchReport.load(tmp_path / "out" / "bench.json").status == "stopped_budget"
     resumed = run_bench(load_config(make(tmp_path)), out_dir=tmp_path / "out")
-    assert resumed["status"] == "complete"
-    assert 0 < resumed["run"]["paid_calls"] < uninterrupted["run"]["paid_calls"]
+    assert resumed.status == "complete"
+    assert 0 < resumed.run.paid.calls < uninterrupted.run.paid.calls
     # Every number, model time included, comes from the cache from now on.
     again = run_bench(load_config(make(tmp_path)), out_dir=tmp_path / "out")
-    assert again["run"]["paid_calls"] == 0 and reproducible(again) == reproducible(resumed)
+    assert again.run.paid.calls == 0 and reproducible(again) == reproducible(resumed)
     # Against a run that was never stopped (another cache): all but the model time measured when paid.
     assert untimed(resumed) == untimed(uninterrupted)
 
 
 def untimed(doc):
+    if isinstance(doc, BenchReport):
+        return untimed(doc.to_dict())
     if isinstance(doc, dict):
         return {k: untimed(v) for k, v in doc.items()
                 if k not in ("created", "run", "config", "throughput_per_hour") and "seconds" not in k}
@@ -201,6 +213,15 @@ def test_cli_bad_config_exits_2(tmp_path):
     assert r.exit_code == 2 and "not in the proxy pool" in r.output
 
 
+def test_an_unwritable_output_is_refused_before_anything_is_paid(tmp_path):
+    cfg = make(tmp_path, grid=SMALL)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "bench.md").symlink_to(tmp_path / "elsewhere.md")
+    r = CliRunner().invoke(app, ["bench", str(cfg), "--out", str(tmp_path / "b"), "-q"])
+    assert r.exit_code == 2 and "is a symlink" in r.output, r.output
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "elsewhere.md").exists()
+
+
 @pytest.mark.parametrize("points, front", [
     pytest.param([(1, 0.5), (2, 0.9), (3, 0.8), None], [True, True, False, False], id="dominated"),
     pytest.param([(1, 0.9), (1, 0.9)], [True, True], id="ties"),
@@ -215,77 +236,61 @@ def test_with_the_gemma_oracle(tmp_path):
     pytest.importorskip("llama_cpp")
     cfg = make(tmp_path, oracle="local/gemma-3-270m", limit=1, grid="{proxies: [vader-twin], methods: [lime], samples: [8]}")
     doc = run_bench(load_config(cfg), out_dir=tmp_path / "out")
-    assert doc["status"] == "complete", doc.get("stop_reason")
-    (cell,) = doc["cells"]
-    assert cell["instances"] == 1 and cell["cost"]["all_oracle"]["calls"] > 0
-    assert cell["throughput_per_hour"]["oracle_alone"] > 0
+    assert doc.status == "complete", doc.stop_reason
+    (cell,) = doc.cells
+    assert cell.instances == 1 and cell.cost.all_oracle.calls > 0
+    assert cell.throughput_per_hour.oracle_alone > 0
     for name in FILES:
         assert (tmp_path / "out" / name).is_file()
 
 
-@pytest.mark.parametrize("share, screen_usd, per_instance, expected", [
-    pytest.param(0.05, 6.0, 1.0, 100, id="screen-of-6-explanations-at-5pct"),
-    pytest.param(0.10, 0.5, 1.0, 50, id="just-under-the-target"),
-    pytest.param(0.05, 0.0, 1.0, 1, id="no-screen"),
-    pytest.param(0.11, 1.0, 1.0, None, id="at-the-target-never"),
-    pytest.param(0.40, 1.0, 1.0, None, id="above-the-target-never"),
-    pytest.param(None, 1.0, 1.0, None, id="undefined-share"),
-])
-def test_instances_to_target(share, screen_usd, per_instance, expected):
-    n = instances_to_target(share, screen_usd, per_instance)
-    assert n == expected
-    if n is not None:  # n instances reach the target, n - 1 do not
-        assert share + screen_usd / (n * per_instance) <= 0.11 + 1e-12
-        assert n == 1 or share + screen_usd / ((n - 1) * per_instance) > 0.11
-
-
 def test_cells_say_when_the_screen_pays_back(first):
     _, _, doc = first
-    for c in doc["cells"]:
-        p = c["pipeline"]
-        assert 0 < p["cost_share_usd_excl_screen"] <= p["cost_share_usd"]
-        assert p["instances_to_target"] is None or p["instances_to_target"] >= 1
+    for c in doc.cells:
+        p = c.pipeline
+        assert 0 < p.cost_share_usd_excl_screen <= p.cost_share_usd
+        assert p.instances_to_target is None or p.instances_to_target >= 1
 
 
 def test_a_distilled_proxy_counts_its_distillation_with_the_screen(tmp_path):
     cfg = make(tmp_path, grid="{proxies: [distilled], methods: [lime], samples: [12, 24]}")
     cfg.write_text(cfg.read_text().replace("proxies:\n", "proxies:\n  - {model: local/tfidf-lr, alias: distilled, distill: 20}\n"))
     doc = run_bench(load_config(cfg))
-    rows = [r for r in doc["run"]["ledger"] if r["purpose"] == "distill:distilled"]
-    assert [(r["model"], r["role"]) for r in rows] == [("local/vader", "oracle")]
-    n = rows[0]["nominal_calls"]
-    assert 15 <= n <= 20  # 20 texts asked, repeats asked once
-    for c in doc["cells"]:  # every cell counts it: a one-off cost of using the proxy on the task, like the screen
-        assert c["screen"]["distillation"]["nominal_calls"] == n
-        assert c["cost"]["screening"]["oracle"]["calls"] >= n
+    rows = [r for r in doc.run.ledger if r.purpose == "distill:distilled"]
+    assert [(r.model, r.role) for r in rows] == [("local/vader", "oracle")]
+    n = rows[0].cost.nominal.calls
+    assert 0 < n <= 20  # at most 20 texts asked (the training rows there are), repeats asked once
+    for c in doc.cells:  # every cell counts it: a one-off cost of using the proxy on the task, like the screen
+        assert c.screen.distillation.calls == n
+        assert c.cost.screening.oracle.calls >= n
     again = run_bench(load_config(cfg))
-    assert again["run"]["paid_calls"] == 0 and reproducible(again) == reproducible(doc)
+    assert again.run.paid.calls == 0 and reproducible(again) == reproducible(doc)
 
 
 def test_headline_names_the_closest_proxy_when_the_screen_rejects(first):
     _, _, doc = first
-    assert [h["method"] for h in doc["headline"]] == ["lime", "kernel_shap"]
-    for h in doc["headline"]:
-        accepted = [c for c in doc["cells"] if c["method"] == h["method"] and c["screen"]["decision"] == "accepted"]
+    assert [h.method for h in doc.headline] == ["lime", "kernel_shap"]
+    for h in doc.headline:
+        accepted = [c for c in doc.cells if c.method == h.method and c.screen.accepted]
         if not accepted:
-            assert h["cell"] is None and "rejected every proxy" in h["text"]
-        cell = h["cell"] and next(c for c in doc["cells"] if (c["proxy"], c["method"], c["samples"]) ==
-                                  (h["cell"]["proxy"], h["method"], h["cell"]["samples"]))
-        if cell and cell["screen"]["decision"] == "accepted":
-            assert "best_proxy_alone" not in h
+            assert h.cell is None and "rejected every proxy" in h.text
+        cell = h.cell and next(c for c in doc.cells if (c.proxy, c.method, c.samples) ==
+                               (h.cell.proxy, h.method, h.cell.samples))
+        if cell and cell.screen.accepted:
+            assert h.best_proxy_alone is None
         else:
-            best = h["best_proxy_alone"]
-            same = [c for c in doc["cells"] if c["method"] == h["method"] and c["proxy_only"]["fidelity"]]
-            assert best["ratio_of_means"] == max(c["proxy_only"]["fidelity"]["ratio_of_means"] for c in same)
-            assert best["proxy"] in best["text"]
+            best = h.best_proxy_alone
+            same = [c for c in doc.cells if c.method == h.method and c.proxy_only.fidelity]
+            assert best.ratio_of_means == max(c.proxy_only.fidelity.ratio_of_means for c in same)
+            assert best.proxy in best.text
 
 
 def test_headline_when_every_screen_rejects(first):
     _, _, doc = first
-    cells = copy.deepcopy(doc["cells"])
+    cells = [c.model_copy(deep=True) for c in doc.cells]
     for c in cells:
-        c["screen"]["decision"] = "rejected_futility"
+        c.screen.decision = "rejected_futility"
     lime = headline(cells, 0.9)[0]
-    assert lime["method"] == "lime" and lime["cell"] is None
-    assert "the screen rejected every proxy at every budget (4 screens)" in lime["text"]
-    assert lime["best_proxy_alone"]["proxy"] in ("local/tfidf-lr", "vader-twin")
+    assert lime.method == "lime" and lime.cell is None
+    assert "the screen rejected every proxy at every budget (4 screens)" in lime.text
+    assert lime.best_proxy_alone.proxy in ("local/tfidf-lr", "vader-twin")

@@ -42,7 +42,7 @@ def test_loads_shorthand_and_blocks(tmp_path):
         pytest.param("proxies: []\n", "oracle: required key is missing", 1, id="missing-oracle"),
         pytest.param(GOOD + "oracel: x\n", "oracel: unknown key", 9, id="top-level-typo"),
         pytest.param(GOOD.replace("- model: local/vader", "- {model: local/vader, distill: 100}"),
-                     "proxies.1: distill is for local/tfidf-lr only, not 'local/vader'", 5, id="distill-not-tfidf"),
+                     "proxies.1: distill is for local/tfidf-lr and local/minilm-lr only, not 'local/vader'", 5, id="distill-not-tfidf"),
         pytest.param(GOOD.replace("oracle: local/gemma-3-270m", "oracle: {model: local/tfidf-lr, distill: 5}"),
                      "oracle: distill is for proxies", 2, id="distill-oracle"),
         pytest.param(GOOD.replace("- local/tfidf-lr", "- {model: local/tfidf-lr, distill: 0}"),
@@ -96,3 +96,107 @@ def test_cli_overrides_yaml(tmp_path):
 def test_quickstart_config_is_valid():
     cfg = load_config(Path(__file__).parents[1] / "configs" / "quickstart.yaml")
     assert cfg.oracle.model == "local/gemma-3-270m"
+
+
+# ------------------------------------------------------------------ strict YAML (proxyx.yamlload)
+
+
+@pytest.mark.parametrize(
+    "text, needle, line",
+    [
+        pytest.param(GOOD + "seed: 4\n", "duplicate key 'seed' (first on line 1, again on line 9)", 9, id="top-level"),
+        pytest.param(GOOD.replace("  - model: local/vader", "  - model: local/vader\n    model: local/tfidf-lr"),
+                     "duplicate key 'proxies.1.model' (first on line 5, again on line 6)", 6, id="in-a-list-item"),
+        pytest.param(GOOD + "x: " + "[" * 40 + "]" * 40 + "\n", "nested more than 32 levels deep;", 9, id="deep"),
+        pytest.param(GOOD + "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+            f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcd", "bcde")),
+            "expands to more than 10,000 values", None, id="alias-bomb"),
+    ],
+)
+def test_yaml_refused(tmp_path, text, needle, line):
+    p = write(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+    if line:
+        assert str(e.value).startswith(f"{p}:{line}: ")
+
+
+def test_shared_blocks_and_merge_keys_are_fine(tmp_path):
+    text = GOOD.replace("  - model: local/vader", "  - &v {model: local/vader, alias: a}\n  - {<<: *v, alias: b}")
+    cfg = load_config(write(tmp_path, text))
+    assert [p.name for p in cfg.proxies] == ["local/tfidf-lr", "a", "b"]
+
+
+def test_oversized_and_directory_configs(tmp_path):
+    p = write(tmp_path, GOOD + "#" * 1_000_001 + "\n")
+    with pytest.raises(ConfigError, match="a config is at most 1,000,000 bytes"):
+        load_config(p)
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match="the config is empty"):
+        load_config(write(tmp_path, "# nothing\n"))
+
+
+def test_long_values_are_shortened_in_errors(tmp_path):
+    msg = str(pytest.raises(ConfigError, load_config, write(tmp_path, GOOD.replace("samples: 50", "samples: " + "x" * 5000))).value)
+    assert len(msg) < 300 and "..." in msg
+
+
+# ------------------------------------------------------------------ api_key_env never echoed
+
+KEYS = ["sk-proj-4fJk29xQmZ8pLr7TnW2s", "sk_live_4fJk29xQmZ8pLr7TnW2s", "AIzaSyD4fJk29xQmZ8pLr7TnW2sVb6Yc1Hd0eR",
+        "hf_4fJk29xQmZ8pLr7TnW2sVb6Y", "4fJk29xQmZ8pLr7TnW2sVb6Yc1Hd", "key with spaces", "ÄPI_KEY"]
+
+
+@pytest.mark.parametrize("value", [pytest.param(k, id=k[:6]) for k in KEYS])
+def test_key_like_api_key_env_is_refused_and_never_echoed(value):
+    for block in ({"oracle": {"model": "openai/gpt-4o-mini", "api_key_env": value}},
+                  {"oracle": "local/vader", "proxies": [{"model": "openai/gpt-4o-mini", "api_key_env": value}]}):
+        with pytest.raises(ConfigError) as e:
+            parse_config(block)
+        assert "api_key_env" in str(e.value) and value not in str(e.value) and value[:8] not in str(e.value)
+
+
+def test_wrong_type_in_api_key_env_is_not_echoed():
+    with pytest.raises(ConfigError) as e:
+        parse_config({"oracle": {"model": "openai/gpt-4o-mini", "api_key_env": 1234567890123}})
+    assert "1234567890123" not in str(e.value) and "not shown" in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "MY_KEY_2", "_PRIVATE", "azure_api_key", "GEMINI_API_KEY_PROD_20240101"])
+def test_variable_names_are_accepted(name):
+    assert parse_config({"oracle": {"model": "openai/gpt-4o-mini", "api_key_env": name}}).oracle.api_key_env == name
+
+
+# ------------------------------------------------------------------ sizes and data splits
+
+
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        pytest.param({"explainer": {"samples": 10**9}}, "explainer.samples: Input should be less than or equal to 100000", id="samples"),
+        pytest.param({"bench": {"samples": [100, 10**9]}}, "bench.samples.1: Input should be less than or equal to 100000", id="bench"),
+        pytest.param({"dataset": {"max_words": 10**6}}, "dataset.max_words: Input should be less than or equal to 5000", id="max-words"),
+        pytest.param({"screen": {"max_instances": 10**7}}, "screen.max_instances: Input should be less than or equal to 10000", id="screen"),
+        pytest.param({"dataset": {"path": {"trian": "a.jsonl"}}}, "dataset.path: unknown split 'trian'", id="unknown-split"),
+        pytest.param({"dataset": {"path": {"train": "a.jsonl"}}}, "dataset: split is 'test' but path has no 'test' file", id="no-test-file"),
+        pytest.param({"dataset": {"path": {"test": "b.jsonl"}, "screen_split": "train"}},
+                     "screen_split is 'train' but path has no 'train' file", id="no-screen-file"),
+        pytest.param({"dataset": {"screen_split": "screen"}}, "screen_split 'screen' needs a screen file", id="screen-without-file"),
+        pytest.param({"dataset": {"path": 5}}, "dataset.path: must be a file", id="path-type"),
+    ],
+)
+def test_bounds_and_dataset_paths(data, needle):
+    with pytest.raises(ConfigError) as e:
+        parse_config({"oracle": "local/vader", **data})
+    assert needle in str(e.value)
+
+
+def test_dataset_path_forms():
+    one = parse_config({"oracle": "local/vader", "dataset": {"path": "d.jsonl"}}).dataset
+    assert one.path == "d.jsonl" and one.screen_split == "test"
+    split = parse_config({"oracle": "local/vader", "dataset": {"path": {"train": "a", "test": "b", "screen": "c"}}}).dataset
+    assert split.screen_split == "screen"
+    assert apply_overrides(parse_config({"oracle": "local/vader", "dataset": {"path": {"train": "a", "test": "b"}}}),
+                           **{"dataset.limit": 3}).dataset.path == {"train": "a", "test": "b"}

@@ -19,6 +19,8 @@ def quickstart(tmp_path: Path, **changes) -> Path:
     cfg["cache_dir"] = str(tmp_path / "cache")
     cfg["output"] = str(tmp_path / "report.json")
     cfg["explainer"]["samples"] = 24
+    cfg["explainer"]["estimator"] = "plain"  # substitution and the screen; test_estimator_* runs the estimator
+    cfg["explainer"].pop("oracle_samples", None)
     cfg["screen"]["enabled"] = False
     cfg["fidelity"]["enabled"] = False
     for dotted, value in changes.items():
@@ -49,15 +51,16 @@ def test_explain_then_rerun_from_cache(tmp_path):
         assert e["oracle"]["label"] in ("great", "other")
         assert abs(sum(e["oracle"]["probs"].values()) - 1) < 1e-9
         assert e["explained_by"] in ("local/gemma-3-270m", "local/tfidf-lr", "local/vader")
-        assert e["cost"]["explanation"]["usd"] > 0
+        assert e["cost"]["explanation"]["nominal"]["usd"] > 0
     assert "explained by" in p.stdout and "Cost by model" in p.stdout
     oracle_rows = [r for r in first["ledger"] if r["model"] == "local/gemma-3-270m"]
-    assert sum(r["calls"] for r in oracle_rows) >= 3  # the oracle labelled every instance
+    assert sum(r["cost"]["paid"]["calls"] for r in oracle_rows) >= 3  # the oracle labelled every instance
 
     p, second = explain(config, "--limit", "3", "-q")
     assert p.returncode == 0, p.stderr
-    assert sum(r["calls"] for r in second["ledger"]) == 0
-    assert sum(r["usd"] for r in second["ledger"]) == 0.0
+    assert sum(r["cost"]["paid"]["calls"] for r in second["ledger"]) == 0
+    assert sum(r["cost"]["paid"]["nano_usd"] for r in second["ledger"]) == 0
+    assert second["crr"] == first["crr"]
     assert [e["attribution"] for e in second["instances"]] == [e["attribution"] for e in first["instances"]]
 
 
@@ -67,9 +70,10 @@ def test_fidelity_and_crr_reported(tmp_path):
     assert p.returncode == 0, p.stderr
     proxied = [e for e in doc["instances"] if e["role"] == "proxy"]
     for e in proxied:
-        assert set(e["fidelity"]) == {"q_proxy", "q_oracle", "fidelity", "agreement"}
+        assert set(e["fidelity"]) == {"q_proxy", "q_oracle", "fidelity", "agreement", "local_fidelity_proxy",
+                                      "local_fidelity_oracle"}
         assert len(e["oracle_attribution"]) == len(e["units"])
-    assert doc["crr"]["calls"] > 0 and doc["crr"]["all_oracle"]["estimated"] is False
+    assert doc["crr"]["calls"] > 0 and doc["crr"]["estimated"] is False
     if proxied:
         assert doc["fidelity"]["n"] == len(proxied)
 
@@ -93,5 +97,21 @@ def test_gemma_under_another_name_passes_the_screen_with_fidelity_one(tmp_path):
     assert "gemma-twin" in p.stdout
     # the twin shares the oracle's cache entries: each distinct text was paid for once, by one of them
     twin_cost, oracle_cost = twin["cost"]["gemma-twin"], twin["cost"]["local/gemma-3-270m"]
-    assert oracle_cost["hits"] >= twin_cost["calls"]  # every text the twin paid for reached the oracle as a hit
-    assert twin_cost["calls"] + oracle_cost["calls"] <= oracle_cost["nominal_calls"]
+    assert oracle_cost["hits"] >= twin_cost["paid"]["calls"]  # every text the twin paid for reached the oracle as a hit
+    assert twin_cost["paid"]["calls"] + oracle_cost["paid"]["calls"] <= oracle_cost["nominal"]["calls"]
+    assert doc["valid_for"]["samples"] == 24 and doc["accepted"] == [p["proxy"] for p in doc["proxies"] if p["decision"] == "accepted"]
+
+
+def test_estimator_asks_the_oracle_only_its_n_masks(tmp_path):
+    config = quickstart(tmp_path, **{"explainer.estimator": "control_variate", "explainer.oracle_samples": 12,
+                                     "explainer.samples": 48, "fidelity.enabled": True, "fidelity.heldout_samples": 16})
+    p, report = explain(config, "--limit", "2", "-q", "--no-html", "--show", "0")
+    assert p.returncode == 0, p.stderr
+    for e in report["instances"]:
+        assert e["role"] == "estimator" and e["estimator"]["name"] == "control_variate"
+        assert e["estimator"]["oracle_calls"] <= 12 and e["estimator"]["proxy_calls"] >= 40
+        assert e["cost"]["with_proxy_oracle"]["nominal"]["calls"] <= 13  # the gate call is among the 12 masks
+        assert e["fidelity"]["local_fidelity_oracle"] is not None
+        assert len(e["attribution"]) == len(e["units"])
+    assert report["crr"]["calls"] > 3  # 48 oracle calls replaced by at most 13
+    assert "control variate estimator" in p.stdout

@@ -1,6 +1,7 @@
 """The task-level screen. VADER is the oracle here (fast, real); the Gemma oracle is in tests/test_end_to_end.py."""
 
 import hashlib
+import json
 import math
 
 import numpy as np
@@ -13,7 +14,7 @@ from proxyx.ledger import Ledger
 from proxyx.models import build_model
 from proxyx.models.base import Answer, Model
 from proxyx.scorer import Scorer
-from proxyx.screen import run_screen, t_bounds
+from proxyx.screen import run_screen, screen_pool, t_bounds
 from proxyx.session import Session
 
 
@@ -83,16 +84,41 @@ def test_interrupted_screen_pays_nothing_twice(tmp_path, fine_foods):
     cfg = cfg.model_copy(update={"proxies": [parse_config({"oracle": "x/y", "proxies": [price]}).proxies[0]]})
     fresh = session(cfg, cache_dir=tmp_path / "fresh")
     whole = run_screen(fresh)
-    paid_whole = fresh.ledger.total().calls
+    paid_whole = fresh.ledger.total().paid.calls
 
     first = session(cfg, max_usd=0.0005)  # stops part-way
     stopped = run_screen(first)
     assert stopped.stopped == "budget"
-    paid_first = first.ledger.total().calls
+    paid_first = first.ledger.total().paid.calls
     assert 0 < paid_first < paid_whole
 
     second = session(cfg)
     rerun = run_screen(second)
-    assert paid_first + second.ledger.total().calls == paid_whole
+    assert paid_first + second.ledger.total().paid.calls == paid_whole
     assert second.ledger.total().hits >= paid_first
-    assert [p.to_dict() | {"cost": None} for p in rerun.proxies] == [p.to_dict() | {"cost": None} for p in whole.proxies]
+    assert [p.model_dump(exclude={"cost"}) for p in rerun.proxies] == [p.model_dump(exclude={"cost"}) for p in whole.proxies]
+    untimed = [[{m: c.nominal.model_dump(exclude={"seconds"}) for m, c in p.cost.items()} for p in r.proxies]
+               for r in (rerun, whole)]  # model time is measured when paid, in two caches here
+    assert untimed[0] == untimed[1]
+
+
+@pytest.mark.parametrize("splits", [
+    pytest.param({}, id="default-splits"),
+    pytest.param({"split": "test", "screen_split": "train"}, id="other-screen-split"),
+])
+def test_screen_pool_never_holds_an_explained_instance(tmp_path, splits):
+    """One rule (run_screen, proxyx screen and the bench): the explained ids are always left out."""
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": f"r{i}", "text": f"review number {i}"}) + "\n" for i in range(6)))
+    cfg = parse_config({"oracle": "local/vader", "dataset": {"path": str(data), **splits}})
+    assert [x.id for x in screen_pool(cfg, {"r1", "r4"})] == [x.id for x in screen_pool(cfg, set()) if x.id not in {"r1", "r4"}]
+    assert len(screen_pool(cfg, set())) == 6
+
+
+def test_run_screen_from_a_config_opens_and_closes_its_own_session(tmp_path, fine_foods):
+    cfg = config(tmp_path)
+    result = run_screen(cfg)
+    assert [p.proxy for p in result.proxies] == ["vader-twin"] and result.accepted == ["vader-twin"]
+    with_session = run_screen(session(cfg))
+    assert result.valid_for == with_session.valid_for  # what it is valid for does not depend on how it was run
+    assert set(result.valid_for.proxies) == {"vader-twin"} and result.valid_for.samples == 48

@@ -4,8 +4,12 @@ LIME and Kernel SHAP differ only in three pieces, which subclasses override
 (as captum's ``kernel_shap.py`` is its ``lime.py`` with other parts):
 
     _sample(n_units, rng)     which masks to evaluate (unique rows, row 0 unmasked)
-    _kernel(masks)            how much each evaluated mask counts in the fit
+    kernel(masks)             how much each evaluated mask counts in the fit
     _fit(masks, y, weights)   the surrogate: (values, base_value)
+
+``kernel`` is public (proxy-informed estimators and local fidelity weight
+masks with it), and so is ``fit(masks, y)``: the explanation from answers
+already at hand.
 
 Masks depend only on ``(n_units, samples, seed)``, never on the model, so a
 proxy and the oracle are asked exactly the same perturbed texts and the model
@@ -62,6 +66,14 @@ class Attribution:
         values.setflags(write=False)
         object.__setattr__(self, "values", values)
 
+    def predict(self, masks: np.ndarray) -> np.ndarray:
+        """The surrogate g(z) = base_value + z @ values on each mask (LIME: the ridge
+        intercept as base; Kernel SHAP: f(empty))."""
+        masks = np.asarray(masks)
+        if masks.ndim != 2 or masks.shape[1] != len(self.values):
+            raise ValueError(f"masks have shape {masks.shape}, expected (m, {len(self.values)})")
+        return self.base_value + masks.astype(float) @ self.values
+
 
 class Explainer(ABC):
     """Base of the perturbation explainers; the constructor only stores arguments.
@@ -109,12 +121,11 @@ class Explainer(ABC):
     def explain(self, n_units: int, value_fn: ValueFn) -> Attribution:
         """Explain ``value_fn`` (masks -> the target label's probability) with one batched call."""
         masks = self.sample_masks(n_units)
-        y = np.asarray(value_fn(masks.copy()), dtype=float)
-        if y.shape != (len(masks),):
-            raise ValueError(f"value_fn returned shape {y.shape}, expected ({len(masks)},): one value per mask")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("value_fn returned NaN or infinite values; a model must return probabilities")
-        values, base_value = self._fit(masks, y, self._kernel(masks))
+        return self.fit(masks, evaluate(value_fn, masks))
+
+    def fit(self, masks: np.ndarray, y: np.ndarray) -> Attribution:
+        """The explanation from the answers ``y`` on ``masks`` (as drawn by ``sample_masks``, row 0 unmasked)."""
+        values, base_value = self._fit(masks, np.asarray(y, dtype=float), self.kernel(masks))
         return Attribution(
             values=values,
             base_value=float(base_value),
@@ -128,45 +139,74 @@ class Explainer(ABC):
         """At most ``max(samples, n_forced)`` unique masks, row 0 all True (called when 2**n_units > samples)."""
 
     @abstractmethod
-    def _kernel(self, masks: np.ndarray) -> np.ndarray:
-        """A non-negative weight per mask."""
+    def kernel(self, masks: np.ndarray) -> np.ndarray:
+        """A non-negative weight per mask, as this explainer's fit counts it."""
 
     @abstractmethod
     def _fit(self, masks: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
         """The attribution per unit and the surrogate's value at the empty coalition."""
 
 
+def evaluate(value_fn: ValueFn, masks: np.ndarray) -> np.ndarray:
+    """``value_fn`` on ``masks`` (one batched call), checked: one finite value per mask."""
+    y = np.asarray(value_fn(masks.copy()), dtype=float)
+    if y.shape != (len(masks),):
+        raise ValueError(f"value_fn returned shape {y.shape}, expected ({len(masks)},): one value per mask")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("value_fn returned NaN or infinite values; a model must return probabilities")
+    return y
+
+
 class MaskSet:
     """Masks in first-drawn order without repeats, up to ``limit`` rows.
 
     Keeping the first-drawn order makes truncation at the budget, and so the
-    masks, a pure function of the random stream.
+    masks, a pure function of the random stream. A mask's key is the integer
+    its bits spell (up to 62 units; their bytes beyond).
     """
 
     def __init__(self, n_units: int, limit: int) -> None:
         self.n_units = n_units
         self.limit = limit
-        self._rows: list[np.ndarray] = []
-        self._seen: set[bytes] = set()
+        self._blocks: list[np.ndarray] = []
+        self._count = 0
+        self._seen: set = set()
+        self._bits = (1 << np.arange(n_units, dtype=np.int64)) if n_units <= 62 else None
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._count
 
     @property
     def full(self) -> bool:
-        return len(self._rows) >= self.limit
+        return self._count >= self.limit
 
     def add(self, row: np.ndarray) -> bool:
         """Add ``row`` unless it is known or the set is full; True if added."""
-        key = row.tobytes()
-        if self.full or key in self._seen:
-            return False
-        self._seen.add(key)
-        self._rows.append(row)
-        return True
+        before = self._count
+        self.add_many(np.asarray(row, dtype=bool)[None, :])
+        return self._count > before
+
+    def add_many(self, rows: np.ndarray) -> None:
+        """``add`` each row in order, until the set is full."""
+        room = self.limit - self._count
+        if room <= 0 or not len(rows):
+            return
+        keys = (rows.astype(np.int64) @ self._bits).tolist() if self._bits is not None else [r.tobytes() for r in rows]
+        seen, take = self._seen, []
+        for i, key in enumerate(keys):
+            if key not in seen:
+                seen.add(key)
+                take.append(i)
+                if len(take) == room:
+                    break
+        if take:
+            self._blocks.append(rows[take])
+            self._count += len(take)
 
     def to_array(self) -> np.ndarray:
-        return np.array(self._rows, dtype=bool).reshape(-1, self.n_units)
+        if not self._blocks:
+            return np.zeros((0, self.n_units), dtype=bool)
+        return np.concatenate(self._blocks).astype(bool, copy=False)
 
 
 def all_coalitions(n_units: int) -> np.ndarray:
@@ -177,7 +217,9 @@ def all_coalitions(n_units: int) -> np.ndarray:
 
 def random_subsets(rng: np.random.Generator, n_units: int, n_keep: np.ndarray) -> np.ndarray:
     """One mask per entry of ``n_keep``, keeping that many units chosen uniformly."""
-    ranks = rng.random((len(n_keep), n_units)).argsort(axis=1).argsort(axis=1)
+    order = rng.random((len(n_keep), n_units)).argsort(axis=1)
+    ranks = np.empty_like(order)  # the inverse permutation: the rank of each unit (argsort of ``order``)
+    np.put_along_axis(ranks, order, np.arange(n_units)[None, :], axis=1)
     return ranks < np.asarray(n_keep)[:, None]
 
 

@@ -66,14 +66,15 @@ class KernelShapExplainer(Explainer):
         if n_full < len(sizes) and not rows.full:
             p = np.array(mass) / sum(mass)
             for _ in range(max_rounds(self.samples)):
-                for row in random_subsets(rng, n, rng.choice(sizes, size=CHUNK, p=p)):
-                    rows.add(row)
-                    rows.add(~row)
+                drawn = random_subsets(rng, n, rng.choice(sizes, size=CHUNK, p=p))
+                paired = np.empty((2 * len(drawn), n), dtype=bool)
+                paired[0::2], paired[1::2] = drawn, ~drawn  # each coalition, then its complement
+                rows.add_many(paired)
                 if rows.full:
                     break
         return rows.to_array()
 
-    def _kernel(self, masks: np.ndarray) -> np.ndarray:
+    def kernel(self, masks: np.ndarray) -> np.ndarray:
         n = masks.shape[1]
         kept = masks.sum(axis=1)
         inner = (kept > 0) & (kept < n)  # the empty and full rows are constraints, not data

@@ -6,6 +6,15 @@ row times 100, weighted by ``sqrt(exp(-d**2 / 25**2))`` (lime takes the
 square root: its weights are the square of an RBF "similarity"). Surrogate:
 weighted ``Ridge(alpha=1)`` with an intercept; the attributions are its
 coefficients.
+
+Weighting with deduplicated masks: lime makes ``samples - 1`` draws and
+counts a mask drawn twice twice, so a level (number of units removed) gets
+``(samples - 1) / n_units`` draws on average, many of them repeats at the
+small levels. Here masks are unique (and all enumerated for short texts), so
+each level's expected kernel mass ``kernel(level) * (samples - 1) / n_units``
+is spread evenly over the distinct masks evaluated at that level, as
+``kernel_shap.py`` does with the Shapley kernel. The weights then have
+lime's expected scale, which matters because the ridge penalty is absolute.
 """
 
 from __future__ import annotations
@@ -32,15 +41,26 @@ class LimeExplainer(Explainer):
             if rows.full:
                 break
             n_removed = rng.integers(1, n_units + 1, size=CHUNK)
-            for row in random_subsets(rng, n_units, n_units - n_removed):
-                rows.add(row)
+            rows.add_many(random_subsets(rng, n_units, n_units - n_removed))
         return rows.to_array()
 
-    def _kernel(self, masks: np.ndarray) -> np.ndarray:
+    def similarity(self, masks: np.ndarray) -> np.ndarray:
+        """lime's kernel of each mask: the weight one draw of it gets in lime."""
         # Cosine distance of a 0/1 row with k ones to the all-ones row is
         # 1 - sqrt(k / n); the empty row gets 1, as in scikit-learn.
         distance = 100.0 * (1.0 - np.sqrt(masks.sum(axis=1) / masks.shape[1]))
         return np.sqrt(np.exp(-(distance**2) / self.kernel_width**2))
+
+    def kernel(self, masks: np.ndarray) -> np.ndarray:
+        """lime's expected weight per level, spread over the distinct masks of that level (module docstring)."""
+        n_rows, n_units = masks.shape
+        removed = n_units - masks.sum(axis=1)
+        draws_per_level = (max(self.samples, n_rows) - 1) / n_units
+        _, where, counts = np.unique(removed, return_inverse=True, return_counts=True)
+        weights = self.similarity(masks) * draws_per_level / counts[where]
+        unmasked = removed == 0
+        weights[unmasked] = self.similarity(masks[unmasked])  # lime's row 0: counted once
+        return weights
 
     def _fit(self, masks: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
         if masks.shape == (2, 1):

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..config import ModelConfig, Price, TaskConfig
+from ..errors import BadAnswers
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class Model(ABC):
 
     Subclasses implement ``_predict`` (and may override ``count_prompt_tokens``
     and ``price``). ``predict`` calls ``on_answer(i, answer)`` as soon as
-    answer ``i`` is known, so a caller can persist it before the batch ends.
+    answer ``i`` is known, so a caller can persist it before the batch ends,
+    and checks that every text is answered exactly once.
     """
 
     #: default price for this kind of model, dollars per million tokens
@@ -82,6 +84,8 @@ class Model(ABC):
         ident = {"model": self.config.model, "api_base": self.config.api_base, "style": self.config.style,
                  "top_logprobs": self.config.top_logprobs, "model_path": self.config.model_path,
                  "task": self.task.model_dump(mode="json"), "scoring": self.scoring_params()}
+        if self.config.system_prompt != "system":  # newer fields enter only away from their default
+            ident["system_prompt"] = self.config.system_prompt
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
     def scoring_params(self) -> dict:
@@ -92,13 +96,41 @@ class Model(ABC):
         """Do the one-off work that costs oracle calls (distillation), so the ledger counts it now."""
 
     def predict(self, texts: Sequence[str], on_answer: OnAnswer | None = None) -> list[Answer]:
-        """Answer every text; ``on_answer`` sees each answer as soon as it exists."""
+        """Answer every text; ``on_answer`` sees each answer as soon as it exists.
+
+        Checks the protocol: every index ``0..n-1`` reported exactly once, with
+        one probability per label. A model that breaks it raises ``BadAnswers``
+        (a duplicate at once, a missing answer when ``_predict`` returns).
+        """
+        texts = list(texts)
         if not texts:
             return []
-        return self._predict(list(texts), on_answer or (lambda i, a: None))
+        got: dict[int, Answer] = {}
+        n, k = len(texts), len(self.labels)
+        forward = on_answer or (lambda i, a: None)
+
+        def checked(i: int, answer: Answer) -> None:
+            if not (isinstance(i, int) and 0 <= i < n):
+                raise BadAnswers(f"model {self.name} answered text index {i!r}, but the batch has texts 0..{n - 1}")
+            if i in got:
+                raise BadAnswers(f"model {self.name} answered text {i} of {n} twice; each text must be answered once")
+            if len(answer.probs) != k:
+                raise BadAnswers(f"model {self.name} gave {len(answer.probs)} probabilities for text {i}, "
+                                 f"expected one per label ({k}: {', '.join(self.labels)})")
+            got[i] = answer
+            forward(i, answer)
+
+        self._predict(texts, checked)
+        if len(got) != n:
+            missing = [i for i in range(n) if i not in got]
+            raise BadAnswers(f"model {self.name} answered {len(got)} of {n} texts; no answer for text(s) "
+                             f"{', '.join(map(str, missing[:5]))}{' ...' if len(missing) > 5 else ''}; "
+                             "a model must report every text through on_answer exactly once")
+        return [got[i] for i in range(n)]
 
     @abstractmethod
-    def _predict(self, texts: list[str], on_answer: OnAnswer) -> list[Answer]: ...
+    def _predict(self, texts: list[str], on_answer: OnAnswer) -> list[Answer] | None:
+        """Answer ``texts``, calling ``on_answer(i, answer)`` once per text (the return value is not used)."""
 
     def count_prompt_tokens(self, text: str) -> int:
         """Prompt tokens a call on ``text`` would use (no call is made)."""

@@ -21,12 +21,15 @@ from ..data import Instance, data_dir, fingerprint
 from ..errors import ConfigError, DataError, ModelError
 from .base import Answer, Model, OnAnswer
 
-_CHEAP = Price(input_per_mtok=0.01)
+#: the local proxies' price: $0.01 per million words, cheap but not free (cost ratios stay finite)
+CHEAP_PRICE = Price(input_per_mtok=0.01)
 _TFIDF_VERSION = "tfidf-lr-1"  # bump when the pipeline changes, so old files are not loaded
 
 
-class _WordPriced(Model):
-    default_price = _CHEAP
+class WordPricedModel(Model):
+    """A model without a tokenizer: a call bills its text's words as prompt tokens, at ``CHEAP_PRICE`` by default."""
+
+    default_price = CHEAP_PRICE
     completion_tokens = 0
 
     def _answer(self, probs: list[float], text: str) -> Answer:
@@ -65,7 +68,7 @@ def distillation_texts(train: list[Instance], n: int, seed: int) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-class TfidfLogRegModel(_WordPriced):
+class TfidfLogRegModel(WordPricedModel):
     """``local/tfidf-lr``: TF-IDF (word 1-2 grams, sublinear tf) + logistic regression.
 
     Fitted on ``train`` the first time it predicts, and saved to
@@ -188,7 +191,7 @@ def _tfidf_pipeline():
                          LogisticRegression(max_iter=1000, C=10.0))
 
 
-class VaderModel(_WordPriced):
+class VaderModel(WordPricedModel):
     """``local/vader``: the VADER sentiment lexicon (``vaderSentiment``).
 
     Its compound score c in [-1, 1] becomes probabilities: the FIRST label of

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -32,7 +34,8 @@ class Recorder:
 def test_public_names_are_pinned():
     assert explainers.__all__ == sorted(explainers.__all__)
     assert explainers.__all__ == [
-        "Attribution", "EXPLAINERS", "Explainer", "KernelShapExplainer", "LimeExplainer", "make_explainer",
+        "Attribution", "ESTIMATORS", "EXPLAINERS", "EstimatorInfo", "Explainer", "KernelShapExplainer",
+        "LimeExplainer", "explain_informed", "make_explainer",
     ]
 
 
@@ -190,3 +193,36 @@ def test_samples_of_one_still_gives_the_rows_a_method_needs():
     assert make_explainer("lime", samples=1).sample_masks(7).shape == (1, 7)  # the unmasked text
     shap_masks = make_explainer("kernel_shap", samples=1).sample_masks(7)
     assert shap_masks.shape == (2, 7) and shap_masks[0].all() and not shap_masks[1].any()
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_fit_from_given_answers_is_explain(name):
+    explainer, fn = make_explainer(name, samples=120, seed=2), linear(11, seed=3)
+    masks = explainer.sample_masks(11)
+    fitted, explained = explainer.fit(masks, fn(masks)), explainer.explain(11, fn)
+    np.testing.assert_array_equal(fitted.values, explained.values)
+    assert (fitted.base_value, fitted.full_value, fitted.n_evals) == (explained.base_value, explained.full_value, 120)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_predict_is_the_surrogate(name):
+    attribution = make_explainer(name, samples=200, seed=1).explain(9, linear(9, seed=4))
+    masks = np.array([[True] * 9, [False] * 9, [True, False] * 4 + [True]])
+    expected = attribution.base_value + masks.astype(float) @ attribution.values
+    np.testing.assert_allclose(attribution.predict(masks), expected)
+    assert attribution.predict(masks[1:2])[0] == attribution.base_value
+    with pytest.raises(ValueError, match="shape"):
+        attribution.predict(np.ones((2, 8), dtype=bool))
+
+
+@pytest.mark.parametrize("name,n_units,samples,seed,digest", [
+    pytest.param("lime", 30, 1000, 0, "d7e1a6d16e228b72", id="lime-30"),
+    pytest.param("kernel_shap", 30, 1000, 0, "0664a0e1a0b9b467", id="kernel_shap-30"),
+    pytest.param("lime", 80, 300, 5, "bb7ae4d79d3a3e7e", id="lime-80-bytes-keys"),
+    pytest.param("kernel_shap", 80, 300, 5, "3e2b5be39e081168", id="kernel_shap-80-bytes-keys"),
+    pytest.param("kernel_shap", 12, 100, 3, "d8216b1c705fafaf", id="kernel_shap-12-enumerated-levels"),
+])
+def test_masks_are_pinned(name, n_units, samples, seed, digest):
+    """The masks are the cache's keys: a change to the samplers would make every cached answer useless."""
+    masks = make_explainer(name, samples=samples, seed=seed).sample_masks(n_units)
+    assert hashlib.sha256(masks.tobytes()).hexdigest()[:16] == digest

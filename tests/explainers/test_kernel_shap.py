@@ -122,7 +122,7 @@ def test_small_levels_are_enumerated_before_sampling():
 def test_kernel_is_the_shapley_kernel_when_enumerated():
     n = 5
     masks = KernelShapExplainer(samples=32).sample_masks(n)
-    weights = KernelShapExplainer()._kernel(masks)
+    weights = KernelShapExplainer().kernel(masks)
     kept = masks.sum(axis=1)
     inner = (kept > 0) & (kept < n)
     expected = (n - 1) / (np.array([math.comb(n, s) for s in kept[inner]]) * kept[inner] * (n - kept[inner]))

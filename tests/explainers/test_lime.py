@@ -51,13 +51,33 @@ def test_lime_sampling_removes_between_one_and_all_units():
     assert 80 < counts[2:n_units - 1].min() and counts[2:n_units - 1].max() < 150
 
 
-def test_lime_kernel_is_lime_text_default():
+def test_lime_similarity_is_lime_text_default():
     n = 4
     masks = np.array([[1, 1, 1, 1], [1, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=bool)
-    weights = LimeExplainer()._kernel(masks)
+    similarity = LimeExplainer().similarity(masks)
     cosine = 1 - np.array([1.0, np.sqrt(3 / n), np.sqrt(1 / n), 0.0])  # empty row: distance 1
-    np.testing.assert_allclose(weights, np.sqrt(np.exp(-((100 * cosine) ** 2) / 25**2)))
-    assert weights[0] == 1.0 and np.all(np.diff(weights) < 0)
+    np.testing.assert_allclose(similarity, np.sqrt(np.exp(-((100 * cosine) ** 2) / 25**2)))
+    assert similarity[0] == 1.0 and np.all(np.diff(similarity) < 0)
+
+
+@pytest.mark.parametrize("n_units,samples", [
+    pytest.param(8, 1000, id="8-units-enumerated"),
+    pytest.param(12, 300, id="12-units-sampled"),
+    pytest.param(30, 1000, id="30-units-sampled"),
+])
+def test_lime_kernel_gives_each_level_lime_s_expected_mass(n_units, samples):
+    """lime draws samples - 1 masks, the number removed uniform in 1..n: each level's expected weight is
+    similarity(level) * (samples - 1) / n, whatever number of distinct masks carries it here."""
+    explainer = make_explainer("lime", samples=samples, seed=0)
+    masks = explainer.sample_masks(n_units)
+    weights, similarity = explainer.kernel(masks), explainer.similarity(masks)
+    removed = n_units - masks.sum(axis=1)
+    assert weights[0] == 1.0 and removed[0] == 0 and (removed == 0).sum() == 1  # the text itself: once
+    for level in range(1, n_units + 1):
+        at = removed == level
+        assert at.any()
+        assert weights[at].sum() == pytest.approx(similarity[at][0] * (samples - 1) / n_units)
+        assert np.ptp(weights[at]) == pytest.approx(0.0, abs=1e-12)  # spread evenly
 
 
 @pytest.mark.parametrize("samples", [pytest.param(2, id="enumerated"), pytest.param(1000, id="generous")])

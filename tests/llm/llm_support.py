@@ -5,8 +5,14 @@ from __future__ import annotations
 #: flags of the test server (see ``llama_server``)
 N_CTX = 2048
 N_THREADS = 2
-SERVER_FLAGS = ["--n_ctx", str(N_CTX), "--n_threads", str(N_THREADS), "--n_threads_batch", str(N_THREADS),
-                "--logits_all", "True", "--chat_format", "gemma"]
+
+
+def server_flags(n_threads: int = N_THREADS) -> list[str]:
+    return ["--n_ctx", str(N_CTX), "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads),
+            "--logits_all", "True", "--chat_format", "gemma"]
+
+
+SERVER_FLAGS = server_flags()
 #: the key tests put in api_key_env: recognisable, so a leak is easy to find
 FAKE_KEY = "sk-proxyx-FAKE-9f3c2a7d1e5b4680"
 KEY_ENV = "PROXYX_TEST_LLM_KEY"

@@ -89,12 +89,39 @@ def test_exhausted_retries_raise_after_the_rest_is_delivered(relay, make_model):
     assert "HTTP 503 Service Unavailable" in message
     assert "after 3 attempts" in message
     assert "\n" not in message
+    assert (info.value.status, info.value.attempts) == (503, 3)
     assert [s.action for s in r.log].count("503") == 3 and len(r.log) == 5
 
 
 def test_client_errors_are_not_retried(relay, make_model):
     r = relay(["401"])
-    with pytest.raises(CallFailed, match="HTTP 401 Unauthorized .* after 1 attempt;"):
+    with pytest.raises(CallFailed, match="HTTP 401 Unauthorized .* after 1 attempt;") as info:
+        make_model(r.url + "/v1", max_retries=3).predict([POSITIVE])
+    assert len(r.log) == 1
+    assert (info.value.status, info.value.attempts) == (401, 1)
+
+
+def test_refused_connection_is_not_reported_as_http_500(make_model, free_port):
+    """litellm raises InternalServerError (500) for it; the cause chain says what happened."""
+    api_base = f"http://127.0.0.1:{free_port}/v1"  # nothing listens there
+    with pytest.raises(CallFailed) as info:
+        make_model(api_base, max_retries=1).predict([POSITIVE])
+    message = str(info.value)
+    assert f"could not connect to {api_base}: connection refused after 2 attempts; is the server running?" in message
+    assert "500" not in message and "InternalServerError" not in message
+    assert (info.value.status, info.value.attempts) == (None, 2)
+
+
+def test_a_bug_in_parsing_is_raised_not_retried(relay, make_model, monkeypatch):
+    """Only provider faults are retried: an error in proxyx's own parsing surfaces at once, as itself."""
+    import proxyx.models.llm as llm
+
+    def broken(response, task, style):
+        raise TypeError("parse bug")
+
+    monkeypatch.setattr(llm, "parse_response", broken)  # a fault the real parser cannot produce on demand
+    r = relay()
+    with pytest.raises(TypeError, match="parse bug"):
         make_model(r.url + "/v1", max_retries=3).predict([POSITIVE])
     assert len(r.log) == 1
 

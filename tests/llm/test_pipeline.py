@@ -64,7 +64,7 @@ def cached_calls(tmp: Path) -> int:
 
 
 def paid(doc: dict) -> int:
-    return sum(r["calls"] for r in doc["ledger"])
+    return sum(r["cost"]["paid"]["calls"] for r in doc["ledger"])
 
 
 def test_sigkill_then_resume_pays_nothing_twice(llama_server, tmp_path):
@@ -131,7 +131,7 @@ def test_budget_is_never_passed_with_concurrency(llama_server, tmp_path):
     p, doc = run(config)
     assert p.returncode == 4, p.stderr
     assert doc["status"] == "stopped_budget"
-    spent = sum(r["usd"] for r in doc["ledger"])
+    spent = sum(r["cost"]["paid"]["usd"] for r in doc["ledger"])
     assert 0 < spent <= cap
 
 

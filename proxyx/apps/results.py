@@ -1,0 +1,141 @@
+"""Typed results of ``proxyx compress`` and ``proxyx clean`` (save and load like every proxyx document)."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+from scipy import stats
+
+from ..results import Cost, Document, LedgerRow
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Shot(_Part):
+    text: str
+    label: str
+    poisoned: bool = False  # clean: its label was flipped
+
+
+class Interval(_Part):
+    """Mean of a share (in [0, 1]) over seeds, with its 95% t interval clipped to [0, 1], and the values."""
+
+    mean: float
+    low: float
+    high: float
+    values: list[float]
+
+    @classmethod
+    def of(cls, values) -> "Interval":
+        v = np.asarray(list(values), dtype=float)
+        m = float(v.mean())
+        half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+        return cls(mean=m, low=max(0.0, m - half), high=min(1.0, m + half), values=[float(x) for x in v])
+
+
+class ProxyCheck(_Part):
+    """A proxy's explanations against the oracle's on the validation instances."""
+
+    proxy: str
+    decision: str  # the screen's rule (README "Screening") over the validation instances, in order
+    n: int
+    disagreements: int
+    mean_d: float | None
+    lower: float | None
+    mean_fidelity: float | None
+    mean_spearman: float | None  # rho of the two attributions, averaged over instances
+    mean_topk_jaccard: float | None
+    spearman_of_means: float | None  # rho of the attributions averaged over instances (what the apps rank by)
+
+
+# ----------------------------------------------------------------------------- compress
+
+
+class CurvePoint(_Part):
+    removed_units: int
+    prompt_tokens: int  # the prompt without an input text
+    removed_fraction: float  # of the uncompressed prompt's tokens
+    accuracy: float  # on the test instances
+
+
+class Curve(_Part):
+    method: str  # random | self_information | proxy:NAME | oracle
+    seed: int | None = None  # random only
+    order: list[int]  # units from least to most important (removed in this order)
+    points: list[CurvePoint]
+    best: CurvePoint  # the largest removal that keeps `keep` of the uncompressed accuracy
+
+
+class MethodSummary(_Part):
+    method: str
+    removed_fraction: float  # random: the mean over seeds
+    interval: Interval | None = None  # random only
+    accuracy: float | None = None  # at that removal (not for random)
+    cost: Cost | None = None  # of the ranking (explanations, or the self-information pass), every model
+    oracle_cost: Cost | None = None  # the oracle's part of it
+    prompt_file: str | None = None
+
+
+class CompressReport(Document):
+    SCHEMA: ClassVar[str] = "proxyx.compress/1"
+
+    config: dict
+    unit: str
+    demonstrations: list[Shot]
+    units: list[str]
+    n_validation: int
+    n_test: int
+    keep: float
+    base_accuracy: float
+    curves: list[Curve]
+    summary: list[MethodSummary]
+    proxy_vs_oracle: dict[str, float | None]  # proxy's removable fraction / oracle's (published: 0.917)
+    proxy_checks: list[ProxyCheck]
+    ledger: list[LedgerRow]
+    wall_time_s: float
+    files: dict[str, str] = {}
+
+    def method(self, name: str) -> MethodSummary:
+        return next(m for m in self.summary if m.method == name)
+
+
+# ----------------------------------------------------------------------------- clean
+
+
+class Removal(_Part):
+    method: str  # proxy:NAME | oracle
+    mean_attribution: list[float]  # per demonstration, of the probability of the gold label
+    removed: list[int]
+    precision: float | None  # of the removed demonstrations, the share that were poisoned
+    recall: float  # of the poisoned demonstrations, the share removed
+    accuracy: float  # on the test instances after removal
+    random: Interval | None  # accuracy after removing as many demonstrations at random (seeds)
+    cost: Cost  # the explanations, every model
+    oracle_cost: Cost  # the oracle's part of it
+    prompt_file: str | None = None
+
+
+class CleanReport(Document):
+    SCHEMA: ClassVar[str] = "proxyx.clean/1"
+
+    config: dict
+    value: str  # what is attributed
+    demonstrations: list[Shot]
+    poisoned: list[int]
+    n_validation: int
+    n_test: int
+    accuracy_clean: float  # every label right
+    accuracy_poisoned: float
+    removals: list[Removal]
+    proxy_checks: list[ProxyCheck]
+    ledger: list[LedgerRow]
+    wall_time_s: float
+    files: dict[str, str] = {}
+
+    def removal(self, method: str) -> Removal:
+        return next(r for r in self.removals if r.method == method)

@@ -1,0 +1,207 @@
+"""Models that answer prompts with demonstrations masked, and what the apps ask them.
+
+With prompt units (``proxyx.perturb.PromptSegments``) the text a scorer sees
+is a whole rendered prompt. An LLM answers it verbatim (built with
+``raw_task``); ``local/incontext-tfidf`` is built with the task itself and
+reads the demonstrations back; a model that reads only the input text
+cannot see what a demonstration unit masks and is refused. Every call goes
+through a ``Scorer`` (cache, ledger, budget).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..cache import CallCache
+from ..config import Config, ModelConfig, ScreenConfig, TaskConfig
+from ..data import Instance
+from ..errors import ConfigError
+from ..explain import attribute, instance_seed
+from ..explainers import explain_informed
+from ..fidelity import agreement, fidelity_ratio, quality, top_k
+from ..ledger import Ledger
+from ..models import build_model
+from ..models.base import Model
+from ..perturb import PromptSegments, raw_task
+from ..scorer import Scorer
+from ..results import Cost
+from ..screen import t_bounds
+from .results import ProxyCheck
+
+#: models given the task itself: they read the demonstrations out of the prompt
+PROMPT_READERS = ("local/incontext-tfidf",)
+#: LLMs among the local models: they answer a whole rendered prompt (so does every litellm model)
+LOCAL_LLMS = ("local/gemma-3-270m",)
+
+#: progress callback: (stage, done, total)
+OnProgress = Callable[[str, int, int], None]
+
+
+def prompt_model(mc: ModelConfig, task: TaskConfig, unit: str) -> Model:
+    """The model of ``mc`` answering prompts whose ``unit`` units are masked.
+
+    Any other local or ``python:`` model reads only the input text and is refused (fails closed).
+    """
+    if mc.model in PROMPT_READERS:
+        return build_model(mc, task)
+    if mc.model in LOCAL_LLMS or not mc.model.startswith(("local/", "python:")):
+        return build_model(mc, raw_task(task))
+    build_model(mc, task)  # an unknown name fails here, listing the known ones
+    what = "demonstrations" if unit == "demonstration" else f"{unit}s of the demonstrations"
+    raise ConfigError(f"{mc.name} reads only the input text, so it cannot see the {what} that this command "
+                      "masks; use local/incontext-tfidf or an LLM (local/gemma-3-270m, a litellm model) instead")
+
+
+@dataclass
+class PromptSession:
+    """The oracle and proxies of an app, behind one cache and one ledger."""
+
+    task: TaskConfig
+    unit: str
+    cache: CallCache
+    ledger: Ledger
+    oracle: Scorer
+    proxies: list[Scorer] = field(default_factory=list)
+
+    def segments(self, text: str, task: TaskConfig | None = None) -> PromptSegments:
+        return PromptSegments(task or self.task, text, unit=self.unit)
+
+    def close(self) -> None:
+        for s in [self.oracle, *self.proxies]:
+            s.close()
+        self.cache.close()
+
+
+def open_prompt_session(config: Config, task: TaskConfig, unit: str) -> PromptSession:
+    """Build (do not load) the config's oracle and proxies for prompts of ``task``."""
+    models = [prompt_model(m, task, unit) for m in [config.oracle, *config.proxies]]  # refuse before opening files
+    cache = CallCache(Path(config.cache_dir))
+    ledger = Ledger(max_usd=config.max_usd)
+    oracle = Scorer(models[0], cache=cache, ledger=ledger, role="oracle")
+    proxies = [Scorer(m, cache=cache, ledger=ledger, role="proxy") for m in models[1:]]
+    return PromptSession(task=task, unit=unit, cache=cache, ledger=ledger, oracle=oracle, proxies=proxies)
+
+
+def probabilities(scorer: Scorer, task: TaskConfig, unit: str, items: list[Instance], masks: list[np.ndarray],
+                  purpose: str) -> np.ndarray:
+    """(len(masks), len(items), n_labels): the answers on every item's prompt under every mask, in one batch."""
+    segs = [PromptSegments(task, x.text, unit=unit) for x in items]
+    texts = [s.render(m) for m in masks for s in segs]
+    return scorer(texts, purpose).reshape(len(masks), len(items), -1)
+
+
+def accuracy(probs: np.ndarray, items: list[Instance], labels: list[str]) -> np.ndarray:
+    """Accuracy under each mask from ``probabilities``: argmax == gold label."""
+    gold = np.array([labels.index(x.label) for x in items])
+    return (probs.argmax(axis=-1) == gold[None, :]).mean(axis=1)
+
+
+@dataclass
+class Explained:
+    """Attributions of one model over the validation instances (rows) and the prompt's units (columns)."""
+
+    model: str
+    values: np.ndarray
+    targets: list[int]
+
+
+def explain_all(session: PromptSession, scorer: Scorer, items: list[Instance], targets: list[int], *,
+                config: Config, on_progress: OnProgress | None = None) -> Explained:
+    """Attribute ``scorer``'s probability of ``targets[i]`` on item i to the prompt's units."""
+    ex, rows = config.explainer, []
+    for i, (x, target) in enumerate(zip(items, targets)):
+        if on_progress:
+            on_progress(f"explaining with {scorer.name}", i, len(items))
+        attr = attribute(scorer, session.segments(x.text), target, method=ex.method, samples=ex.samples,
+                         seed=instance_seed(config.seed, x.id), purpose=f"explain:{scorer.name}")
+        rows.append(attr.values)
+    if on_progress:
+        on_progress(f"explaining with {scorer.name}", len(items), len(items))
+    return Explained(model=scorer.name, values=np.array(rows, dtype=float).reshape(len(items), -1), targets=targets)
+
+
+def explain_informed_all(session: PromptSession, proxy: Scorer, items: list[Instance], targets: list[int], *,
+                         config: Config, on_progress: OnProgress | None = None) -> Explained:
+    """The proxy-informed estimator (``explainer.estimator``): ``oracle_samples`` oracle answers, ``samples`` proxy ones."""
+    ex, rows, purpose = config.explainer, [], f"informed:{proxy.name}"
+    for i, (x, target) in enumerate(zip(items, targets)):
+        if on_progress:
+            on_progress(f"explaining with {proxy.name} informing the oracle", i, len(items))
+        seg = session.segments(x.text)
+        attr, _ = explain_informed(
+            ex.method, len(seg), lambda m: session.oracle(seg.render_many(m), purpose)[:, target],  # noqa: B023
+            lambda m: proxy(seg.render_many(m), purpose)[:, target], samples=ex.samples,  # noqa: B023
+            oracle_samples=ex.oracle_samples, estimator=ex.estimator, seed=instance_seed(config.seed, x.id))
+        rows.append(attr.values)
+    return Explained(model=proxy.name, values=np.array(rows, dtype=float).reshape(len(items), -1), targets=targets)
+
+
+def screen_decision(d: list[float], cfg: ScreenConfig) -> tuple[str, int, float | None, float | None]:
+    """(decision, n, mean, lower bound) of the sequential screen over the differences ``d`` in order."""
+    seen: list[float] = []
+    m = lo = None
+    for x in d[: cfg.max_instances]:
+        seen.append(x)
+        if len(seen) < cfg.min_instances:
+            continue
+        m, lo, hi = t_bounds(seen, cfg.per_look_confidence)
+        if lo > 0:
+            return "accepted", len(seen), m, lo
+        if hi < 0:
+            return "rejected_futility", len(seen), m, lo
+    if len(seen) >= cfg.max_instances:
+        return "rejected_max", len(seen), m, lo
+    return "rejected_data", len(seen), m, lo
+
+
+def check_proxy(session: PromptSession, proxy: Explained, oracle: Explained, items: list[Instance],
+                agree: list[bool], config: Config) -> ProxyCheck:
+    """Quality of both explanations on the oracle (AOPC of deletion), the screen's d, rank agreement.
+
+    ``agree[i]``: the proxy's label on item i's full prompt is the oracle's (else the item is left out).
+    """
+    d, fids, rho, jac, skipped = [], [], [], [], 0
+    kf, tau = config.fidelity.k_fraction, config.screen.tau
+    for i, x in enumerate(items):
+        target = oracle.targets[i]
+        if not agree[i]:
+            skipped += 1
+            continue
+        seg = session.segments(x.text)
+        f = lambda texts, t=target: session.oracle(list(texts), "screen")[:, t]  # noqa: E731
+        qp = quality(seg, proxy.values[i], f, k_fraction=kf).aopc
+        qo = quality(seg, oracle.values[i], f, k_fraction=kf).aopc
+        d.append(qp - tau * qo)
+        fids.append(fidelity_ratio(qp, qo))
+        ranks = agreement(proxy.values[i], oracle.values[i], k=top_k(len(seg), kf))
+        rho.append(ranks["spearman"])
+        jac.append(ranks["topk_jaccard"])
+    decision, n, m, lo = screen_decision(d, config.screen)
+    of_means = agreement(proxy.values.mean(axis=0), oracle.values.mean(axis=0), k=1)["spearman"]
+    return ProxyCheck(proxy=proxy.model, decision=decision, n=n, disagreements=skipped, mean_d=m, lower=lo,
+                      mean_fidelity=_mean(fids), mean_spearman=_mean(rho), mean_topk_jaccard=_mean(jac),
+                      spearman_of_means=of_means)
+
+
+def _mean(xs: list) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return float(np.mean(xs)) if xs else None
+
+
+def path_cost(session: PromptSession, method: str, *, model: str | None = None) -> Cost:
+    """What a ranking cost (every model, or only ``model``): its explanations and the oracle's labels they
+    explain, or the self-information pass."""
+    ledger, oracle = session.ledger, session.oracle.name
+    if method == "self_information":
+        return ledger.total(model=model, purpose="self_information")
+    labels = ledger.total(model=oracle, purpose="predict") if model in (None, oracle) else Cost()
+    if method.startswith("informed:"):
+        return ledger.total(model=model, purpose=method) + labels
+    name = oracle if method == "oracle" else method.removeprefix("proxy:")
+    if model not in (None, name):
+        return labels
+    return ledger.total(model=name, purpose=f"explain:{name}") + labels

@@ -1,0 +1,232 @@
+"""Running the bench grid: the oracle alone and one cell per proxy at every budget.
+
+For every budget (method, samples) of the config's ``bench:`` block, on the
+config's data set:
+
+* **reference**: the oracle explains every instance alone (the pipeline's
+  ``explain_instance`` with no proxy), and each explanation is scored on the
+  oracle. It is the reference of fidelity (q_proxy / q_oracle at the same
+  budget and masks), the pipeline's fallback (fidelity 1 by definition, null
+  when q_oracle <= 0), and the all-oracle cost.
+* **one cell per proxy**: ``screen_proxy`` at that budget on the screen pool
+  (its oracle explanations are shared across proxies through the cache), then
+  ``explain_instance`` with the proxy and fidelity on; ``bench.summary`` turns
+  them into the *proxy only* and *pipeline* (screen-and-apply) views.
+
+Costs are nominal (cache hits at the price they were paid; see
+``proxyx.ledger``), so a bench killed and started again reuses every paid call
+and reports the same numbers; only ``created`` and the ``run`` blocks (paid in
+this run, wall time) change. Throughput uses the model time the answers took
+when they were paid (kept in the cache with each answer).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config, apply_overrides
+from ..data import Instance
+from ..errors import BudgetExceeded, ConfigError, DataError, ModelError
+from ..explain import compare
+from ..explainers import Attribution
+from ..perturb import Segments
+from ..pipeline import explain_instance, failed_instance
+from ..output import check_output_path, write_json, write_text
+from ..report import created, notes, versions
+from ..results import BenchCell, BenchReport, Frontier, InstanceResult, Reference, RunInfo, Target
+from ..screen import screen_pool, screen_proxy
+from ..session import Session, load_instances, open_session
+from .frontier import routes, run_frontier
+from .frontier_summary import headline as frontier_headline
+from .frontier_summary import summarise as summarise_frontier
+from .plot import plot_fidelity_vs_cost
+from .render import bench_markdown
+from .summary import headline, mark_pareto, quality_vs_top_budget, reference_summary, summarise_cell
+
+FILES = ("bench.json", "bench.md", "fidelity_vs_cost.png")
+
+log = logging.getLogger(__name__)
+
+#: (label of the bar, done, total, stage) -> None; one label per cell
+OnProgress = Callable[[str, int, int, str], None]
+
+
+def bench_proxies(config: Config) -> list[str]:
+    """The proxies the grid runs (``bench.proxies``, default the whole pool), checked against the pool."""
+    pool = [p.name for p in config.proxies]
+    if not pool:
+        raise DataError("'proxies' is empty; name at least one proxy model to bench against the oracle")
+    names = config.bench.proxies if config.bench.proxies is not None else pool
+    unknown = [n for n in names if n not in pool]
+    if unknown:
+        raise ConfigError(f"bench.proxies: {unknown} not in the proxy pool {pool}; list names (or aliases) from 'proxies'")
+    if not names:
+        raise ConfigError(f"bench.proxies is empty; list at least one of {pool} (or leave it out for all)")
+    return names
+
+
+def run_info(session: Session, since: dict, started: float) -> RunInfo:
+    """What this run paid and how long it took: the only numbers a rerun changes."""
+    c = session.ledger.total(since=since)
+    return RunInfo(wall_time_s=time.perf_counter() - started, paid=c.paid, cache_hits=c.hits, failures=c.failures)
+
+
+def _explain(session: Session, x: Instance, eligible: list) -> InstanceResult:
+    try:
+        return explain_instance(session, x, eligible)
+    except ModelError as e:
+        return failed_instance(x, e)
+
+
+def _score_oracle_explanation(session: Session, x: Instance, entry: InstanceResult) -> None:
+    """The oracle's explanation scored on the oracle, as the pipeline's fallback: fidelity 1 (or null)."""
+    attr = Attribution(values=np.asarray(entry.attribution), base_value=entry.base_value,
+                       full_value=entry.full_value, n_evals=entry.n_evals, method=entry.explainer)
+    target = session.config.task.labels.index(entry.oracle.label)
+    before = session.ledger.snapshot()
+    entry.fidelity = compare(session.oracle, Segments(x.text), target, attr, attr,
+                             k_fraction=session.config.fidelity.k_fraction)
+    entry.cost.evaluation = session.ledger.total(since=before)
+
+
+def _reference(session: Session, instances: list[Instance], progress: OnProgress) -> tuple[Reference, dict[str, InstanceResult]]:
+    """The oracle alone at this budget: summary and entries by instance id."""
+    ex = session.config.explainer
+    label = f"{session.oracle.name} alone · {ex.method} · {ex.samples}"
+    since, started = session.ledger.snapshot(), time.perf_counter()
+    entries: dict[str, InstanceResult] = {}
+    for i, x in enumerate(instances):
+        progress(label, i, len(instances), x.id)
+        entries[x.id] = e = _explain(session, x, [])
+        if e.status == "ok":
+            _score_oracle_explanation(session, x, e)
+    progress(label, len(instances), len(instances), "done")
+    summary = reference_summary(ex.method, ex.samples, list(entries.values()), run_info(session, since, started))
+    return summary, entries
+
+
+def _cell(session: Session, proxy, instances: list[Instance], pool: list[Instance],
+          reference: dict[str, InstanceResult], progress: OnProgress) -> BenchCell:
+    ex = session.config.explainer
+    label = f"{proxy.name} · {ex.method} · {ex.samples}"
+    since, started = session.ledger.snapshot(), time.perf_counter()
+    n_all = len(instances)
+    progress(label, 0, n_all, "screening")
+    screened = screen_proxy(session, proxy, pool,
+                            on_step=lambda p: progress(label, 0, n_all, f"screening: n={p.n}, examined {p.examined}"))
+    entries = []
+    for i, x in enumerate(instances):
+        progress(label, i, n_all, x.id)
+        entries.append(_explain(session, x, [proxy]))
+    progress(label, n_all, n_all, screened.decision)
+    return summarise_cell(proxy.name, ex.method, ex.samples, entries, reference, screened, session.oracle.name,
+                          run_info(session, since, started))
+
+
+def _checkpoint(report: BenchReport, out_dir: str | Path | None) -> None:
+    """Rewrite bench.json after a cell; a failure only warns (the end of the run writes, or falls back)."""
+    if out_dir is not None:
+        try:
+            write_json(Path(out_dir) / "bench.json", report.to_dict())
+        except ConfigError as e:
+            log.warning("checkpoint not written: %s", e)
+
+
+def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Session | None = None,
+              on_progress: OnProgress = lambda label, done, total, stage: None) -> BenchReport:
+    """Run the grid; return the ``proxyx.bench/2`` document and, with ``out_dir``, write ``FILES`` there.
+
+    ``bench.json`` is rewritten after every cell (``status: running``), so a
+    killed bench leaves what finished; run it again to resume from the cache.
+    """
+    started = time.perf_counter()
+    names = bench_proxies(config)
+    for name in FILES if out_dir is not None else ():
+        check_output_path(Path(out_dir) / name)  # before anything is paid
+    instances = load_instances(config)
+    if not instances:
+        raise DataError("no instances to explain: the data set split is empty")
+    pool = screen_pool(config, {x.id for x in instances})
+    if not pool and config.bench.samples:
+        raise DataError("no screening instances: the screen split is empty after removing the explained instances")
+    own = session is None
+    session = session or open_session(config)
+    report = BenchReport(created=created(), status="running", seed=config.seed, versions=versions(),
+                         config=config.model_dump(mode="json"), notes=notes(config), oracle=config.oracle.name, proxies=names,
+                         instances=len(instances), screen_pool=len(pool))
+    since = session.ledger.snapshot()
+    # Largest budget first: smaller budgets' masks are nearly all among its masks (see
+    # proxyx.explainers.base), so they come from the cache, and a bench stopped early has
+    # its most telling cells. The document lists cells in the config's order.
+    order = [(m, s) for s in sorted(config.bench.samples, reverse=True) for m in config.bench.methods]
+    try:
+        for method, samples in order:
+            cfg = apply_overrides(config, **{"explainer.method": method, "explainer.samples": samples,
+                                             "fidelity.enabled": True})
+            budget = replace(session, config=cfg)
+            summary, reference = _reference(budget, instances, on_progress)
+            report.references.append(summary)
+            for name in names:
+                try:
+                    cell = _cell(budget, session.proxy(name), instances, pool, reference, on_progress)
+                except ModelError as e:  # the screen could not finish: the cell has nothing to show
+                    cell = BenchCell(proxy=name, method=method, samples=samples, status="failed", errors=[str(e)])
+                report.cells.append(cell)
+                _checkpoint(report, out_dir)
+        if config.bench.oracle_ladder:
+            report.frontier = _frontier(session, instances, names, on_progress)
+        failed = (any(c.status != "ok" for c in report.cells) or any(r.failed for r in report.references)
+                  or bool(report.frontier and report.frontier.failed))
+        report.status = "complete_with_failures" if failed else "complete"
+    except BudgetExceeded as e:
+        report.status, report.stop_reason = "stopped_budget", str(e)
+    finally:
+        report.run = run_info(session, since, started).model_copy(update={"ledger": session.ledger.rows()})
+        if own:
+            session.close()
+    rank = {key: i for i, key in enumerate((m, s) for m in config.bench.methods for s in config.bench.samples)}
+    report.references.sort(key=lambda r: rank[r.method, r.samples])
+    report.cells.sort(key=lambda c: (rank[c.method, c.samples], names.index(c.proxy)))
+    cells = [c for c in report.cells if c.pipeline is not None]
+    mark_pareto(cells)
+    quality_vs_top_budget(cells, report.references)
+    report.headline = headline(cells, config.screen.tau)
+    if out_dir is not None:
+        write_outputs(report, out_dir, fallback_dir=config.cache_dir)
+    return report
+
+
+def _frontier(session: Session, instances: list[Instance], names: list[str], progress: OnProgress) -> Frontier:
+    """The oracle alone over the ladder and every proxy route, on every instance (``proxyx.bench.frontier``)."""
+    config, b = session.config, session.config.bench
+    rs = [r for m in b.methods for r in routes(m, b.oracle_ladder, names, b.estimators, b.oracle_samples,
+                                                b.proxy_samples, b.substitute)]
+    cells, failed = run_frontier(session.oracle, {n: session.proxy(n) for n in names}, instances, rs, seed=config.seed,
+                         heldout=config.fidelity.heldout_samples, k_fraction=config.fidelity.k_fraction,
+                         on_progress=progress)
+    summaries = summarise_frontier(cells, seed=config.seed)
+    target = Target()
+    return Frontier(target=target, summaries=summaries, headline=frontier_headline(summaries, target), cells=cells,
+                    failed=failed)
+
+
+def write_outputs(report: BenchReport, out_dir: str | Path, *, fallback_dir: str | Path | None = None) -> dict[str, Path]:
+    """bench.json, bench.md and fidelity_vs_cost.png in ``out_dir``; where they went.
+
+    JSON and Markdown that cannot be written there go to ``fallback_dir`` (a warning says where).
+    """
+    out = Path(out_dir)
+    fallback = Path(fallback_dir) if fallback_dir else None
+    paths = {"bench.json": write_json(out / "bench.json", report.to_dict(), fallback_dir=fallback),
+             "bench.md": write_text(out / "bench.md", bench_markdown(report), fallback_dir=fallback)}
+    for name, path in paths.items():
+        if path != out / name:
+            log.warning("could not write %s; written to %s instead", out / name, path)
+    paths["fidelity_vs_cost.png"] = plot_fidelity_vs_cost(report, check_output_path(out / "fidelity_vs_cost.png"))
+    return paths

@@ -1,0 +1,120 @@
+"""What the proxy-informed estimators see: the oracle's few answers and the proxy's many.
+
+``collect`` asks each model once. The oracle answers exactly the masks of
+the plain explainer at budget ``oracle_samples`` (so "the oracle alone at n"
+is the same calls and the same fit); the proxy answers the masks of budget
+``samples`` and any of the oracle's masks not among them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .base import ValueFn, evaluate
+from .linear import LinearSurrogate
+from .registry import make_explainer
+
+#: cross-fitting folds (regression_adjusted)
+FOLDS = 5
+
+
+@dataclass(frozen=True, eq=False)
+class Answers:
+    """Everything an estimator sees: the oracle's masks and answers, the proxy's on its own and the oracle's masks."""
+
+    method: str
+    seed: int
+    oracle_masks: np.ndarray
+    y_oracle: np.ndarray
+    proxy_on_oracle: np.ndarray  # the proxy's answers on oracle_masks
+    proxy_masks: np.ndarray  # the masks of budget N
+    y_proxy: np.ndarray  # the proxy's answers on proxy_masks
+    oracle_weights: np.ndarray
+    proxy_weights: np.ndarray
+    proxy_calls: int
+
+    @property
+    def n_units(self) -> int:
+        return self.oracle_masks.shape[1]
+
+    def oracle_fit(self, rows: np.ndarray | None = None) -> LinearSurrogate:
+        """The method's fit on the oracle's masks (on ``rows`` of them only: a cross-fitting fold)."""
+        if rows is None:
+            return self._oracle_fit
+        return LinearSurrogate(self.method, self.oracle_masks, self.oracle_weights, rows)
+
+    def proxy_fit(self) -> LinearSurrogate:
+        """The method's fit on the proxy's masks (budget N)."""
+        return self._proxy_fit
+
+    @cached_property
+    def _oracle_fit(self) -> LinearSurrogate:
+        return LinearSurrogate(self.method, self.oracle_masks, self.oracle_weights)
+
+    @cached_property
+    def _proxy_fit(self) -> LinearSurrogate:
+        return LinearSurrogate(self.method, self.proxy_masks, self.proxy_weights)
+
+    @cached_property
+    def eligible(self) -> np.ndarray:
+        """The oracle's masks that carry weight in the fit (all but Kernel SHAP's full and empty masks)."""
+        return np.flatnonzero(self.oracle_weights > 0)
+
+    @cached_property
+    def sampled(self) -> np.ndarray:
+        """The eligible masks of levels (number of units kept) that were drawn at random, not enumerated.
+
+        Cross-validation leaves out only these: an enumerated level is fixed
+        by the design (Kernel SHAP enumerates the heavy small levels first),
+        and holding part of it out would make the fit look far worse than it
+        is and favour the prior for a reason that does not exist.
+        """
+        kept = self.oracle_masks.sum(axis=1)
+        levels, where, counts = np.unique(kept, return_inverse=True, return_counts=True)
+        n = self.n_units
+        complete = np.array([c == math.comb(n, int(k)) for k, c in zip(levels, counts)])[where]
+        return np.flatnonzero((self.oracle_weights > 0) & ~complete)
+
+    def folds(self) -> list[np.ndarray]:
+        rows = np.random.default_rng(self.seed).permutation(self.sampled)
+        return [np.sort(rows[k::FOLDS]) for k in range(FOLDS)]
+
+
+def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *, samples: int,
+            oracle_samples: int, seed: int) -> Answers:
+    """Ask the oracle (one call) and the proxy (one call) what the estimators need."""
+    small = make_explainer(method, samples=oracle_samples, seed=seed)
+    large = make_explainer(method, samples=samples, seed=seed)
+    oracle_masks, proxy_masks = small.sample_masks(n_units), large.sample_masks(n_units)
+    y_oracle = evaluate(oracle_fn, oracle_masks)
+    index = {key: i for i, key in enumerate(_keys(proxy_masks))}
+    oracle_keys = _keys(oracle_masks)
+    extra = [i for i, key in enumerate(oracle_keys) if key not in index]
+    asked = np.vstack([proxy_masks, oracle_masks[extra]]) if extra else proxy_masks
+    y_asked = evaluate(proxy_fn, asked)
+    for j, i in enumerate(extra):
+        index[oracle_keys[i]] = len(proxy_masks) + j
+    return Answers(
+        method=method, seed=seed, oracle_masks=oracle_masks, y_oracle=y_oracle,
+        proxy_on_oracle=y_asked[[index[key] for key in oracle_keys]],
+        proxy_masks=proxy_masks, y_proxy=y_asked[: len(proxy_masks)],
+        oracle_weights=small.kernel(oracle_masks), proxy_weights=large.kernel(proxy_masks),
+        proxy_calls=len(asked),
+    )
+
+
+def _keys(masks: np.ndarray) -> list[bytes]:
+    return [row.tobytes() for row in np.packbits(masks, axis=1)]
+
+
+def weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | None:
+    """Pearson correlation with weights ``w``; None when either side is constant."""
+    xc, yc = x - w @ x / w.sum(), y - w @ y / w.sum()
+    sxx, syy = w @ (xc * xc), w @ (yc * yc)
+    if sxx <= 1e-30 or syy <= 1e-30:
+        return None
+    return float(np.clip(w @ (xc * yc) / np.sqrt(sxx * syy), -1.0, 1.0))

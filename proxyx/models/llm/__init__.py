@@ -1,0 +1,182 @@
+"""Any litellm model as a classifier: label probabilities from next-token log-probabilities.
+
+One call per text, ``max_tokens=1``, ``temperature=0``:
+
+* style ``completion``: ``atext_completion(prompt=render(...), logprobs=k)``;
+* style ``chat``: ``acompletion(messages=render(...), logprobs=True, top_logprobs=k)``.
+
+Three parts, one job each: ``parse`` (a response -> probabilities and usage,
+see its doc for the scoring), ``retry`` (which failures are tried again and how
+long to wait, on tenacity) with ``failures`` (what a failure is and what to tell
+the user), and ``transport`` (litellm, or litellm's Router over
+``deployments``, on a private event-loop thread).
+
+**Calls.** Concurrency is one asyncio code path with a semaphore of
+``config.concurrency`` (all deployments together); ``on_answer`` is called on
+the loop's thread, one answer at a time, as each call completes. After the last
+attempt a text gets no answer; once every other call of the batch has finished
+and been handed to ``on_answer``, ``CallFailed`` names the model, the reason
+(HTTP status, timeout, refused connection, ...), the number of attempts and a
+hint, and carries ``status`` and ``attempts``. The API key is read from the
+variable named by ``api_key_env`` at call time and scrubbed from every message.
+
+**Cost.** Tokens come from the response's usage; dollars from ``config.price``
+when set, else from litellm's price map; a model the map does not know costs
+$0 (logged once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+
+from ...config import ModelConfig, Price, TaskConfig
+from ...errors import CallFailed
+from ...prompt import render
+from ..base import Answer, Model, OnAnswer
+from .failures import Failure, classify, hint, retry_after_s, scrub
+from .parse import FLAG_OUTSIDE, FLAG_UNPARSED, FLAG_VERBALIZED, Malformed, first_token_top_logprobs, label_probs, \
+    parse_response, verbalized_probs
+from .retry import ProviderFault, backoff_s, with_retries
+from .transport import LoopThread, Transport, litellm_module
+
+log = logging.getLogger(__name__)
+
+
+class LiteLLMModel(Model):
+    """Any litellm model string (``openai/gpt-4o-mini``, ``text-completion-openai/...``, ``hosted_vllm/...``)."""
+
+    #: generated tokens per call: the first token is the label word
+    max_tokens = 1
+    completion_tokens = 1
+    #: retry backoff: first wait in [base/2, base], doubling up to ``backoff_max_s``
+    backoff_base_s = 0.5
+    backoff_max_s = 30.0
+    #: worst-case reservation: prompt tokens * margin + extra (chat templates add tokens)
+    token_margin = 1.25
+    token_extra = 16
+
+    def __init__(self, *, config: ModelConfig, task: TaskConfig):
+        super().__init__(config=config, task=task)
+        self._map_price: Price | None = None
+        self._rng = random.Random()  # jitter must differ between processes: not seeded
+        self.transport = Transport(config)
+
+    def scoring_params(self) -> dict:
+        return {"max_tokens": self.max_tokens, "temperature": 0, "scoring": "first-token-top-logprobs/1"}
+
+    def prompt(self, text: str) -> str | list[dict]:
+        """What is sent for ``text``: the completion prompt or the chat messages."""
+        return render(self.task, text, style=self.config.style, system_prompt=self.config.system_prompt)
+
+    # ----------------------------------------------------------- prices and tokens
+
+    @property
+    def price(self) -> Price:
+        """``config.price``, else litellm's price map, else $0 (logged once)."""
+        if self.config.price is not None:
+            return self.config.price
+        if self._map_price is None:
+            try:
+                info = litellm_module().get_model_info(self.config.model)
+                price = Price(input_per_mtok=(info.get("input_cost_per_token") or 0.0) * 1e6,
+                              output_per_mtok=(info.get("output_cost_per_token") or 0.0) * 1e6)
+            except Exception:
+                price = Price()
+            if price == Price():  # unknown, or known at $0 (a Router adds its deployments' models at $0)
+                log.warning("%s: litellm's price map does not know this model; its calls count $0 "
+                            "(set 'price:' in the model's config to count dollars)", self.name)
+            self._map_price = price
+        return self._map_price
+
+    def _usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        if self.config.price is None and self.price != Price():
+            try:
+                cost_in, cost_out = litellm_module().cost_per_token(
+                    model=self.config.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+                return float(cost_in + cost_out)
+            except Exception:
+                pass
+        return self.cost(prompt_tokens, completion_tokens)
+
+    def count_prompt_tokens(self, text: str) -> int:
+        """Tokens of the full prompt by litellm's tokenizer for the model (fallback: words * 1.3)."""
+        prompt = self.prompt(text)
+        chat = isinstance(prompt, list)
+        try:
+            litellm = litellm_module()
+            if chat:
+                return int(litellm.token_counter(model=self.config.model, messages=prompt))
+            return int(litellm.token_counter(model=self.config.model, text=prompt))
+        except Exception:
+            words = sum(len(m["content"].split()) for m in prompt) if chat else len(prompt.split())
+            return max(1, math.ceil(words * 1.3))
+
+    def worst_case_usd(self, text: str) -> float:
+        pt = math.ceil(self.count_prompt_tokens(text) * self.token_margin) + self.token_extra
+        return self.cost(pt, self.max_tokens)
+
+    # ----------------------------------------------------------- calls
+
+    def _predict(self, texts: list[str], on_answer: OnAnswer) -> None:
+        secrets = self.transport.open()
+        LoopThread.run(self._batch(texts, on_answer, secrets))
+
+    async def _batch(self, texts: list[str], on_answer: OnAnswer, secrets: list[str]) -> None:
+        slots = asyncio.Semaphore(self.config.concurrency)
+        failures: dict[int, ProviderFault] = {}
+
+        async def one(i: int) -> None:
+            async with slots:  # held through the retries: a rate-limited call slows the batch down
+                try:
+                    answer = await with_retries(lambda: self._attempt(texts[i], secrets),
+                                                attempts=1 + self.config.max_retries, base_s=self.backoff_base_s,
+                                                max_s=self.backoff_max_s, rng=self._rng, log=log, name=self.name)
+                except ProviderFault as fault:
+                    failures[i] = fault
+                    return
+            on_answer(i, answer)
+
+        tasks = [asyncio.ensure_future(one(i)) for i in range(len(texts))]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        if failures:
+            fault = failures[min(failures)]
+            f, n = fault.failure, fault.attempts
+            raise CallFailed(
+                f"{self.config.model}: {len(failures)} of {len(texts)} calls failed; first: {f.reason} "
+                f"after {n} attempt{'s' * (n != 1)}; {hint(f, self.config)}", status=f.status, attempts=n)
+
+    async def _attempt(self, text: str, secrets: list[str]) -> Answer:
+        """One call: a provider failure becomes a ``ProviderFault``; anything else (a bug) is raised as it is."""
+        try:
+            response = await asyncio.wait_for(
+                self.transport.send(self.prompt(text), max_tokens=self.max_tokens,
+                                    top_logprobs=self.config.top_logprobs), timeout=self.config.timeout_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = classify(exc, secrets=secrets, timeout_s=self.config.timeout_s,
+                               endpoints=self.transport.endpoints)
+            if failure is None:
+                raise
+            raise ProviderFault(failure) from None  # no chain: the provider's text may hold the key
+        try:
+            parsed = parse_response(response, self.task, self.config.style)
+        except Malformed as exc:
+            raise ProviderFault(Failure(f"malformed response ({exc})", None, True, kind="malformed")) from None
+        pt = parsed.prompt_tokens if parsed.prompt_tokens is not None else self.count_prompt_tokens(text)
+        ct = parsed.completion_tokens if parsed.completion_tokens is not None else self.max_tokens
+        return Answer(probs=parsed.probs, prompt_tokens=pt, completion_tokens=ct, usd=self._usd(pt, ct),
+                      flag=parsed.flag)
+
+
+__all__ = ["FLAG_OUTSIDE", "FLAG_UNPARSED", "FLAG_VERBALIZED", "LiteLLMModel", "backoff_s",
+           "first_token_top_logprobs", "label_probs", "retry_after_s", "scrub", "verbalized_probs"]

@@ -1,0 +1,123 @@
+"""A provider's response -> label probabilities and usage. Pure functions, no I/O.
+
+**Scoring.** From the first generated token's top-``k`` list, a token counts for
+a label when ``token.strip().lower() == verbalizer.lower()``; the probabilities
+of all tokens of a label are summed, then renormalised over the labels.
+
+* A label with no token in the list gets ``min(smallest listed probability,
+  probability mass outside the list)``: a cap on what it can have (each unlisted
+  token is at most as likely as the least likely listed one, and all unlisted
+  tokens together hold the rest of the mass). The answer is flagged
+  ``label_outside_top_logprobs``.
+* A provider that returns no log-probabilities at all gives a *verbalized*
+  answer: one-hot on the label whose word the answer text starts with (or, as
+  ``max_tokens=1`` may cut a word, the only word that starts with the text),
+  flagged ``verbalized``; no match gives uniform probabilities, flagged
+  ``unparsed``. proxyx never switches to another model on its own.
+
+``Malformed`` is the one exception raised on purpose: the provider answered
+without any choice. Any other exception from here is a bug and is not retried.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ...config import TaskConfig
+from ..base import normalise
+
+FLAG_OUTSIDE = "label_outside_top_logprobs"
+FLAG_VERBALIZED = "verbalized"
+FLAG_UNPARSED = "unparsed"
+
+
+class Malformed(Exception):
+    """A response that arrived but holds no usable answer (a provider fault: retried)."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one response says: probabilities over the labels, a flag, and the usage it reports (None: absent)."""
+
+    probs: tuple[float, ...]
+    flag: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
+def label_probs(top: Sequence[tuple[str, float]], task: TaskConfig) -> tuple[tuple[float, ...], str | None]:
+    """Probabilities over ``task.labels`` from one token's top log-probabilities (see module doc)."""
+    probs = [(tok, math.exp(lp)) for tok, lp in top if lp is not None and math.isfinite(lp)]
+    scores: dict[str, float] = {}
+    for tok, p in probs:
+        key = tok.strip().lower()
+        for lab in task.labels:
+            if key == task.word(lab).lower():
+                scores[lab] = scores.get(lab, 0.0) + p
+    missing = [lab for lab in task.labels if lab not in scores]
+    if not missing:
+        return normalise(scores, task.labels), None
+    outside = max(0.0, 1.0 - sum(p for _, p in probs))
+    cap = min(min((p for _, p in probs), default=0.0), outside)
+    for lab in missing:
+        scores[lab] = cap
+    return normalise(scores, task.labels), FLAG_OUTSIDE
+
+
+def verbalized_probs(text: str | None, task: TaskConfig) -> tuple[tuple[float, ...], str]:
+    """One-hot on the label the answer text names (see module doc); uniform when it names none."""
+    said = (text or "").strip().strip("\"'`*.,:;!").lower()
+    words = {lab: task.word(lab).lower() for lab in task.labels}
+    hits = [lab for lab, w in words.items() if said.startswith(w)]
+    if not hits and said:
+        hits = [lab for lab, w in words.items() if w.startswith(said)]
+        hits = hits if len(hits) == 1 else []
+    if not hits:
+        return tuple(1.0 / len(task.labels) for _ in task.labels), FLAG_UNPARSED
+    best = max(hits, key=lambda lab: len(words[lab]))
+    return tuple(1.0 if lab == best else 0.0 for lab in task.labels), FLAG_VERBALIZED
+
+
+def get(obj, name: str):
+    """``obj[name]`` or ``obj.name``, None when absent (litellm objects and plain dicts alike)."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def first_token_top_logprobs(choice) -> list[tuple[str, float]] | None:
+    """The first generated token's ``[(token, logprob), ...]`` from either route, or None."""
+    lp = get(choice, "logprobs")  # litellm's chat Choices has no such attribute when the provider sent none
+    if not lp:
+        return None
+    content = get(lp, "content")
+    if content:  # chat: logprobs.content[0].top_logprobs = [{token, logprob}, ...]
+        first = content[0]
+        top = [(get(t, "token"), get(t, "logprob")) for t in (get(first, "top_logprobs") or [])]
+        if not top and get(first, "token") is not None:
+            top = [(get(first, "token"), get(first, "logprob"))]
+    else:  # completion: logprobs.top_logprobs = [{token: logprob, ...}, ...]
+        tops = get(lp, "top_logprobs") or []
+        top = list(tops[0].items()) if tops and tops[0] else []
+        if not top and get(lp, "tokens"):
+            top = [(get(lp, "tokens")[0], (get(lp, "token_logprobs") or [None])[0])]
+    top = [(str(t), float(p)) for t, p in top if t is not None and p is not None]
+    return top or None
+
+
+def parse_response(response, task: TaskConfig, style: str) -> Parsed:
+    """Label probabilities and reported usage of one response of route ``style`` (``completion`` | ``chat``)."""
+    choices = get(response, "choices")
+    if not choices:
+        raise Malformed("the response has no choices")
+    choice = choices[0]
+    top = first_token_top_logprobs(choice)
+    if top:
+        probs, flag = label_probs(top, task)
+    else:
+        said = get(get(choice, "message"), "content") if style == "chat" else get(choice, "text")
+        probs, flag = verbalized_probs(said, task)
+    usage = get(response, "usage")
+    pt = get(usage, "prompt_tokens") if usage else None
+    ct = get(usage, "completion_tokens") if usage else None
+    return Parsed(probs, flag, None if pt is None else int(pt), None if ct is None else int(ct))

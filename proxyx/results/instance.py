@@ -1,0 +1,124 @@
+"""One explained instance (``InstanceResult``) and the summaries over instances (fidelity, CRR)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .core import Cost, ResultModel, Spend
+
+
+class OracleLabel(ResultModel):
+    label: str
+    probs: dict[str, float]
+
+
+class GateCheck(ResultModel):
+    proxy: str
+    label: str
+    agrees: bool
+
+
+class QualityScores(ResultModel):
+    """Deletion quality on the oracle: AOPC, ERASER comprehensiveness and sufficiency, top-k size."""
+
+    aopc: float
+    comprehensiveness: float
+    sufficiency: float
+    k: int
+
+
+class Agreement(ResultModel):
+    spearman: float | None
+    kendall: float | None
+    topk_jaccard: float
+    sign_agreement: float
+    k: int
+
+
+class Comparison(ResultModel):
+    """A proxy explanation next to the oracle's, both scored on the oracle."""
+
+    q_proxy: QualityScores
+    q_oracle: QualityScores
+    fidelity: float | None  # q_proxy.aopc / q_oracle.aopc; null when q_oracle <= 0
+    agreement: Agreement
+    local_fidelity_proxy: float | None = None
+    local_fidelity_oracle: float | None = None
+
+
+class EstimatorInfo(ResultModel):
+    """How a proxy-informed estimator combined proxy and oracle answers (README "Proxy-informed estimators")."""
+
+    name: str
+    oracle_samples: int
+    proxy_samples: int
+    lam: float | None = None
+    beta: float | None = None
+    rho: float | None = None
+    oracle_calls: int
+    proxy_calls: int | None = None
+
+
+class InstanceCost(ResultModel):
+    gate: Cost
+    explanation: Cost
+    evaluation: Cost
+    all_oracle: Cost  # explaining this instance with the oracle alone
+    estimated: bool  # all_oracle estimated from the masks' token counts (the oracle did not explain)
+    with_proxy: Cost  # gate + explanation, every model
+    with_proxy_oracle: Cost  # the oracle's share of with_proxy
+
+
+class InstanceResult(ResultModel):
+    """One explained instance (``status: failed`` ones carry ``error`` and little else)."""
+
+    id: str
+    text: str
+    gold_label: str | None = None
+    units: list[str] = []
+    explainer: str | None = None
+    samples: int | None = None
+    seed: int | None = None
+    oracle: OracleLabel | None = None
+    gate: list[GateCheck] = []
+    explained_by: str | None = None
+    role: Literal["proxy", "oracle", "estimator"] | None = None  # estimator: oracle and proxy answers combined
+    attribution: list[float] | None = None
+    base_value: float | None = None
+    full_value: float | None = None
+    n_evals: int | None = None
+    fidelity: Comparison | None = None
+    oracle_attribution: list[float] | None = None
+    estimator: EstimatorInfo | None = None
+    cost: InstanceCost | None = None
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
+
+
+class FidelitySummary(ResultModel):
+    n: int
+    undefined: int  # q_oracle <= 0: fidelity undefined
+    mean_fidelity: float | None
+    ci95: tuple[float, float] | None = None
+    mean_q_proxy: float
+    mean_q_oracle: float
+    ratio_of_means: float | None
+    mean_spearman: float | None
+    mean_topk_jaccard: float | None
+    mean_sign_agreement: float | None
+
+
+class Ratios(ResultModel):
+    calls: float | None
+    tokens: float | None
+    usd: float | None
+
+
+class CRR(Ratios):
+    """C_all-oracle / (C_proxy + C_fallback + C_screen): calls and tokens of the oracle, dollars of every model."""
+
+    all_oracle: Spend
+    estimated: bool  # some all-oracle costs are estimated
+    with_proxies: Spend  # the denominator: the oracle's calls and tokens, every model's dollars and seconds
+    screen: Spend | None  # the screen's nominal cost (every model), when a screen was used
+    cost_share_usd: float | None  # with_proxies.usd / all_oracle.usd

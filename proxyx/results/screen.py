@@ -1,0 +1,116 @@
+"""``proxyx screen``: the screening result and what it is valid for."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import ConfigDict, Field, computed_field
+
+from ..errors import DataError
+from .core import Cost, Document, ResultModel
+from .instance import Comparison
+
+
+class ScreenStats(ResultModel):
+    decision: Literal["pending", "accepted", "rejected_futility", "rejected_max", "rejected_data",
+                      "stopped_budget"] = "pending"
+    n: int = 0  # instances with a paired difference
+    examined: int = 0  # screening instances looked at (gate disagreements included)
+    disagreements: int = 0  # proxy label != oracle label (skipped)
+    mean_d: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    mean_fidelity: float | None = None
+    fidelity_undefined: int = 0
+    mean_spearman: float | None = None
+    mean_topk_jaccard: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.decision == "accepted"
+
+
+class ScreenInstance(Comparison):
+    id: str
+    d: float  # q_proxy - tau * q_oracle
+
+
+class ProxyScreen(ScreenStats):
+    proxy: str
+    cost: dict[str, Cost] = {}  # per model; the oracle's includes the proxy's distillation
+    distillation: Cost | None = None  # the oracle calls that distilled the proxy, if any
+    instances: list[ScreenInstance] = []
+
+    def total_cost(self) -> Cost:
+        out = Cost()
+        for c in self.cost.values():
+            out = out + c
+        return out
+
+
+class ScreenValidity(ResultModel):
+    """What a screening result is valid for: a run that differs in any of these must screen again."""
+
+    model_config = ConfigDict(frozen=True)
+
+    oracle: str  # the oracle's fingerprint (model, prompt, scoring)
+    task: str  # sha256 of the task block
+    method: str
+    samples: int
+    tau: float
+    metric: str = "aopc"
+    proxies: dict[str, str] = {}  # name -> fingerprint of each proxy in the pool
+
+    _NAMES: ClassVar[dict[str, str]] = {"method": "explainer.method", "samples": "explainer.samples",
+                                        "tau": "screen.tau", "metric": "the screen metric"}
+
+    def mismatch(self, run: ScreenValidity, accepted: list[str]) -> str | None:
+        """What differs between this (the result's) and ``run`` (this run's), or None."""
+        for field, name in self._NAMES.items():
+            if getattr(self, field) != getattr(run, field):
+                return f"{name}={getattr(self, field)}, this run uses {getattr(run, field)}"
+        if self.task != run.task:  # before the oracle: its fingerprint includes the task
+            return "another task block (labels, verbalizers, instruction, template or few-shot examples differ)"
+        if self.oracle != run.oracle:
+            return "another oracle (model, prompt or scoring differ)"
+        for name in accepted:
+            if name in run.proxies and self.proxies.get(name) != run.proxies[name]:
+                return f"another model under the proxy name {name!r}"
+        return None
+
+
+class ScreenResult(Document):
+    """``proxyx screen``: which proxies may stand in for the oracle on this task."""
+
+    SCHEMA: ClassVar[str] = "proxyx.screen/2"
+    schema_name: Literal["proxyx.screen/2"] = Field("proxyx.screen/2", alias="schema")
+    stopped: Literal["budget"] | None = None  # max_usd stopped the screen
+    valid_for: ScreenValidity
+    proxies: list[ProxyScreen] = []
+    config: dict[str, Any]
+
+    @computed_field
+    @property
+    def accepted(self) -> list[str]:
+        return [p.proxy for p in self.proxies if p.accepted]
+
+    @computed_field
+    @property
+    def cost(self) -> Cost:
+        out = Cost()
+        for p in self.proxies:
+            out = out + p.total_cost()
+        return out
+
+    def model_cost(self, name: str) -> Cost:
+        """One model's screening cost over every screened proxy."""
+        out = Cost()
+        for p in self.proxies:
+            out = out + p.cost.get(name, Cost())
+        return out
+
+    def check_valid_for(self, run: ScreenValidity, config_path: str = "CONFIG") -> None:
+        """Raise ``DataError`` naming what differs when this result was made for another run."""
+        why = self.valid_for.mismatch(run, self.accepted)
+        if why:
+            raise DataError(f"screening result was made for {why}; re-run 'proxyx screen {config_path}'")

@@ -1,0 +1,130 @@
+"""The terminal view of a report: each instance's words coloured by attribution (like shap's text plot).
+
+Without colour (a pipe, ``NO_COLOR``, a README) the strongest words carry
+their value in brackets instead, so plain text still says which words
+mattered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+
+from .adapter import Explanation, InstanceView, ReportView, read_report, select
+from .style import hex_color, shade, signed, text_color
+from .tables import num, pct, usd
+
+FAINT = 0.1  # below this intensity a word keeps the terminal's own colours (no pale boxes on dark themes)
+TOP = 3  # words listed (and, without colour, marked) per direction
+
+
+def heatmap_text(units: tuple[str, ...], explanation: Explanation, *, plain: bool = False) -> Text:
+    """The units in order, each shaded by its value; when ``plain``, the strongest carry it in brackets."""
+    marked = set().union(*explanation.strongest(TOP)) if plain else set()
+    out = Text()
+    for i, (unit, value) in enumerate(zip(units, explanation.values)):
+        if i:
+            out.append(" ")
+        w = shade(value, explanation.scale)
+        if plain:
+            out.append(f"{unit}[{signed(value)}]" if i in marked else unit)
+        elif abs(w) >= FAINT:
+            out.append(unit, Style(color=text_color(w), bgcolor=hex_color(w)))
+        else:
+            out.append(unit)
+    return out
+
+
+def top_words(units: tuple[str, ...], explanation: Explanation, label: str | None) -> Text:
+    """'towards LABEL: word +v, ...   against LABEL: ...' for the strongest words of each sign."""
+    name = label or "the label"
+    parts = [f"{title} {name}: " + ", ".join(f"{units[i]} {signed(explanation.values[i])}" for i in idx)
+             for title, idx in zip(("towards", "against"), explanation.strongest(TOP)) if idx]
+    return Text("   ".join(parts), style="dim")
+
+
+def _facts(x: InstanceView) -> Text:
+    parts = [f"oracle's label: {x.label or '-'}" + (f" (p={x.prob:.2f})" if x.prob is not None else ""),
+             f"gold: {x.gold or '-'}", f"explained by {x.explained_by or '-'}" + (f" ({x.role})" if x.role else "")]
+    if x.fidelity is not None or x.q_proxy is not None:
+        parts.append(f"fidelity {num(x.fidelity)} (AOPC {num(x.q_proxy, '.3f')} vs oracle's {num(x.q_oracle, '.3f')})")
+    if x.spearman is not None:
+        parts.append(f"Spearman {x.spearman:+.2f}")
+    if x.usd is not None:
+        parts.append(f"cost {usd(x.usd)}" + (f" (oracle alone {usd(x.all_oracle_usd)})" if x.all_oracle_usd is not None else ""))
+    return Text(" · ".join(parts))
+
+
+def instance_panel(x: InstanceView, number: int, *, plain: bool = False) -> Panel:
+    title = Text(f"{number}. {x.id}")
+    if x.status != "ok" or x.explanation is None:
+        body = Group(_facts(x), Text(f"failed: {x.error or 'no attribution in the report'}", style="bold red"),
+                     Text(x.text))
+        return Panel(body, title=title, title_align="left", border_style="red")
+    rows: list = [_facts(x)]
+    for e in x.explanations:
+        rows.append(Text(f"{e.role} explanation ({e.model})", style="bold"))
+        rows.append(heatmap_text(x.units, e, plain=plain))
+        rows.append(top_words(x.units, e, x.label))
+    return Panel(Group(*rows), title=title, title_align="left")
+
+
+def summary_text(view: ReportView) -> Text:
+    """One line each: fidelity, cost reduction, who explained, cost by model."""
+    out = Text()
+    if view.mean_fidelity is not None:
+        ci = f", 95% CI {view.fidelity_ci95[0]:.2f}-{view.fidelity_ci95[1]:.2f}" if view.fidelity_ci95 else ""
+        n = view.fidelity_n - view.fidelity_undefined
+        out.append(f"mean fidelity {view.mean_fidelity:.2f} over {n} proxy explanation{'s' * (n != 1)}{ci}, "
+                   f"Spearman {num(view.mean_spearman)}\n")
+    if view.crr_usd is not None:
+        est = " (estimated)" if view.all_oracle_estimated else ""
+        out.append(f"cost reduction (CRR) {view.crr_usd:.2f}x: {usd(view.usd_with_proxies)} with proxies "
+                   f"vs {usd(view.usd_all_oracle)} for the oracle alone{est}\n")
+    if view.explained_by:
+        out.append("explained by " + ", ".join(f"{m}: {n}" for m, n in sorted(view.explained_by.items())) + "\n")
+    if view.costs:
+        out.append("cost by model " + ", ".join(
+            f"{c.model} {usd(c.usd)}" + (f" (of which evaluation {usd(c.evaluation_usd)})" if c.evaluation_usd else "")
+            for c in view.costs) + "\n")
+    out.append("red: towards the oracle's label, blue: against; intensity = |value| / the explanation's largest |value|",
+               style="dim")
+    return out
+
+
+def bench_table(view: ReportView) -> Table:
+    t = Table(title="fidelity against cost (screen-and-apply | proxy wherever its label agrees)")
+    for col in ("proxy", "method", "samples", "screen", "fidelity", "cost share", "| proxy fidelity", "cost share"):
+        t.add_column(col, justify="left" if col in ("proxy", "method", "screen") else "right", no_wrap=True)
+    for c in view.cells:
+        t.add_row(c.proxy, c.method, str(c.samples), c.decision or "-", num(c.fidelity),
+                  pct(c.cost_share), num(c.proxy_only_fidelity),
+                  pct(c.proxy_only_cost_share))
+    return t
+
+
+def render_terminal(report: ReportView | Mapping | str | Path, console: Console, *, ids: list[str] | None = None,
+                    limit: int | None = None, plain: bool | None = None) -> None:
+    """Print a report's heatmaps (explain) or its headline and grid (bench).
+
+    ``plain`` defaults to True when the console has no colour.
+    """
+    view = select(read_report(report), ids=ids, limit=limit)
+    plain = (console.color_system is None or console.no_color) if plain is None else plain
+    if view.kind == "bench":
+        for line in view.headlines:
+            console.print(Text(line))
+        console.print(bench_table(view))
+        console.print(Text("the fidelity-versus-cost plot: proxyx show BENCH.json --html page.html", style="dim"))
+        return
+    console.print(Panel(summary_text(view), title=Text(f"proxyx explain: {view.method or '?'}, "
+                                                       f"{view.samples or '?'} samples, oracle {view.oracle or '?'}"),
+                        title_align="left"))
+    for n, x in enumerate(view.instances, 1):
+        console.print(instance_panel(x, n, plain=plain))

@@ -1,0 +1,183 @@
+"""The HTML view of a report: one self-contained page (inline CSS and JS, nothing from the network).
+
+Explain reports: a summary (fidelity, cost reduction, cost by model), then per
+instance a word heatmap, the proxy's and the oracle's explanations side by
+side where both exist; hovering a word shows its value. Bench reports: the
+headline, the grid and the fidelity-versus-cost plot as a data URI. Every
+unit is a ``<span class="u" data-i=".." data-v="..">`` holding its exact value.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from html import escape
+from pathlib import Path
+from typing import Mapping
+
+from .. import __version__
+from .adapter import Explanation, InstanceView, ReportView, read_report, select
+from .assets import CSS, JS
+from .style import hex_color, shade, signed, text_color
+from .tables import num, pct, usd
+
+TOP = 3  # words listed per direction under each heatmap
+
+
+def _e(x: object) -> str:
+    return escape(str(x), quote=True)
+
+
+def _heat(x: InstanceView, e: Explanation) -> str:
+    n = len(e.values)
+    rank = {i: r for r, i in enumerate(sorted(range(n), key=lambda i: -abs(e.values[i])), 1)}
+    label = x.label or "the label"
+    spans = []
+    for i, (unit, v) in enumerate(zip(x.units, e.values)):
+        w = shade(v, e.scale)
+        direction = "towards" if v > 0 else "against" if v < 0 else "neutral to"
+        tip = f"{signed(v)} {direction} {label} (rank {rank[i]} of {n})"
+        spans.append(f'<span class="u" data-i="{i}" data-v="{v!r}" title="{_e(tip)}" '
+                     f'style="background:{hex_color(w)};color:{text_color(w)}">{_e(unit)}</span>')
+    tops = " &nbsp; ".join(
+        f"{what} {_e(label)}: " + ", ".join(f"<b>{_e(x.units[i])}</b> {signed(e.values[i])}" for i in idx)
+        for what, idx in zip(("towards", "against"), e.strongest(TOP)) if idx)
+    caption = f"{_e(e.role)} explanation · {_e(e.model)}"
+    return (f'<figure class="expl" data-role="{_e(e.role)}" data-model="{_e(e.model)}">'
+            f'<figcaption>{caption}</figcaption><p class="heat">{" ".join(spans)}</p>'
+            f'<div class="top">{tops}</div></figure>')
+
+
+def _chips(x: InstanceView) -> str:
+    chips = [f'<span class="chip">oracle: <b>{_e(x.label or "-")}</b>'
+             + (f" ({x.prob:.2f})" if x.prob is not None else "") + "</span>"]
+    if x.gold is not None:
+        miss = " miss" if x.label is not None and x.gold != x.label else ""
+        chips.append(f'<span class="chip{miss}">gold: {_e(x.gold)}</span>')
+    if x.explained_by:
+        chips.append(f'<span class="chip {_e(x.role or "")}">explained by {_e(x.explained_by)}'
+                     + (f" ({_e(x.role)})" if x.role else "") + "</span>")
+    if x.fidelity is not None or x.q_proxy is not None:
+        chips.append(f'<span class="chip" title="AOPC of the proxy explanation over the oracle\'s, both on the oracle">'
+                     f"fidelity {num(x.fidelity)} (AOPC {num(x.q_proxy, '.3f')} / {num(x.q_oracle, '.3f')})</span>")
+    if x.spearman is not None:
+        chips.append(f'<span class="chip">Spearman {x.spearman:+.2f}</span>')
+    if x.usd is not None:
+        alone = f" (oracle alone {usd(x.all_oracle_usd)})" if x.all_oracle_usd is not None else ""
+        chips.append(f'<span class="chip">cost {usd(x.usd)}{alone}</span>')
+    return "".join(chips)
+
+
+def _instance(x: InstanceView, n: int) -> str:
+    head = f'<header><h2>{n}. {_e(x.id)}</h2>{_chips(x)}</header>'
+    if x.status != "ok" or x.explanation is None:
+        return (f'<article class="failed" id="i{n}" data-id="{_e(x.id)}">{head}'
+                f'<p class="error">failed: {_e(x.error or "no attribution in the report")}</p>'
+                f'<p>{_e(x.text)}</p></article>')
+    figures = "".join(_heat(x, e) for e in x.explanations)
+    return f'<article id="i{n}" data-id="{_e(x.id)}">{head}<div class="pair">{figures}</div></article>'
+
+
+def _card(key: str, value: str, note: str = "") -> str:
+    return f'<div class="card"><div class="k">{_e(key)}</div><div class="v">{value}</div><p>{note}</p></div>'
+
+
+def _cost_table(view: ReportView) -> str:
+    rows = "".join(f"<tr><td>{_e(c.model)}</td><td>{_e(c.role)}</td><td class=n>{c.calls}</td>"
+                   f"<td class=n>{usd(c.usd)}</td><td class=n>{usd(c.evaluation_usd) if c.evaluation_usd else '-'}</td>"
+                   "</tr>" for c in view.costs)
+    return ("<table><thead><tr><th>model</th><th>role</th><th class=n>calls</th><th class=n>cost</th>"
+            f"<th class=n>of which evaluation</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _explain_summary(view: ReportView) -> str:
+    cards = []
+    if view.mean_fidelity is not None:
+        ci = f"95% CI {view.fidelity_ci95[0]:.2f}-{view.fidelity_ci95[1]:.2f}, " if view.fidelity_ci95 else ""
+        n = view.fidelity_n - view.fidelity_undefined
+        cards.append(_card("mean fidelity", f"{view.mean_fidelity:.2f}",
+                           f"{ci}over {n} proxy explanation{'s' * (n != 1)}; Spearman {num(view.mean_spearman)}"))
+    else:
+        cards.append(_card("mean fidelity", "-", "no proxy explanation was scored against the oracle's"))
+    if view.crr_usd is not None:
+        est = " (estimated)" if view.all_oracle_estimated else ""
+        share = (f": {pct(view.usd_with_proxies / view.usd_all_oracle)} of the oracle's cost"
+                 if view.usd_with_proxies is not None and view.usd_all_oracle else "")
+        cards.append(_card("cost reduction (CRR)", f"{view.crr_usd:.2f}x",
+                           f"{usd(view.usd_with_proxies)} with proxies vs {usd(view.usd_all_oracle)} "
+                           f"for the oracle alone{est}{share}"))
+    who = ", ".join(f"{_e(m)}: {k}" for m, k in sorted(view.explained_by.items())) or "-"
+    cards.append(_card("instances", str(len(view.instances)), f"explained by {who}"
+                       + (f"; {view.failed} failed" if view.failed else "")))
+    return (f'<section class="cards">{"".join(cards)}</section>'
+            f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view)}</section>')
+
+
+def _legend() -> str:
+    return ('<div class="legend"><span>against the oracle\'s label</span><span class="bar"></span>'
+            "<span>towards it</span><span>· intensity = |value| / the explanation's largest |value|; "
+            "hover a word for its value</span></div>")
+
+
+def _bench_body(view: ReportView) -> str:
+    heads = "".join(f'<p class="headline">{_e(t)}</p>' for t in view.headlines)
+    plot = ""
+    if view.plot_png:
+        data = base64.b64encode(view.plot_png).decode("ascii")
+        plot = (f'<section class="card plot"><div class="k">fidelity against cost</div>'
+                f'<img alt="fidelity against dollars per explanation" src="data:image/png;base64,{data}"></section>')
+    rows = "".join(
+        f"<tr><td>{_e(c.proxy)}</td><td>{_e(c.method)}</td><td class=n>{c.samples}</td><td>{_e(c.decision or '-')}</td>"
+        f"<td class=n>{pct(c.gate_agreement)}</td><td class=n>{num(c.fidelity)}</td><td class=n>{pct(c.cost_share)}</td>"
+        f"<td class=n>{num(c.proxy_only_fidelity)}</td><td class=n>{pct(c.proxy_only_cost_share)}</td></tr>"
+        for c in view.cells)
+    grid = ('<section class="card"><div class="k">the grid</div><table><thead><tr><th>proxy</th><th>method</th>'
+            "<th class=n>samples</th><th>screen</th><th class=n>labels agree</th><th class=n>fidelity</th>"
+            "<th class=n>cost share</th><th class=n>proxy-only fidelity</th><th class=n>proxy-only cost share</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table></section>")
+    costs = f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view)}</section>'
+    return f'<section class="card">{heads}</section>{plot}{grid}' + (costs if view.costs else "")
+
+
+def render_html(report: ReportView | Mapping | str | Path, *, ids: list[str] | None = None,
+                limit: int | None = None) -> str:
+    """The page as a string."""
+    view = select(read_report(report), ids=ids, limit=limit)
+    title = f"proxyx {view.kind}" + (f": {view.source.name}" if view.source else "")
+    bits = [f"oracle {view.oracle}" if view.oracle else "",
+            f"{view.method}, {view.samples} samples" if view.method else "", view.created or ""]
+    meta = " · ".join(_e(b) for b in bits if b)
+    status = ""
+    if view.status and view.status not in ("complete",):
+        status = f'<div class="status">status: {_e(view.status)}</div>'
+    if view.kind == "bench":
+        body = _bench_body(view)
+    else:
+        body = _explain_summary(view) + _legend() + "".join(_instance(x, n) for n, x in enumerate(view.instances, 1))
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{_e(title)}</title><style>{CSS}</style></head>\n<body><main>"
+            f'<h1>{_e(title)}</h1><div class="meta">{meta}</div>{status}{body}'
+            f"<footer>proxyx {_e(__version__)} · a self-contained page: it loads nothing from the network</footer>"
+            f'</main><div id="tip" role="tooltip" hidden></div><script>{JS}</script></body></html>\n')
+
+
+def write_html(report: ReportView | Mapping | str | Path, path: str | Path, *, ids: list[str] | None = None,
+               limit: int | None = None) -> Path:
+    """Write the page atomically (temp file + rename) and return its path."""
+    path = Path(path)
+    page = render_html(report, ids=ids, limit=limit)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(page)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

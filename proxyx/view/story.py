@@ -1,0 +1,51 @@
+"""An explain report in plain words: where the saving came from, and where it did not.
+
+The tables give every number; these few sentences say what they mean for
+someone who runs proxyx for the first time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..results import ExplainReport
+
+
+def _x(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.1f}x"
+
+
+def story(report: ExplainReport) -> list[str]:
+    done = [e for e in report.instances if e.status == "ok"]
+    if not done:
+        return ["Nothing was explained (see the status above)."]
+    ex = report.config["explainer"]
+    roles = Counter(e.role for e in done)
+    lines = []
+    if report.screen is not None and not report.screen.accepted:
+        lines.append("The screen rejected every proxy: their explanations were not faithful enough to the oracle's, "
+                     "so the oracle explained everything and the screen's own cost was pure overhead.")
+    if roles.get("estimator"):
+        proxy = next(e.gate[0].proxy for e in done if e.role == "estimator" and e.gate) if any(
+            e.gate for e in done if e.role == "estimator") else "the proxy"
+        lines.append(f"Each explanation asked the oracle only {ex['oracle_samples']} questions and {proxy} "
+                     f"{ex['samples']} cheap ones; the {ex['estimator'].replace('_', ' ')} estimator used the proxy "
+                     "only as far as it tracked the oracle's own answers.")
+    elif roles.get("proxy"):
+        lines.append(f"{roles['proxy']} of {len(done)} instances were explained by a proxy (its label agreed with the "
+                     f"oracle's); {roles.get('oracle', 0)} fell back to the oracle.")
+    else:
+        lines.append("The oracle explained every instance itself: no saving on the explanations.")
+    c = report.crr
+    if c is not None:
+        saving = "cheaper" if (c.calls or 0) > 1 else "more expensive"
+        lines.append(f"Against the oracle alone at {ex['samples']} samples this was {_x(c.calls)} in oracle calls and "
+                     f"{_x(c.usd)} in dollars ({saving} than the oracle alone)"
+                     + (", screening included." if c.screen is not None else "."))
+    f = report.fidelity
+    if f is not None and f.ratio_of_means is not None:
+        lines.append(f"Quality, measured on the oracle: these explanations keep {f.ratio_of_means:.2f} of the "
+                     "deletion quality (AOPC) of the oracle's own explanation at the full budget.")
+    lines.append("Is that worth it? The honest comparison is the oracle alone with fewer samples at the same spend: "
+                 "`proxyx bench` measures it (docs/results.md).")
+    return lines

@@ -1,0 +1,115 @@
+"""Terminal tables of results, and the number formats every view shares.
+
+They only read typed results (``proxyx.results``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ..results import ExplainReport, LedgerRow, ScreenResult
+
+
+def usd(x: float | None) -> str:
+    """$0.1234 above a cent, $0.000123 below."""
+    return "-" if x is None else f"${x:.4f}" if x >= 0.01 else f"${x:.6f}"
+
+
+def num(x: float | None, fmt: str = ".2f") -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
+def whole(x: float | None) -> str:
+    """1,234."""
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def short(x: float | None) -> str:
+    """1,234 or 12k or 1.2M."""
+    if x is None:
+        return "-"
+    return f"{x / 1e6:.1f}M" if x >= 1e6 else f"{x / 1e3:.0f}k" if x >= 1e4 else f"{x:,.0f}"
+
+
+def ledger_table(rows: list[LedgerRow], title: str = "Cost by model") -> Table:
+    """What each (model, role, purpose) paid in this run, and its cache hits."""
+    t = Table(title=title)
+    failures = any(r.cost.failures for r in rows)
+    t.add_column("model", no_wrap=True)
+    t.add_column("role / purpose", no_wrap=True)
+    for col in ("calls", "hits", "tokens", "paid $") + (("failed",) if failures else ()):
+        t.add_column(col, justify="right")
+    for r in rows:
+        paid = r.cost.paid
+        cells = [r.model, f"{r.role} / {r.purpose}", str(paid.calls), str(r.cost.hits), str(paid.tokens), usd(paid.usd)]
+        t.add_row(*cells, *([str(r.cost.failures)] if failures else []))
+    return t
+
+
+def explain_table(report: ExplainReport) -> Table:
+    s = report.summary
+    t = Table(title="proxyx explain")
+    t.add_column("")
+    t.add_column("", justify="right")
+    t.add_row("instances", f"{s.explained} explained, {s.failed} failed, of {s.instances}")
+    for name, n in sorted(s.explained_by.items()):
+        t.add_row(f"  explained by {name}", str(n))
+    if report.screen:
+        for p in report.screen.proxies:
+            fid = "" if p.mean_fidelity is None else f", fidelity {p.mean_fidelity:.2f}"
+            t.add_row(f"  screen: {p.proxy}", f"{p.decision} (n={p.n}{fid})")
+    c = report.crr
+    if c:
+        est = " (all-oracle cost estimated)" if c.estimated else ""
+        t.add_row("cost reduction (CRR)", f"{num(c.calls, '.1f')}x calls, {num(c.tokens, '.1f')}x tokens, "
+                  f"{num(c.usd, '.1f')}x $" + est)
+        t.add_row("cost with proxies vs all-oracle", f"{usd(c.with_proxies.usd)} vs {usd(c.all_oracle.usd)}")
+    f = report.fidelity
+    if f:
+        t.add_row("mean fidelity", f"{num(f.mean_fidelity, '.3f')} over {f.n - f.undefined} "
+                  f"(+{f.undefined} undefined), Spearman {num(f.mean_spearman, '.2f')}")
+    paid = sum(r.cost.paid.nano_usd for r in report.ledger) / 1e9
+    hits = sum(r.cost.hits for r in report.ledger)
+    calls = sum(r.cost.paid.calls for r in report.ledger)
+    t.add_row("this run", f"{calls} calls paid, {hits} cache hits, {usd(paid)}")
+    t.add_row("wall time", f"{s.wall_time_s:.1f} s")
+    for note in report.notes:
+        t.add_row("note", note)
+    if report.status != "complete":
+        t.add_row("status", f"[bold red]{report.status}[/]: {report.stop_reason or 'see failed instances'}")
+    return t
+
+
+def print_explain(report: ExplainReport, console: Console, path: Path | None = None) -> None:
+    console.print(explain_table(report))
+    console.print(ledger_table(report.ledger))
+    if path:
+        console.print(f"report: {path}")
+
+
+def screen_table(result: ScreenResult) -> Table:
+    s = result.config["screen"]
+    t = Table(title=f"proxyx screen (tau={s['tau']}, confidence={s['confidence']})")
+    t.add_column("proxy", no_wrap=True)
+    t.add_column("decision", no_wrap=True)
+    for col in ("n", "examined", "mean d", "bound (lo, hi)", "fidelity", "Spearman", "top-k J", "calls", "tokens", "$"):
+        t.add_column(col, justify="right")
+    for p in result.proxies:
+        cost = p.total_cost().nominal
+        color = "green" if p.accepted else "red"
+        t.add_row(p.proxy, f"[{color}]{p.decision}[/]", str(p.n), str(p.examined), num(p.mean_d, ".4f"),
+                  f"({num(p.lower, '.4f')}, {num(p.upper, '.4f')})", num(p.mean_fidelity, ".3f"),
+                  num(p.mean_spearman), num(p.mean_topk_jaccard), str(cost.calls), str(cost.tokens), usd(cost.usd))
+    return t
+
+
+def print_screen(result: ScreenResult, console: Console) -> None:
+    console.print(screen_table(result))
+    console.print("accepted: " + (", ".join(result.accepted) or "none (the oracle will explain everything)"))

@@ -1,0 +1,266 @@
+"""Proxy-informed estimators: identities, calls, and what a useless or a helpful proxy does."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from proxyx.errors import ConfigError
+from proxyx.explainers import ESTIMATORS, EstimatorInfo, explain_informed, make_explainer
+from proxyx.explainers.answers import collect
+from proxyx.explainers.estimators import control_variate, prior, prior_control_variate
+
+METHODS = [pytest.param("lime", id="lime"), pytest.param("kernel_shap", id="kernel_shap")]
+
+
+def nonlinear(n_units: int, seed: int):
+    """A fixed value function: a sigmoid of a linear term plus pairwise interactions (not additive)."""
+    rng = np.random.default_rng(seed)
+    w, v = rng.normal(size=n_units), rng.normal(scale=0.5, size=n_units)
+    pairs = rng.integers(0, n_units, size=(n_units, 2))
+
+    def fn(masks):
+        m = np.asarray(masks, dtype=float)
+        z = (m @ w + (m[:, pairs[:, 0]] * m[:, pairs[:, 1]]) @ v) * 2 / np.sqrt(n_units) - 0.5
+        return 1.0 / (1.0 + np.exp(-z))
+
+    return fn
+
+
+def hashed(masks, salt: bytes) -> np.ndarray:
+    """A uniform number in [0, 1) per mask, fixed by the mask (a deterministic 'random' model)."""
+    return np.array([int.from_bytes(hashlib.sha256(salt + np.packbits(m).tobytes()).digest()[:8], "big") / 2**64
+                     for m in np.asarray(masks, dtype=bool)])
+
+
+def plain(method, n_units, fn, samples, seed):
+    return make_explainer(method, samples=samples, seed=seed).explain(n_units, fn)
+
+
+class Recorder:
+    def __init__(self, fn):
+        self.fn, self.batches = fn, []
+
+    def __call__(self, masks):
+        self.batches.append(np.array(masks))
+        return self.fn(masks)
+
+
+# ---------------------------------------------------------------- identities
+
+CASES = [pytest.param(12, 60, id="12-units-60"), pytest.param(20, 200, id="20-units-200"),
+         pytest.param(30, 25, id="30-units-25-underdetermined"), pytest.param(6, 40, id="6-units-enumerated")]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n_units,n", CASES)
+def test_prior_without_penalty_is_the_oracle_alone(method, n_units, n):
+    fn = nonlinear(n_units, seed=1)
+    answers = collect(method, n_units, fn, lambda m: hashed(m, b"p"), samples=1000, oracle_samples=n, seed=3)
+    values, base, lam, beta = prior(answers, taus=(0.0,))
+    alone = plain(method, n_units, fn, n, seed=3)
+    np.testing.assert_allclose(values, alone.values, rtol=0, atol=1e-8)
+    assert base == pytest.approx(alone.base_value, abs=1e-8) and lam == 0.0 and beta == 0.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n_units,n", CASES[:2])
+def test_prior_tends_to_the_oracle_alone_as_the_penalty_vanishes(method, n_units, n):
+    fn = nonlinear(n_units, seed=2)
+    proxy = lambda m: 0.8 * fn(m) + 0.1  # noqa: E731 - a prior far from zero, so it would show
+    answers = collect(method, n_units, fn, proxy, samples=1000, oracle_samples=n, seed=4)
+    values, _, lam, beta = prior(answers, taus=(1e-10,), betas=(1.0,))
+    assert lam == 1e-10 and beta == 1.0
+    np.testing.assert_allclose(values, plain(method, n_units, fn, n, seed=4).values, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_prior_with_a_huge_penalty_is_the_scaled_proxy_explanation(method):
+    n_units, fn = 15, nonlinear(15, seed=5)
+    proxy = nonlinear(15, seed=6)
+    answers = collect(method, n_units, fn, proxy, samples=1000, oracle_samples=80, seed=0)
+    values, _, _, _ = prior(answers, taus=(1e9,), betas=(0.5,))
+    phi_p = plain(method, n_units, proxy, 1000, seed=0).values
+    if method == "kernel_shap":  # the oracle's efficiency gap, spread like the proxy's explanation
+        gap = fn(np.ones((1, n_units), bool))[0] - fn(np.zeros((1, n_units), bool))[0]
+        expected = gap / n_units + 0.5 * (phi_p - phi_p.mean())
+    else:
+        expected = 0.5 * phi_p
+    np.testing.assert_allclose(values, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_control_variate_with_beta_zero_is_the_oracle_alone(method):
+    fn = nonlinear(18, seed=7)
+    answers = collect(method, 18, fn, nonlinear(18, seed=8), samples=1000, oracle_samples=60, seed=1)
+    values, base, beta = control_variate(answers, beta=0.0)
+    alone = plain(method, 18, fn, 60, seed=1)
+    np.testing.assert_allclose(values, alone.values, rtol=0, atol=1e-8)
+    assert base == pytest.approx(alone.base_value, abs=1e-8) and beta == 0.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("estimator", [pytest.param("control_variate", id="control-variate"),
+                                       pytest.param("regression_adjusted", id="regression-adjusted"),
+                                       pytest.param("prior_control_variate", id="prior-control-variate")])
+def test_a_proxy_equal_to_the_oracle_gives_the_oracle_at_the_proxy_budget(method, estimator):
+    fn = nonlinear(18, seed=9)
+    attribution, info = explain_informed(method, 18, fn, fn, samples=1000, oracle_samples=50,
+                                         estimator=estimator, seed=2)
+    full = plain(method, 18, fn, 1000, seed=2)
+    np.testing.assert_allclose(attribution.values, full.values, rtol=0, atol=1e-8)
+    assert attribution.base_value == pytest.approx(full.base_value, abs=1e-8)
+    coefficient = info.gamma if estimator == "prior_control_variate" else info.beta
+    assert coefficient == pytest.approx(1.0) and info.rho == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_prior_control_variate_without_penalty_is_the_oracle_alone_or_the_control_variate(method):
+    fn, proxy = nonlinear(16, seed=13), nonlinear(16, seed=14)
+    answers = collect(method, 16, fn, lambda m: 0.6 * fn(m) + 0.4 * proxy(m), samples=1000, oracle_samples=60,
+                      seed=3)
+    values, base, lam, beta, gamma = prior_control_variate(answers, taus=(0.0,))
+    assert lam == 0.0 and beta == 0.0
+    expected = plain(method, 16, fn, 60, seed=3).values if gamma == 0 else control_variate(answers)[0]
+    assert gamma in (0.0, control_variate(answers)[2])
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_kernel_shap_estimates_keep_the_oracle_s_efficiency(estimator):
+    fn, proxy = nonlinear(16, seed=10), nonlinear(16, seed=11)
+    attribution, _ = explain_informed("kernel_shap", 16, fn, proxy, samples=1000, oracle_samples=40,
+                                      estimator=estimator, seed=0)
+    gap = fn(np.ones((1, 16), bool))[0] - fn(np.zeros((1, 16), bool))[0]
+    assert attribution.values.sum() == pytest.approx(gap, abs=1e-10)
+    assert attribution.base_value == pytest.approx(fn(np.zeros((1, 16), bool))[0])
+
+
+# ---------------------------------------------------------------- calls and report
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_each_model_is_called_once_with_the_masks_it_owes(method, estimator):
+    fn = nonlinear(25, seed=12)
+    oracle, proxy = Recorder(fn), Recorder(lambda m: 0.9 * fn(m))
+    attribution, info = explain_informed(method, 25, oracle, proxy, samples=300, oracle_samples=50,
+                                         estimator=estimator, seed=5)
+    assert len(oracle.batches) == len(proxy.batches) == 1
+    small = make_explainer(method, samples=50, seed=5).sample_masks(25)
+    large = make_explainer(method, samples=300, seed=5).sample_masks(25)
+    np.testing.assert_array_equal(oracle.batches[0], small)  # literally the oracle-alone masks
+    asked = proxy.batches[0]
+    np.testing.assert_array_equal(asked[: len(large)], large)
+    rows = {m.tobytes() for m in asked}
+    assert len(rows) == len(asked) and all(m.tobytes() in rows for m in small)
+    assert isinstance(info, EstimatorInfo) and info.name == estimator
+    assert (info.oracle_calls, info.proxy_calls, info.oracle_samples, info.proxy_samples) == (
+        50, len(asked), 50, 300)
+    assert attribution.n_evals == 50 and attribution.method == method
+    assert attribution.full_value == pytest.approx(fn(np.ones((1, 25), bool))[0])
+    assert info.rho == pytest.approx(1.0)  # a scaled oracle is perfectly correlated with it
+    assert (info.lam is None) == (estimator not in ("prior", "prior_control_variate"))
+    assert (info.gamma is None) == (estimator != "prior_control_variate")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_collect_pairs_the_proxy_s_answers_with_the_oracle_s_masks(method):
+    fn, proxy = nonlinear(14, seed=15), nonlinear(14, seed=16)
+    answers = collect(method, 14, fn, proxy, samples=200, oracle_samples=60, seed=8)
+    np.testing.assert_allclose(answers.y_oracle, fn(answers.oracle_masks))
+    np.testing.assert_allclose(answers.proxy_on_oracle, proxy(answers.oracle_masks))
+    np.testing.assert_allclose(answers.y_proxy, proxy(answers.proxy_masks))
+    np.testing.assert_allclose(answers.oracle_weights,
+                               make_explainer(method, samples=60, seed=8).kernel(answers.oracle_masks))
+    extra = {m.tobytes() for m in answers.oracle_masks} - {m.tobytes() for m in answers.proxy_masks}
+    assert answers.proxy_calls == len(answers.proxy_masks) + len(extra)
+
+
+def test_correlation_is_undefined_for_a_constant_proxy():
+    _, info = explain_informed("lime", 10, nonlinear(10, seed=0), lambda m: np.full(len(m), 0.5), samples=200,
+                               oracle_samples=40, estimator="control_variate", seed=0)
+    assert info.rho is None and info.beta == 0.0
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_one_unit_is_the_oracle_alone(estimator):
+    fn = lambda m: np.where(m[:, 0], 0.9, 0.2)  # noqa: E731
+    attribution, _ = explain_informed("lime", 1, fn, lambda m: 1 - fn(m), samples=100, oracle_samples=10,
+                                      estimator=estimator, seed=0)
+    assert attribution.values == pytest.approx([0.7])
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    pytest.param(dict(estimator="plain"), "unknown estimator", id="plain-is-the-caller-s"),
+    pytest.param(dict(estimator="priors"), "unknown estimator", id="typo"),
+    pytest.param(dict(oracle_samples=2000), "must not exceed", id="oracle-over-proxy-budget"),
+    pytest.param(dict(oracle_samples=0), "positive integer", id="zero"),
+    pytest.param(dict(samples=10.5), "positive integer", id="float"),
+])
+def test_bad_arguments_are_config_errors(kwargs, match):
+    args = dict(samples=1000, oracle_samples=50, estimator="prior", seed=0) | kwargs
+    with pytest.raises(ConfigError, match=match) as info:
+        explain_informed("lime", 8, nonlinear(8, 0), nonlinear(8, 1), **args)
+    assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- what a proxy buys
+
+def errors(method, estimator, proxy_for, n, *, n_units=20, seeds=range(12)):
+    """Per seed: distance to the oracle's own 1000-sample explanation, alone at n and with the estimator."""
+    alone, informed = [], []
+    for seed in seeds:
+        fn = nonlinear(n_units, seed)
+        reference = plain(method, n_units, fn, 1000, seed).values
+        alone.append(np.linalg.norm(plain(method, n_units, fn, n, seed).values - reference))
+        attribution, _ = explain_informed(method, n_units, fn, proxy_for(fn, seed), samples=1000, oracle_samples=n,
+                                          estimator=estimator, seed=seed)
+        informed.append(np.linalg.norm(attribution.values - reference))
+    return np.array(alone), np.array(informed)
+
+
+def random_proxy(fn, seed):
+    return lambda m: hashed(m, b"random%d" % seed)
+
+
+def noisy_proxy(fn, seed):
+    """The oracle plus independent noise of +-0.05 per mask."""
+    return lambda m: np.clip(fn(m) + 0.1 * (hashed(m, b"noise%d" % seed) - 0.5), 0, 1)
+
+
+def sharing_proxy(fn, seed):
+    """Mostly the oracle (its interactions included) plus another model."""
+    other = nonlinear(20, seed + 1000)
+    return lambda m: 0.7 * fn(m) + 0.3 * other(m)
+
+
+PRIORS = [pytest.param("prior", id="prior"), pytest.param("prior_control_variate", id="prior-control-variate")]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("estimator", PRIORS)
+@pytest.mark.parametrize("n", [pytest.param(50, id="n50"), pytest.param(100, id="n100")])
+def test_a_useless_proxy_is_ignored_by_the_prior(method, estimator, n):
+    alone, informed = errors(method, estimator, random_proxy, n)
+    diff = informed - alone
+    assert diff.mean() <= 2 * diff.std(ddof=1) / np.sqrt(len(diff)) + 0.02 * alone.mean()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("estimator", PRIORS)
+@pytest.mark.parametrize("n", [pytest.param(25, id="n25"), pytest.param(50, id="n50"), pytest.param(100, id="n100")])
+def test_a_helpful_proxy_prior_beats_the_oracle_alone(method, estimator, n):
+    alone, informed = errors(method, estimator, noisy_proxy, n)
+    assert informed.mean() < 0.7 * alone.mean()
+    assert np.mean(informed < alone) >= 0.6
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("estimator", [pytest.param("control_variate", id="control-variate"),
+                                       pytest.param("regression_adjusted", id="regression-adjusted"),
+                                       pytest.param("prior_control_variate", id="prior-control-variate")])
+def test_a_proxy_sharing_the_oracle_s_nonlinearity_helps_the_correction_estimators(method, estimator):
+    alone, informed = errors(method, estimator, sharing_proxy, 50)
+    assert informed.mean() < 0.9 * alone.mean()

@@ -1,0 +1,83 @@
+"""The model registry, and fingerprints that stay what they were (the cache of earlier runs stays valid)."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxyx.config import Deployment, FewShot, ModelConfig, TaskConfig
+from proxyx.errors import UnknownModel
+from proxyx.models import FALLBACK, MODELS, PREFIXES, build_model
+
+
+def test_registry_names_every_builtin():
+    assert {"local/gemma-3-270m", "local/tfidf-lr", "local/vader"} <= set(MODELS)
+    assert all(name.startswith("local/") for name in MODELS)
+    assert list(PREFIXES) == ["python:"]
+
+
+@pytest.mark.parametrize("name, cls", [
+    pytest.param("local/gemma-3-270m", "LlamaCppModel", id="gemma"),
+    pytest.param("local/tfidf-lr", "TfidfLogRegModel", id="tfidf"),
+    pytest.param("local/vader", "VaderModel", id="vader"),
+    pytest.param("python:somewhere:f", "PythonModel", id="python-prefix"),
+    pytest.param("openai/gpt-4o-mini", "LiteLLMModel", id="litellm-fallback"),
+])
+def test_build_model_dispatch(name, cls):
+    assert type(build_model(ModelConfig(model=name), TaskConfig())).__name__ == cls
+
+
+@pytest.mark.parametrize("name", [pytest.param("local/gemma-2", id="unknown-local"),
+                                  pytest.param("nosuchprovider-model", id="unknown-provider")])
+def test_unknown_names_list_the_valid_ones(name):
+    with pytest.raises(UnknownModel) as info:
+        build_model(ModelConfig(model=name), TaskConfig())
+    message = str(info.value)
+    assert name in message and "\n" not in message
+    for valid in [*MODELS, "python:package.module:callable", "openai/gpt-4o-mini"]:
+        assert valid in message
+
+
+def test_a_new_backend_is_one_entry(monkeypatch):
+    from proxyx.models.local import VaderModel
+
+    monkeypatch.setitem(MODELS, "local/vader-2", lambda config, task, **_: VaderModel(config=config, task=task))
+    assert isinstance(build_model(ModelConfig(model="local/vader-2"), TaskConfig()), VaderModel)
+    assert FALLBACK is not None
+
+
+SHOTS = TaskConfig(few_shot=[FewShot(text="Awful.", label="other"), FewShot(text="Yum!", label="great")])
+COMPLETION = dict(model="text-completion-openai/gemma-3-270m", api_base="http://127.0.0.1:8080/v1", api_key_env="K")
+
+
+@pytest.mark.parametrize("config, task, expected", [
+    pytest.param(dict(model="local/gemma-3-270m"), TaskConfig(),
+                 "548f9973e601016cf99e36bd50b5f61c05534a5adad598750c107f7fae2fa79e", id="gemma"),
+    pytest.param(dict(model="local/vader"), SHOTS,
+                 "44f3babf88cf6808f300c56f64a3daca9a947477e1ba44972e392202b7a3667c", id="vader-few-shot"),
+    pytest.param(COMPLETION, SHOTS, "755eba87f20a78f28811b31cb74707e762a448b47c4470749402f44e549a1bea",
+                 id="litellm-completion"),
+    pytest.param(dict(model="openai/gpt-4o-mini", style="chat", top_logprobs=5), TaskConfig(),
+                 "50b2b1ced078225373a47e2eee2a386d8d6a5f4e66b25328a5d90cb812d414d6", id="litellm-chat"),
+    pytest.param(dict(model="openai/gpt-4o-mini", style="chat", top_logprobs=5, system_prompt="system"), TaskConfig(),
+                 "50b2b1ced078225373a47e2eee2a386d8d6a5f4e66b25328a5d90cb812d414d6", id="system-prompt-at-default"),
+])
+def test_fingerprints_of_existing_configs_are_unchanged(config, task, expected):
+    """Pinned from the code before the model boundary was split; a change here orphans every cached answer."""
+    assert build_model(ModelConfig(**config), task).fingerprint() == expected
+
+
+def test_new_options_enter_the_fingerprint_only_away_from_their_default():
+    chat = dict(model="openai/gpt-4o-mini", style="chat")
+    base = build_model(ModelConfig(**chat), TaskConfig()).fingerprint()
+    assert build_model(ModelConfig(**chat, system_prompt="fold"), TaskConfig()).fingerprint() != base
+
+
+def test_deployments_do_not_enter_the_fingerprint():
+    """One model, however many endpoints serve it: one name, one fingerprint."""
+    one = ModelConfig(model="openai/m", deployments=[Deployment(api_base="http://127.0.0.1:1/v1")])
+    two = ModelConfig(model="openai/m", deployments=[Deployment(api_base="http://127.0.0.1:2/v1", api_key_env="A"),
+                                                     Deployment(api_base="http://127.0.0.1:3/v1")])
+    plain = ModelConfig(model="openai/m")
+    fps = {build_model(c, TaskConfig()).fingerprint() for c in (one, two, plain)}
+    assert len(fps) == 1
+    assert build_model(two, TaskConfig()).name == "openai/m"
