@@ -123,7 +123,8 @@ def screen(config: ConfigArg, out: OutOpt = None,
         path = _saved(result.save(target, fallback_dir=cfg.cache_dir), target)
         print_screen(result, Console())
         Console().print(f"screening result: {path}")
-        raise typer.Exit(EXIT_BUDGET if result.stopped == "budget" else EXIT_OK)
+        failed = any(p.decision == "failed" for p in result.proxies)
+        raise typer.Exit(EXIT_BUDGET if result.stopped == "budget" else EXIT_FAILURES if failed else EXIT_OK)
 
 
 @app.command()

@@ -23,7 +23,7 @@ from .errors import BudgetExceeded, ModelError
 from .explain import attribute, compare, estimate_attribution_cost, informed_attribute, instance_seed, predict
 from .perturb import Segments
 from .report import explain_report
-from .results import ExplainReport, GateCheck, InstanceCost, InstanceResult, OracleLabel, ScreenResult
+from .results import Cost, ExplainReport, GateCheck, InstanceCost, InstanceResult, OracleLabel, ScreenResult
 from .screen import run_screen, screen_validity
 from .session import Session, load_instances, open_session
 
@@ -31,38 +31,89 @@ from .session import Session, load_instances, open_session
 OnInstance = Callable[[int, int, "InstanceResult | None", str], None]
 
 
+class _Watched:
+    """A proxy scorer that keeps its own failed call, so an oracle failure in the same step is not blamed on it."""
+
+    def __init__(self, scorer):
+        self.scorer, self.error = scorer, None
+
+    def __call__(self, texts, purpose: str):
+        try:
+            return self.scorer(texts, purpose)
+        except ModelError as e:
+            self.error = e
+            raise
+
+
+def _gate(session: Session, segments: Segments, label: int, candidates, gate: list[GateCheck], down: dict | None):
+    """The next candidate whose label agrees with the oracle's (any, with ``gate: false``), else the oracle.
+
+    With ``down`` (a dict), a proxy whose gate call fails is put there (name -> error) and skipped.
+    """
+    for proxy in candidates:
+        try:
+            p = predict(proxy, segments, "gate")
+        except ModelError as e:
+            if down is None:
+                raise
+            down[proxy.name] = str(e)
+            continue
+        gate.append(GateCheck(proxy=proxy.name, label=session.config.task.labels[p.label], agrees=p.label == label))
+        if p.label == label or not session.config.gate:
+            return proxy
+    return session.oracle
+
+
 def explain_instance(session: Session, x: Instance, eligible: list, *,
-                     on_stage: Callable[[str], None] = lambda s: None) -> InstanceResult:
-    """Gate, explain and (with ``fidelity.enabled``) score one instance; raises ``ModelError`` when a call fails."""
+                     on_stage: Callable[[str], None] = lambda s: None,
+                     unavailable: dict[str, str] | None = None) -> InstanceResult:
+    """Gate, explain and (with ``fidelity.enabled``) score one instance; raises ``ModelError`` when a call fails.
+
+    ``unavailable``: proxies that failed for good in this run (name -> error).
+    With it, a proxy whose call fails at the gate or in its explanation is
+    added to it and the instance goes on with the next eligible proxy or the
+    oracle; proxies already in it are skipped. Without it, any failure raises.
+    """
     config, ledger, oracle = session.config, session.ledger, session.oracle
     ex = config.explainer
     segments = Segments(x.text)
     seed = instance_seed(config.seed, x.id)
     start = ledger.snapshot()
+    down = unavailable
 
     on_stage("oracle label")
     o = predict(oracle, segments, "gate")
-    chosen, gate = oracle, []
-    for proxy in eligible:
-        p = predict(proxy, segments, "gate")
-        gate.append(GateCheck(proxy=proxy.name, label=config.task.labels[p.label], agrees=p.label == o.label))
-        if p.label == o.label or not config.gate:
-            chosen = proxy
+    candidates = iter([p for p in eligible if down is None or p.name not in down])
+    gate: list[GateCheck] = []
+    gate_cost = explain_cost = oracle_explain = Cost()
+    while True:
+        before = ledger.snapshot()
+        chosen = _gate(session, segments, o.label, candidates, gate, down)
+        gate_cost = gate_cost + ledger.total(since=before)
+        partner = chosen if chosen is not oracle else next(
+            (p for p in eligible if down is None or p.name not in down), None)  # the estimator's proxy
+        informed = ex.estimator != "plain" and partner is not None
+        chosen = partner if informed else chosen
+        on_stage(f"explain with {chosen.name}")
+        before = ledger.snapshot()
+        watched = _Watched(chosen)
+        try:
+            if informed:
+                attr, estimator = informed_attribute(oracle, watched, segments, o.label, method=ex.method,
+                                                     samples=ex.samples, oracle_samples=ex.oracle_samples,
+                                                     estimator=ex.estimator, seed=seed, purpose="explain")
+            else:
+                estimator = None
+                attr = attribute(oracle if chosen is oracle else watched, segments, o.label, method=ex.method,
+                                 samples=ex.samples, seed=seed, purpose="explain")
             break
-    gate_cost = ledger.total(since=start)
-
-    on_stage(f"explain with {chosen.name}")
-    before = ledger.snapshot()
-    estimator = None
-    if ex.estimator != "plain" and eligible:
-        chosen = chosen if chosen is not oracle else eligible[0]
-        attr, estimator = informed_attribute(oracle, chosen, segments, o.label, method=ex.method, samples=ex.samples,
-                                             oracle_samples=ex.oracle_samples, estimator=ex.estimator, seed=seed,
-                                             purpose="explain")
-    else:
-        attr = attribute(chosen, segments, o.label, method=ex.method, samples=ex.samples, seed=seed, purpose="explain")
-    explain_cost = ledger.total(since=before)
-    oracle_explain = ledger.total(model=oracle.name, purpose="explain", since=before)  # the estimator's n calls
+        except ModelError as e:
+            if down is None or chosen is oracle or watched.error is None:
+                raise
+            down[chosen.name] = str(e)  # this proxy is dead for the run: the next one, or the oracle
+        finally:
+            explain_cost = explain_cost + ledger.total(since=before)
+            oracle_explain = oracle_explain + ledger.total(model=oracle.name, purpose="explain", since=before)
 
     # What explaining this instance with the oracle alone costs: measured where the oracle ran, else estimated.
     oracle_gate = ledger.total(model=oracle.name, purpose="gate", since=start)
@@ -105,7 +156,11 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
     ``screen``: a saved screening result to use (checked against this run
     before any call: ``DataError`` when it was made for another oracle, task,
     explainer, budget or tau). Without it, screens first when
-    ``screen.enabled``.
+    ``screen.enabled``: a proxy whose screen fails is recorded as failed
+    (status ``complete_with_failures``); a budget stop while screening ends
+    the run (``stopped_budget``) with the screen's partial record. A proxy
+    whose call fails for good while explaining is not asked again in this run
+    (a line in ``notes``; status ``complete_with_failures``).
     """
     started = time.perf_counter()
     own = session is None
@@ -116,27 +171,42 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
         instances = load_instances(config)
         entries: list[InstanceResult] = []
         status, reason = "complete", None
+        unavailable: dict[str, str] = {}  # proxies that failed for good: not asked again in this run
+        since: dict[str, str] = {}  # proxy -> the instance where it failed
         try:
             informed = config.explainer.estimator != "plain"  # guards per instance; the screen tests substitution
             if screen is None and config.screen.enabled and session.proxies and not informed:
                 on_instance(0, len(instances), None, "screening proxies")
                 screen = run_screen(session, explained_ids={x.id for x in instances})
+                if screen.stopped == "budget":  # the report keeps the screen's partial record
+                    raise BudgetExceeded(screen.proxies[-1].error or "budget max_usd reached while screening")
+                if any(p.decision == "failed" for p in screen.proxies):
+                    status = "complete_with_failures"
             eligible = session.proxies if screen is None or informed else [p for p in session.proxies
                                                                              if p.name in screen.accepted]
             for i, x in enumerate(instances):
                 on_instance(i, len(instances), None, x.id)
                 try:
-                    entry = explain_instance(session, x, eligible, on_stage=lambda s: on_instance(i, len(instances), None, s))
+                    entry = explain_instance(session, x, eligible, unavailable=unavailable,
+                                             on_stage=lambda s: on_instance(i, len(instances), None, s))
                 except ModelError as e:
                     entry = failed_instance(x, e)
+                    status = "complete_with_failures"
+                finally:
+                    since.update({name: x.id for name in unavailable if name not in since})
+                if unavailable:
                     status = "complete_with_failures"
                 entries.append(entry)
                 on_instance(i + 1, len(instances), entry, x.id)
         except BudgetExceeded as e:
             status, reason = "stopped_budget", str(e)
         flags = {s.name: dict(s.flags) for s in [session.oracle, *session.proxies] if s.flags}
-        return explain_report(config, entries, screen=screen, ledger=session.ledger.rows(), status=status,
-                              stop_reason=reason, wall_time_s=time.perf_counter() - started, flags=flags)
+        report = explain_report(config, entries, screen=screen, ledger=session.ledger.rows(), status=status,
+                                stop_reason=reason, wall_time_s=time.perf_counter() - started, flags=flags)
+        report.notes.extend(f"proxy {name} unavailable from instance {since[name]} on, after a failed call "
+                            f"({error}); the next eligible proxy or the oracle explained instead"
+                            for name, error in unavailable.items())
+        return report
     finally:
         if own:
             session.close()

@@ -38,7 +38,7 @@ from scipy import stats
 from .config import Config
 from .costs import mean
 from .data import Instance
-from .errors import BudgetExceeded, DataError
+from .errors import BudgetExceeded, DataError, ModelError
 from .explain import attribute, compare, instance_seed, predict
 from .perturb import Segments
 from .results import Cost, ProxyScreen, ScreenInstance, ScreenResult, ScreenValidity
@@ -85,14 +85,32 @@ def cost_order(proxies: list[Scorer], probe: str) -> list[Scorer]:
     return sorted(proxies, key=lambda p: p.model.estimate(probe).usd)
 
 
-def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance], on_step: OnStep | None = None) -> ProxyScreen:
+def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance], on_step: OnStep | None = None, *,
+                 record: ProxyScreen | None = None) -> ProxyScreen:
+    """Screen one proxy; a failed call (``ModelError``) or the budget (``BudgetExceeded``) propagates.
+
+    ``record``: the ``ProxyScreen`` to fill in place, so a caller that catches
+    the error keeps the partial record (instances, paired differences, cost).
+    """
+    cfg = session.config.screen
+    result = record if record is not None else ProxyScreen(proxy=proxy.name)
+    since = session.ledger.snapshot()
+    try:
+        proxy.setup()  # a distilled proxy asks the oracle now (from the cache after the first time)
+        _sequential_test(session, proxy, instances[: MAX_EXAMINED_FACTOR * cfg.max_instances], result, on_step)
+        if result.decision == "pending":
+            result.decision = "rejected_data"  # ran out of (agreeing) screening instances
+    finally:
+        _summarise(session, result, since)
+    return result
+
+
+def _sequential_test(session: Session, proxy: Scorer, instances: list[Instance], result: ProxyScreen,
+                     on_step: OnStep | None) -> None:
     cfg, ex = session.config.screen, session.config.explainer
-    oracle, ledger = session.oracle, session.ledger
-    result = ProxyScreen(proxy=proxy.name)
-    since = ledger.snapshot()
-    proxy.setup()  # a distilled proxy asks the oracle now (from the cache after the first time)
+    oracle = session.oracle
     d: list[float] = []
-    for x in instances[: MAX_EXAMINED_FACTOR * cfg.max_instances]:
+    for x in instances:
         result.examined += 1
         segments = Segments(x.text)
         o = predict(oracle, segments, "screen")
@@ -123,8 +141,11 @@ def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance], on_
             on_step(result)
         if result.decision != "pending":
             break
-    if result.decision == "pending":
-        result.decision = "rejected_data"  # ran out of (agreeing) screening instances
+
+
+def _summarise(session: Session, result: ProxyScreen, since) -> None:
+    """Means over the instances done so far and the cost since ``since`` (a partial record too)."""
+    oracle, ledger = session.oracle, session.ledger
     fids = [i.fidelity for i in result.instances]
     result.mean_fidelity = mean(fids)
     result.fidelity_undefined = sum(f is None for f in fids)
@@ -132,11 +153,10 @@ def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance], on_
     result.mean_topk_jaccard = mean(i.agreement.topk_jaccard for i in result.instances)
     result.cost = _cost_by_model(session, since)
     # Distillation is a one-off cost of using this proxy on the task, like the screen: counted with it.
-    distilled = ledger.total(model=oracle.name, purpose=distill_purpose(proxy.name))
+    distilled = ledger.total(model=oracle.name, purpose=distill_purpose(result.proxy))
     if distilled.nominal.calls or distilled.failures:
         result.distillation = distilled
         result.cost[oracle.name] = result.cost.get(oracle.name, Cost()) + distilled
-    return result
 
 
 def _cost_by_model(session: Session, since) -> dict[str, Cost]:
@@ -154,7 +174,9 @@ def run_screen(session: Session | Config, *, screen_all: bool | None = None, exp
 
     ``session``: an open session, or a config (a session is opened and closed
     here). ``explained_ids``: the instances to leave out of the screen pool
-    (default: the config's explained instances).
+    (default: the config's explained instances). A proxy whose screen hits a
+    failed call is recorded as ``failed`` (with the error) and the next one is
+    screened; the budget stops the screen, keeping the partial record.
     """
     if isinstance(session, Config):
         own = open_session(session)
@@ -173,12 +195,16 @@ def run_screen(session: Session | Config, *, screen_all: bool | None = None, exp
         raise DataError("no screening instances: the screen split is empty after removing the explained instances")
     result = ScreenResult(valid_for=screen_validity(session), config=config.model_dump(mode="json"))
     for proxy in cost_order(session.proxies, instances[0].text):
+        record = ProxyScreen(proxy=proxy.name)
+        result.proxies.append(record)
         try:
-            result.proxies.append(screen_proxy(session, proxy, instances, on_step))
-        except BudgetExceeded:
-            result.proxies.append(ProxyScreen(proxy=proxy.name, decision="stopped_budget"))
+            screen_proxy(session, proxy, instances, on_step, record=record)
+        except ModelError as e:  # this proxy's screen cannot finish; the next proxy may
+            record.decision, record.error = "failed", str(e)
+        except BudgetExceeded as e:  # the partial record stays, cost included
+            record.decision, record.error = "stopped_budget", str(e)
             result.stopped = "budget"
             break
-        if result.proxies[-1].accepted and not screen_all:
+        if record.accepted and not screen_all:
             break
     return result

@@ -16,13 +16,18 @@ from proxyx.scorer import Scorer
 
 
 @pytest.fixture(scope="module")
-def grid(tmp_path_factory, ):
+def grid(tmp_path_factory):
     from proxyx.data import load_split
 
+    from proxyx.errors import DataError
+
+    try:
+        train = load_split("fine_foods", "train")[:600]
+    except DataError as e:
+        pytest.skip(str(e))
     task = TaskConfig()
     cache = CallCache(tmp_path_factory.mktemp("cache"))
     ledger = Ledger()
-    train = load_split("fine_foods", "train")[:600]
     oracle = Scorer(build_model(ModelConfig(model="local/vader"), task), cache=cache, ledger=ledger, role="oracle")
     proxies = {"twin": Scorer(build_model(ModelConfig(model="local/vader", alias="twin"), task), cache=cache,
                               ledger=ledger, role="proxy"),

@@ -13,7 +13,7 @@ from .instance import Comparison
 
 class ScreenStats(ResultModel):
     decision: Literal["pending", "accepted", "rejected_futility", "rejected_max", "rejected_data",
-                      "stopped_budget"] = "pending"
+                      "stopped_budget", "failed"] = "pending"
     n: int = 0  # instances with a paired difference
     examined: int = 0  # screening instances looked at (gate disagreements included)
     disagreements: int = 0  # proxy label != oracle label (skipped)
@@ -40,6 +40,7 @@ class ProxyScreen(ScreenStats):
     cost: dict[str, Cost] = {}  # per model; the oracle's includes the proxy's distillation
     distillation: Cost | None = None  # the oracle calls that distilled the proxy, if any
     instances: list[ScreenInstance] = []
+    error: str | None = None  # why a "failed" or "stopped_budget" screen stopped (a record of what was done)
 
     def total_cost(self) -> Cost:
         out = Cost()

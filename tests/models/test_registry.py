@@ -42,7 +42,10 @@ def test_a_new_backend_is_one_entry(monkeypatch):
 
     monkeypatch.setitem(MODELS, "local/vader-2", lambda config, task, **_: VaderModel(config=config, task=task))
     assert isinstance(build_model(ModelConfig(model="local/vader-2"), TaskConfig()), VaderModel)
-    assert FALLBACK is not None
+    # a name in no table still reaches the fallback (litellm), not the new entry
+    assert type(build_model(ModelConfig(model="openai/gpt-4o-mini"), TaskConfig())) is type(
+        FALLBACK(ModelConfig(model="openai/gpt-4o-mini"), TaskConfig(), train=None, teacher=None, seed=0))
+    assert not isinstance(build_model(ModelConfig(model="openai/gpt-4o-mini"), TaskConfig()), VaderModel)
 
 
 SHOTS = TaskConfig(few_shot=[FewShot(text="Awful.", label="other"), FewShot(text="Yum!", label="great")])
