@@ -26,11 +26,12 @@ def story(report: ExplainReport) -> list[str]:
         lines.append("The screen rejected every proxy: their explanations were not faithful enough to the oracle's, "
                      "so the oracle explained everything and the screen's own cost was pure overhead.")
     if roles.get("estimator"):
-        proxy = next(e.gate[0].proxy for e in done if e.role == "estimator" and e.gate) if any(
-            e.gate for e in done if e.role == "estimator") else "the proxy"
-        lines.append(f"Each explanation asked the oracle only {ex['oracle_samples']} questions and {proxy} "
-                     f"{ex['samples']} cheap ones; the {ex['estimator'].replace('_', ' ')} estimator used the proxy "
-                     "only as far as it tracked the oracle's own answers.")
+        used = Counter(next((g.proxy for g in e.gate if g.agrees), e.gate[0].proxy) for e in done
+                       if e.role == "estimator" and e.gate)
+        proxies = ", ".join(f"{name} on {n}" for name, n in used.most_common()) or "none"
+        lines.append(f"Each explanation asked the oracle only {ex['oracle_samples']} questions and a proxy "
+                     f"{ex['samples']} cheap ones ({proxies}); the {ex['estimator'].replace('_', ' ')} estimator "
+                     "used the proxy only as far as it tracked the oracle's own answers.")
     elif roles.get("proxy"):
         lines.append(f"{roles['proxy']} of {len(done)} instances were explained by a proxy (its label agreed with the "
                      f"oracle's); {roles.get('oracle', 0)} fell back to the oracle.")
