@@ -71,7 +71,7 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             html: Annotated[bool, typer.Option("--html/--no-html", help="also write the HTML page next to the JSON")] = True,
             show: Annotated[int, typer.Option("--show", min=0, help="heatmaps of the first N instances in the terminal")] = 1,
             quiet: QuietOpt = False) -> None:
-    """Explain the oracle's predictions, with screened proxies answering the perturbations."""
+    """Explain the oracle's predictions, with proxies answering or sharpening the perturbations."""
     from .output import check_output_path
     from .pipeline import run_explain
     from .results import ScreenResult
@@ -132,7 +132,7 @@ def bench(config: ConfigArg,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="directory for bench.json, bench.md and "
                                                       "fidelity_vs_cost.png (default: config 'output' without .json)")] = None,
           limit: LimitOpt = None, quiet: QuietOpt = False) -> None:
-    """Fidelity against cost over the proxies x explainers x sample budgets of the config's 'bench' block."""
+    """Quality against cost: the oracle-alone frontier, the estimators and the screen-and-apply grid ('bench' block)."""
     from .bench.render import print_bench
     from .bench.run import run_bench
 

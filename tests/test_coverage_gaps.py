@@ -296,8 +296,11 @@ def test_ctrl_c_exits_130_and_the_cache_resumes(tmp_path, fine_foods):
     cfg = make(tmp_path, write_jsonl(tmp_path / "r.jsonl", rows), proxies="", samples=4000)
     cfg.write_text(cfg.read_text().replace("proxies:\n", "proxies: []\n"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # a background job (CI, nohup ... &) inherits SIGINT ignored, and Python then installs no Ctrl-C handler:
+    # give the child the default disposition, as an interactive shell would
     p = subprocess.Popen([sys.executable, "-m", "proxyx", "explain", str(cfg), "-q", "--no-html"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while cached_calls(tmp_path / "cache") < 200 and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
