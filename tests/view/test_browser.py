@@ -65,6 +65,8 @@ class Trap:
         """The hosts asked for: 'CONNECT host:443 ...' or 'GET http://host/path ...'."""
         out = set()
         for line in self.requests:
+            if not line.strip():
+                continue  # a connection closed before its request line: it asked for no host
             parts = line.split()
             target = parts[1] if len(parts) > 1 else line
             out.add(target.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0])
