@@ -9,10 +9,12 @@ TF-IDF + logistic regression or VADER, predicting the rendered texts), the
 oracle's answers (VADER stands in for the oracle here: its time is left
 out), and everything else, the estimator's own time: drawing and matching
 masks, kernel weights, the proxy's and the oracle's fits, cross-validation.
-It prints the medians over instances, the part of the estimator's time spent
-drawing the masks (which a plain explainer pays too), and the estimator's
-share of the proxy time; the target is under 10%. BLAS threads fight over a
-small machine's cores: run it with ``OPENBLAS_NUM_THREADS=1``.
+It prints the medians over instances: the estimator's own time (everything
+but the masks), the time to draw the masks (both budgets; the plain explainer
+draws the same N masks, so this is not the estimator's), the proxy's time,
+and the estimator's share of the proxy time, without and with the masks; the
+target is under 10% without. BLAS threads fight over a small machine's
+cores: run it with ``OPENBLAS_NUM_THREADS=1``.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ def main() -> None:
     stand_in.predict(["warm up"])
 
     print(f"proxy {args.proxy}, N = {args.samples}, {len(texts)} reviews of 10-40 words; medians per explanation")
-    print(f"{'method':<12} {'n':>4} {'estimator':<20} {'estimator ms':>12} {'(masks)':>8} {'proxy ms':>9} {'share':>7}")
+    print(f"{'method':<12} {'n':>4} {'estimator':<22} {'estimator ms':>12} {'masks ms':>8} {'proxy ms':>9} "
+          f"{'share':>6} {'w/ masks':>8}")
+    worst = 0.0
     for method in ("lime", "kernel_shap"):
         for n in (25, 50, 100, 200):
             for estimator in ESTIMATORS:
@@ -77,8 +81,11 @@ def main() -> None:
                     for budget in (n, args.samples):
                         make_explainer(method, samples=budget, seed=0).sample_masks(len(segments))
                     masks.append(time.perf_counter() - started)
-                e, m, k = np.median(own) * 1e3, np.median(model) * 1e3, np.median(masks) * 1e3
-                print(f"{method:<12} {n:>4} {estimator:<20} {e:12.2f} {k:8.2f} {m:9.1f} {e / m:7.1%}")
+                k, m = np.median(masks) * 1e3, np.median(model) * 1e3
+                e = np.median(np.array(own) - np.array(masks)) * 1e3
+                worst = max(worst, e / m)
+                print(f"{method:<12} {n:>4} {estimator:<22} {e:12.2f} {k:8.2f} {m:9.1f} {e / m:6.1%} {(e + k) / m:8.1%}")
+    print(f"largest share of the proxy time: {worst:.1%} (target: under 10%)")
 
 
 if __name__ == "__main__":

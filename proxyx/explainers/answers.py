@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import ValueFn, evaluate
+from .base import ValueFn, evaluate, find_rows
 from .linear import LinearSurrogate
 from .registry import make_explainer
 
@@ -50,6 +50,11 @@ class Answers:
     def proxy_fit(self) -> LinearSurrogate:
         """The method's fit on the proxy's masks (budget N)."""
         return self._proxy_fit
+
+    @cached_property
+    def proxy_explanation(self) -> tuple[np.ndarray, float]:
+        """``(values, base_value)`` of the proxy's own fit at budget N (``phi_p``)."""
+        return self.proxy_fit().fit(self.y_proxy)
 
     @cached_property
     def _oracle_fit(self) -> LinearSurrogate:
@@ -91,24 +96,18 @@ def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *,
     large = make_explainer(method, samples=samples, seed=seed)
     oracle_masks, proxy_masks = small.sample_masks(n_units), large.sample_masks(n_units)
     y_oracle = evaluate(oracle_fn, oracle_masks)
-    index = {key: i for i, key in enumerate(_keys(proxy_masks))}
-    oracle_keys = _keys(oracle_masks)
-    extra = [i for i, key in enumerate(oracle_keys) if key not in index]
-    asked = np.vstack([proxy_masks, oracle_masks[extra]]) if extra else proxy_masks
+    where = find_rows(proxy_masks, oracle_masks)  # the proxy answers each oracle mask: among its own, or extra
+    extra = np.flatnonzero(where < 0)
+    asked = np.vstack([proxy_masks, oracle_masks[extra]]) if len(extra) else proxy_masks
     y_asked = evaluate(proxy_fn, asked)
-    for j, i in enumerate(extra):
-        index[oracle_keys[i]] = len(proxy_masks) + j
+    where[extra] = len(proxy_masks) + np.arange(len(extra))
     return Answers(
         method=method, seed=seed, oracle_masks=oracle_masks, y_oracle=y_oracle,
-        proxy_on_oracle=y_asked[[index[key] for key in oracle_keys]],
+        proxy_on_oracle=y_asked[where],
         proxy_masks=proxy_masks, y_proxy=y_asked[: len(proxy_masks)],
         oracle_weights=small.kernel(oracle_masks), proxy_weights=large.kernel(proxy_masks),
         proxy_calls=len(asked),
     )
-
-
-def _keys(masks: np.ndarray) -> list[bytes]:
-    return [row.tobytes() for row in np.packbits(masks, axis=1)]
 
 
 def weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | None:

@@ -209,6 +209,23 @@ class MaskSet:
         return np.concatenate(self._blocks).astype(bool, copy=False)
 
 
+def find_rows(masks: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """For each row of ``queries``, the index of the same row in ``masks`` (unique rows), or -1."""
+    keys, wanted = _row_keys(masks), _row_keys(queries)
+    if not len(keys):
+        return np.full(len(wanted), -1)
+    order = np.argsort(keys)
+    at = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
+    found = keys[order][at] == wanted
+    return np.where(found, order[at], -1)
+
+
+def _row_keys(masks: np.ndarray) -> np.ndarray:
+    """One sortable key per row: its bits packed into bytes, viewed as one void scalar."""
+    packed = np.ascontiguousarray(np.packbits(np.asarray(masks, dtype=bool), axis=1))
+    return packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+
+
 def all_coalitions(n_units: int) -> np.ndarray:
     """Every mask of ``n_units`` units, from all kept (row 0) to none kept (last row)."""
     codes = np.arange(2**n_units - 1, -1, -1, dtype=np.int64)

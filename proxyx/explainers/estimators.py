@@ -118,7 +118,7 @@ def prior_control_variate(answers: Answers, *, taus=TAUS, betas=None,
 
 def _shrunk(answers: Answers, gammas, taus, betas, guard: float) -> tuple[np.ndarray, float, float, float, float]:
     y_o, y_p = answers.y_oracle, answers.proxy_on_oracle
-    phi_p, base_p = answers.proxy_fit().fit(answers.y_proxy)
+    phi_p, base_p = answers.proxy_explanation
     taus = np.asarray(taus, dtype=float)
     fit = answers.oracle_fit()
     sampled = answers.sampled
@@ -177,7 +177,7 @@ def control_variate(answers: Answers, *, beta: float | None = None) -> tuple[np.
         denom = w @ (r_p * r_p)
         beta = 0.0 if denom <= 1e-24 * max(w @ (r_o * r_o), 1e-300) else float(w @ (r_o * r_p) / denom)
     v_small, b_small = small.fit(y_o - beta * y_p)
-    v_large, b_large = answers.proxy_fit().fit(answers.y_proxy)
+    v_large, b_large = answers.proxy_explanation
     return v_small + beta * v_large, b_small + beta * b_large, float(beta)
 
 

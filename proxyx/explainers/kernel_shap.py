@@ -56,11 +56,12 @@ class KernelShapExplainer(Explainer):
             count = f * math.comb(n, s)
             if count > left * m / mass_left + 1e-8:
                 break
-            for kept in itertools.combinations(range(n), s):
-                row = np.zeros(n, dtype=bool)
-                row[list(kept)] = True
-                rows.add(row)
-                rows.add(~row)
+            kept = np.array(list(itertools.combinations(range(n), s)))
+            level = np.zeros((len(kept), n), dtype=bool)
+            level[np.arange(len(kept))[:, None], kept] = True
+            paired = np.empty((2 * len(level), n), dtype=bool)
+            paired[0::2], paired[1::2] = level, ~level  # each coalition, then its complement
+            rows.add_many(paired)
             left, mass_left, n_full = left - count, mass_left - m, n_full + 1
 
         if n_full < len(sizes) and not rows.full:

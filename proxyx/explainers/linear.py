@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import find_rows
 from .lime import LimeExplainer
 
 #: eigenvalues below this share of the largest count as zero in a pseudo-inverse
@@ -36,15 +37,9 @@ RANK_TOL = 1e-10
 
 def _complement_pairs(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(first, second)`` of the rows whose complement is also a row (each pair once)."""
-    packed = np.packbits(masks, axis=1)
-    index = {row.tobytes(): i for i, row in enumerate(packed)}
-    first, second = [], []
-    for i, row in enumerate(np.packbits(~masks, axis=1)):
-        j = index.get(row.tobytes(), -1)
-        if j > i:
-            first.append(i)
-            second.append(j)
-    return np.array(first, dtype=int), np.array(second, dtype=int)
+    partner = find_rows(masks, ~np.asarray(masks, dtype=bool))
+    first = np.flatnonzero(partner > np.arange(len(masks)))
+    return first, partner[first]
 
 
 class LinearSurrogate:
@@ -82,10 +77,11 @@ class LinearSurrogate:
                 raise ValueError("Kernel SHAP needs the full and the empty mask among the masks")
             self.full_row, self.empty_row = int(full[0]), int(empty[0])
             self.z = x - x.mean(axis=1, keepdims=True)
-        zf = self.z[self.rows]
-        gram = zf.T @ (zf * w[:, None])
+        self.w_fit, self.z_fit = w, self.z[self.rows]  # the fitted rows' weights and design
+        gram = self.z_fit.T @ (self.z_fit * w[:, None])
         eigval, self.eigvec = np.linalg.eigh(gram)
         self.eigval = np.clip(eigval, 0.0, None)
+        self._held_out_of: dict[bytes, tuple] = {}
 
     @property
     def n_units(self) -> int:
@@ -100,7 +96,7 @@ class LinearSurrogate:
         """``t`` for every mask (centred with the fitted rows' means for LIME)."""
         y = np.asarray(y, dtype=float)
         if self.method == "lime":
-            w = self.weights[self.rows]
+            w = self.w_fit
             return y - w @ y[self.rows] / w.sum()
         gap = y[self.full_row] - y[self.empty_row]
         return y - y[self.empty_row] - self.kept * gap / self.n_units
@@ -123,7 +119,7 @@ class LinearSurrogate:
         lams = np.atleast_1d(np.asarray(lams, dtype=float))
         theta0s = np.zeros((1, self.n_units)) if theta0s is None else np.atleast_2d(theta0s)
         t = self.target(y)[self.rows]
-        a = self.eigvec.T @ (self.z[self.rows].T @ (t * self.weights[self.rows]))
+        a = self.eigvec.T @ (self.z_fit.T @ (t * self.w_fit))
         q = theta0s @ self.eigvec
         spectral = self._inverse(lams)[:, None, :] * (a[None, None, :] + lams[:, None, None] * q[None, :, :])
         return spectral @ self.eigvec.T
@@ -143,15 +139,13 @@ class LinearSurrogate:
         """
         lams = np.atleast_1d(np.asarray(lams, dtype=float))
         thetas = self.path(y, lams, theta0s)
-        w = self.weights[rows]
-        e = self.target(y)[rows] - thetas @ self.z[rows].T  # (L, B, h)
-        proj = self.z[rows] @ self.eigvec
+        w, z, proj, (first, second) = self._held_out(rows)
+        e = self.target(y)[rows] - thetas @ z.T  # (L, B, h)
         inv = self._inverse(lams)  # (L, p)
         h = w[None, :] * (inv @ (proj**2).T)  # (L, h)
         if self.method == "lime":
-            h = h + w[None, :] / self.weights[self.rows].sum()
+            h = h + w[None, :] / self.w_fit.sum()
         out = e / np.where(1.0 - h > 1e-9, 1.0 - h, np.nan)[:, None, :]
-        first, second = _complement_pairs(self.masks[rows]) if self.method == "kernel_shap" else ((), ())
         if len(first):
             cross = inv @ (proj[first] * proj[second]).T  # (L, pairs): z_i' M z_j
             h_ij, h_ji = cross * w[second], cross * w[first]
@@ -163,11 +157,21 @@ class LinearSurrogate:
             out[:, :, second] = (h_ji[:, None, :] * e_i + a[:, None, :] * e_j) / det
         return np.nan_to_num(w * out**2, nan=np.inf)
 
+    def _held_out(self, rows: np.ndarray) -> tuple:
+        """What leave-one-out needs of ``rows`` (weights, design, its eigenbasis projection, complement
+        pairs), remembered: cross-validation asks for the same rows repeatedly."""
+        key = np.asarray(rows).tobytes()
+        if key not in self._held_out_of:
+            z = self.z[rows]
+            pairs = _complement_pairs(self.masks[rows]) if self.method == "kernel_shap" else ((), ())
+            self._held_out_of[key] = (self.weights[rows], z, z @ self.eigvec, pairs)
+        return self._held_out_of[key]
+
     def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """``(values, base_value)`` from one ``theta``."""
         y = np.asarray(y, dtype=float)
         if self.method == "lime":
-            w = self.weights[self.rows]
+            w = self.w_fit
             return theta.copy(), float(w @ y[self.rows] / w.sum() - self.center @ theta)
         gap = y[self.full_row] - y[self.empty_row]
         values = gap / self.n_units + theta
