@@ -76,7 +76,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
     """
     config, ledger, oracle = session.config, session.ledger, session.oracle
     ex = config.explainer
-    segments = Segments(x.text)
+    segments = session.segments(x.text)
     seed = instance_seed(config.seed, x.id)
     start = ledger.snapshot()
     down = unavailable

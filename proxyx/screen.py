@@ -40,7 +40,6 @@ from .costs import mean
 from .data import Instance
 from .errors import BudgetExceeded, DataError, ModelError
 from .explain import attribute, compare, instance_seed, predict
-from .perturb import Segments
 from .results import Cost, ProxyScreen, ScreenInstance, ScreenResult, ScreenValidity
 from .scorer import Scorer
 from .session import ALL, Session, distill_purpose, load_instances, open_session
@@ -112,7 +111,7 @@ def _sequential_test(session: Session, proxy: Scorer, instances: list[Instance],
     d: list[float] = []
     for x in instances:
         result.examined += 1
-        segments = Segments(x.text)
+        segments = session.segments(x.text)
         o = predict(oracle, segments, "screen")
         if predict(proxy, segments, "screen").label != o.label:
             result.disagreements += 1

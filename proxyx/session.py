@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import CallCache
-from .config import MAX_TEXT_WORDS, Config, ModelConfig
+from .config import MAX_TEXT_WORDS, Config, ModelConfig, TaskConfig
 from .data import Instance, load_split, sample
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .ledger import Ledger
 from .models import build_model
+from .models.base import Model
+from .perturb import make_segments, raw_task
 from .models.local import Teacher
 from .scorer import Scorer
 
@@ -28,6 +30,10 @@ class Session:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def segments(self, text: str):
+        """The units of ``text`` that the config's ``explainer.unit`` names (``proxyx.perturb``)."""
+        return make_segments(text, self.config.explainer.unit, self.config.task)
 
     def close(self) -> None:
         for s in [self.oracle, *self.proxies]:
@@ -106,6 +112,26 @@ def split_note(config: Config) -> str | None:
             "screening instances leave out the explained ones")
 
 
+#: models given the task itself: they read the demonstrations out of the prompt
+PROMPT_READERS = ("local/incontext-tfidf",)
+#: LLMs among the local models: they answer a whole rendered prompt (so does every litellm model)
+LOCAL_LLMS = ("local/gemma-3-270m",)
+
+def prompt_model(mc: ModelConfig, task: TaskConfig, unit: str) -> Model:
+    """The model of ``mc`` answering prompts whose ``unit`` units are masked.
+
+    Any other local or ``python:`` model reads only the input text and is refused (fails closed).
+    """
+    if mc.model in PROMPT_READERS:
+        return build_model(mc, task)
+    if mc.model in LOCAL_LLMS or not mc.model.startswith(("local/", "python:")):
+        return build_model(mc, raw_task(task))
+    build_model(mc, task)  # an unknown name fails here, listing the known ones
+    what = "demonstrations" if unit == "demonstration" else f"{unit}s of the demonstrations"
+    raise ConfigError(f"{mc.name} reads only the input text, so it cannot see the {what} that this command "
+                      "masks; use local/incontext-tfidf or an LLM (local/gemma-3-270m, a litellm model) instead")
+
+
 def open_session(config: Config) -> Session:
     """Build models (nothing is loaded until used) and wrap them in the cache and ledger.
 
@@ -115,9 +141,16 @@ def open_session(config: Config) -> Session:
     cache.check()
     ledger = Ledger(max_usd=config.max_usd)
     train = train_instances(config) if needs_training(config) else None
-    oracle = Scorer(build_model(config.oracle, config.task, train=train), cache=cache, ledger=ledger, role="oracle")
-    proxies = [Scorer(_proxy_model(config, p, train, oracle), cache=cache, ledger=ledger, role="proxy")
-               for p in config.proxies]
+    unit = config.explainer.unit
+    if unit == "demonstration":  # what a model is asked is the whole prompt, demonstrations masked
+        oracle = Scorer(prompt_model(config.oracle, config.task, unit), cache=cache, ledger=ledger, role="oracle")
+        proxies = [Scorer(prompt_model(p, config.task, unit), cache=cache, ledger=ledger, role="proxy")
+                   for p in config.proxies]
+    else:
+        oracle = Scorer(build_model(config.oracle, config.task, train=train), cache=cache, ledger=ledger,
+                        role="oracle")
+        proxies = [Scorer(_proxy_model(config, p, train, oracle), cache=cache, ledger=ledger, role="proxy")
+                   for p in config.proxies]
     return Session(config=config, cache=cache, ledger=ledger, oracle=oracle, proxies=proxies)
 
 

@@ -24,36 +24,15 @@ from ..explain import attribute, instance_seed
 from ..explainers import explain_informed
 from ..fidelity import agreement, fidelity_ratio, quality, top_k
 from ..ledger import Ledger
-from ..models import build_model
-from ..models.base import Model
-from ..perturb import PromptSegments, raw_task
+from ..perturb import PromptSegments
 from ..scorer import Scorer
+from ..session import prompt_model
 from ..results import Cost
 from ..screen import t_bounds
 from .results import ProxyCheck
 
-#: models given the task itself: they read the demonstrations out of the prompt
-PROMPT_READERS = ("local/incontext-tfidf",)
-#: LLMs among the local models: they answer a whole rendered prompt (so does every litellm model)
-LOCAL_LLMS = ("local/gemma-3-270m",)
-
 #: progress callback: (stage, done, total)
 OnProgress = Callable[[str, int, int], None]
-
-
-def prompt_model(mc: ModelConfig, task: TaskConfig, unit: str) -> Model:
-    """The model of ``mc`` answering prompts whose ``unit`` units are masked.
-
-    Any other local or ``python:`` model reads only the input text and is refused (fails closed).
-    """
-    if mc.model in PROMPT_READERS:
-        return build_model(mc, task)
-    if mc.model in LOCAL_LLMS or not mc.model.startswith(("local/", "python:")):
-        return build_model(mc, raw_task(task))
-    build_model(mc, task)  # an unknown name fails here, listing the known ones
-    what = "demonstrations" if unit == "demonstration" else f"{unit}s of the demonstrations"
-    raise ConfigError(f"{mc.name} reads only the input text, so it cannot see the {what} that this command "
-                      "masks; use local/incontext-tfidf or an LLM (local/gemma-3-270m, a litellm model) instead")
 
 
 @dataclass

@@ -121,9 +121,10 @@ def routes(method: str, ladder: Sequence[int], proxies: Sequence[str], estimator
 
 
 def explain_routes(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, routes_: Sequence[Route], *,
-                   seed: int, heldout: int, k_fraction: float) -> dict[Route, FrontierPoint]:
+                   seed: int, heldout: int, k_fraction: float,
+                   segments_of: Callable[[str], Segments] = Segments) -> dict[Route, FrontierPoint]:
     """One instance explained every way in ``routes_`` (all of one method), each scored on the oracle."""
-    segments = Segments(x.text)
+    segments = segments_of(x.text)
     s = instance_seed(seed, x.id)
     target = int(np.argmax(oracle([segments.full], "explain")[0]))
     method = routes_[0].method
@@ -148,7 +149,7 @@ def explain_routes(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, rout
 
 
 def run_frontier(oracle: Scorer, proxies: dict[str, Scorer], instances: Sequence[Instance], routes_: Sequence[Route],
-                 *, seed: int, heldout: int, k_fraction: float,
+                 *, seed: int, heldout: int, k_fraction: float, segments_of: Callable[[str], Segments] = Segments,
                  on_progress: OnProgress = lambda *a: None) -> tuple[list[FrontierCell], list[str]]:
     """Every route on every instance: one cell per route, points in instance order, and the failed instances.
 
@@ -165,7 +166,8 @@ def run_frontier(oracle: Scorer, proxies: dict[str, Scorer], instances: Sequence
         for i, x in enumerate(instances):
             on_progress(label, i, len(instances), x.id)
             try:
-                points = explain_routes(oracle, proxies, x, rs, seed=seed, heldout=heldout, k_fraction=k_fraction)
+                points = explain_routes(oracle, proxies, x, rs, seed=seed, heldout=heldout, k_fraction=k_fraction,
+                                        segments_of=segments_of)
             except ModelError as e:
                 log.warning("frontier: %s left out (%s)", x.id, e)
                 failed.append(x.id)

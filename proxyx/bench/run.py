@@ -35,7 +35,6 @@ from ..data import Instance
 from ..errors import BudgetExceeded, ConfigError, DataError, ModelError
 from ..explain import compare
 from ..explainers import Attribution
-from ..perturb import Segments
 from ..pipeline import explain_instance, failed_instance
 from ..output import check_output_path, write_json, write_text
 from ..report import created, notes, versions
@@ -90,7 +89,7 @@ def _score_oracle_explanation(session: Session, x: Instance, entry: InstanceResu
                        full_value=entry.full_value, n_evals=entry.n_evals, method=entry.explainer)
     target = session.config.task.labels.index(entry.oracle.label)
     before = session.ledger.snapshot()
-    entry.fidelity = compare(session.oracle, Segments(x.text), target, attr, attr,
+    entry.fidelity = compare(session.oracle, session.segments(x.text), target, attr, attr,
                              k_fraction=session.config.fidelity.k_fraction)
     entry.cost.evaluation = session.ledger.total(since=before)
 
@@ -208,8 +207,8 @@ def _frontier(session: Session, instances: list[Instance], names: list[str], pro
     rs = [r for m in b.methods for r in routes(m, b.oracle_ladder, names, b.estimators, b.oracle_samples,
                                                 b.proxy_samples, b.substitute)]
     cells, failed = run_frontier(session.oracle, {n: session.proxy(n) for n in names}, instances, rs, seed=config.seed,
-                         heldout=config.fidelity.heldout_samples, k_fraction=config.fidelity.k_fraction,
-                         on_progress=progress)
+                                 heldout=config.fidelity.heldout_samples, k_fraction=config.fidelity.k_fraction,
+                                 segments_of=session.segments, on_progress=progress)
     summaries = summarise_frontier(cells, seed=config.seed)
     target = Target()
     return Frontier(target=target, summaries=summaries, headline=frontier_headline(summaries, target), cells=cells,
