@@ -198,11 +198,17 @@ def regression_adjusted(answers: Answers) -> tuple[np.ndarray, float, float]:
             models.append((a, b))
             s_small[fold] = _sigmoid(a + b * u_small[fold])
         others = np.setdiff1d(np.arange(len(v)), answers.sampled)  # enumerated levels, Kernel SHAP's full/empty
-        s_small[others] = np.mean([_sigmoid(a + b * u_small[others]) for a, b in models], axis=0)
-    s_large = np.mean([_sigmoid(a + b * u_large) for a, b in models], axis=0)
+        s_small[others] = _ensemble(models, u_small[others])
+    s_large = _ensemble(models, u_large)
     v_large, b_large = answers.proxy_fit().fit(s_large)
     v_small, b_small = answers.oracle_fit().fit(answers.y_oracle - s_small)
     return v_large + v_small, b_large + b_small, float(full_b)
+
+
+def _ensemble(models: list[tuple[float, float]], u: np.ndarray) -> np.ndarray:
+    """The mean of the calibrated proxies ``sigmoid(a + b u)`` over ``models``."""
+    a, b = np.array(models).T
+    return _sigmoid(a[:, None] + b[:, None] * u[None, :]).mean(axis=0)
 
 
 def _calibration(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[float, float]:

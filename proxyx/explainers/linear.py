@@ -81,7 +81,7 @@ class LinearSurrogate:
         gram = self.z_fit.T @ (self.z_fit * w[:, None])
         eigval, self.eigvec = np.linalg.eigh(gram)
         self.eigval = np.clip(eigval, 0.0, None)
-        self._held_out_of: dict[bytes, tuple] = {}
+        self._leverage_of: dict[bytes, tuple] = {}
 
     @property
     def n_units(self) -> int:
@@ -139,33 +139,40 @@ class LinearSurrogate:
         """
         lams = np.atleast_1d(np.asarray(lams, dtype=float))
         thetas = self.path(y, lams, theta0s)
-        w, z, proj, (first, second) = self._held_out(rows)
+        w, z, one_minus_h, pairs = self._leverage(rows, lams)
         e = self.target(y)[rows] - thetas @ z.T  # (L, B, h)
-        inv = self._inverse(lams)  # (L, p)
-        h = w[None, :] * (inv @ (proj**2).T)  # (L, h)
-        if self.method == "lime":
-            h = h + w[None, :] / self.w_fit.sum()
-        out = e / np.where(1.0 - h > 1e-9, 1.0 - h, np.nan)[:, None, :]
-        if len(first):
-            cross = inv @ (proj[first] * proj[second]).T  # (L, pairs): z_i' M z_j
-            h_ij, h_ji = cross * w[second], cross * w[first]
-            a, b = 1.0 - h[:, first], 1.0 - h[:, second]
-            det = a * b - h_ij * h_ji
-            det = np.where(np.abs(det) > 1e-9, det, np.nan)[:, None, :]
+        out = e / one_minus_h[:, None, :]
+        if pairs is not None:
+            first, second, a, b, h_ij, h_ji, det = pairs
             e_i, e_j = e[:, :, first], e[:, :, second]
             out[:, :, first] = (b[:, None, :] * e_i + h_ij[:, None, :] * e_j) / det
             out[:, :, second] = (h_ji[:, None, :] * e_i + a[:, None, :] * e_j) / det
         return np.nan_to_num(w * out**2, nan=np.inf)
 
-    def _held_out(self, rows: np.ndarray) -> tuple:
-        """What leave-one-out needs of ``rows`` (weights, design, its eigenbasis projection, complement
-        pairs), remembered: cross-validation asks for the same rows repeatedly."""
-        key = np.asarray(rows).tobytes()
-        if key not in self._held_out_of:
-            z = self.z[rows]
-            pairs = _complement_pairs(self.masks[rows]) if self.method == "kernel_shap" else ((), ())
-            self._held_out_of[key] = (self.weights[rows], z, z @ self.eigvec, pairs)
-        return self._held_out_of[key]
+    def _leverage(self, rows: np.ndarray, lams: np.ndarray) -> tuple:
+        """What leave-one-out needs of ``rows`` for every ``lam``, whatever the answers: their weights and
+        design, ``1 - h_ii`` (NaN where a row is interpolated) and the complement pairs' 2x2 systems.
+        Remembered: cross-validation asks for the same rows and ``lams`` repeatedly."""
+        key = np.asarray(rows).tobytes() + lams.tobytes()
+        if key in self._leverage_of:
+            return self._leverage_of[key]
+        w, z = self.weights[rows], self.z[rows]
+        proj = z @ self.eigvec
+        inv = self._inverse(lams)  # (L, p)
+        h = w[None, :] * (inv @ (proj**2).T)  # (L, h)
+        if self.method == "lime":
+            h = h + w[None, :] / self.w_fit.sum()
+        one_minus_h = np.where(1.0 - h > 1e-9, 1.0 - h, np.nan)
+        first, second = _complement_pairs(self.masks[rows]) if self.method == "kernel_shap" else ((), ())
+        pairs = None
+        if len(first):
+            cross = inv @ (proj[first] * proj[second]).T  # (L, pairs): z_i' M z_j
+            h_ij, h_ji = cross * w[second], cross * w[first]
+            a, b = 1.0 - h[:, first], 1.0 - h[:, second]
+            det = a * b - h_ij * h_ji
+            pairs = (first, second, a, b, h_ij, h_ji, np.where(np.abs(det) > 1e-9, det, np.nan)[:, None, :])
+        self._leverage_of[key] = (w, z, one_minus_h, pairs)
+        return self._leverage_of[key]
 
     def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """``(values, base_value)`` from one ``theta``."""
