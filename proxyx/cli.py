@@ -18,6 +18,7 @@ from rich.console import Console
 
 from .config import Config, apply_overrides, load_config
 from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ProxyxError
+from .genconfig import is_generate
 from .view.progress import progress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -65,6 +66,14 @@ def _progress(quiet: bool):
     return progress(console, quiet)
 
 
+@contextmanager
+def _stages(quiet: bool, name: str):
+    """One progress bar for a command's stages: yields ``on_progress(stage, done, total)``."""
+    with _progress(quiet) as bar:
+        task = bar.add_task(name, total=None, stage="")
+        yield lambda stage, done, total: bar.update(task, completed=done, total=total, stage=stage)
+
+
 @app.command()
 def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             screen: Annotated[Optional[Path], typer.Option(help="use this screening result (from 'proxyx screen')")] = None,
@@ -81,6 +90,14 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
     with _user_errors():
         cfg = _config(config, **{"dataset.limit": limit})
         target = check_output_path(out or cfg.output)
+        if is_generate(cfg):  # task.type: generate: generated answers over a context (proxyx.generation)
+            from .generation.pipeline import run_generate
+            from .generation.render import print_generate
+
+            with _stages(quiet, "explaining") as on_progress:
+                report = run_generate(cfg, on_instance=lambda done, total, stage: on_progress(stage, done, total))
+            print_generate(report, Console(), _saved(report.save(target, fallback_dir=cfg.cache_dir), target))
+            raise typer.Exit(EXIT_BY_STATUS[report.status])
         screened = None
         if screen is not None:
             screened = ScreenResult.load(screen, hint=f"write one with 'proxyx screen {config} --out FILE'")
@@ -170,13 +187,20 @@ def show(report: Annotated[Path, typer.Argument(help="a report from 'proxyx expl
 
 @app.command("fetch-data")
 def fetch_data(deb: Annotated[Optional[Path], typer.Option(help="use this r-cran-modeldata .deb instead of apt-get download")] = None,
+               faq_deb: Annotated[Optional[Path], typer.Option(help="use this debian-faq .deb instead of apt-get download")] = None,
+               wordnet_deb: Annotated[Optional[Path], typer.Option(help="use this wordnet-base .deb instead of apt-get download")] = None,
                force: bool = False) -> None:
-    """Install the built-in fine_foods data set (idempotent)."""
+    """Install the built-in data sets, fine_foods and debian_faq (idempotent)."""
     from .data import fetch_fine_foods
+    from .datasets import fetch_faq
 
     with _user_errors():
         path = fetch_fine_foods(deb=deb, force=force)
         Console().print(f"fine_foods: {path}")
+        Console().print(f"debian_faq: {fetch_faq(deb=faq_deb, force=force)}")
+        from .influence.queries import fetch_wordnet
+
+        Console().print(f"wordnet: {fetch_wordnet(deb=wordnet_deb, force=force)}")
 
 
 @app.command()
@@ -188,10 +212,8 @@ def compress(config: ConfigArg, quiet: QuietOpt = False,
 
     with _user_errors():
         cfg = _config(config)
-        with _progress(quiet) as bar:
-            task = bar.add_task("compress", total=None, stage="")
-            report = run_compress(cfg, out_dir=out or Path(cfg.output).with_suffix(""),
-                                  on_progress=lambda stage, i, n: bar.update(task, completed=i, total=n, stage=stage))
+        with _stages(quiet, "compress") as on_progress:
+            report = run_compress(cfg, out_dir=out or Path(cfg.output).with_suffix(""), on_progress=on_progress)
         print_compress(report, Console())
 
 
@@ -204,11 +226,45 @@ def clean(config: ConfigArg, quiet: QuietOpt = False,
 
     with _user_errors():
         cfg = _config(config)
-        with _progress(quiet) as bar:
-            task = bar.add_task("clean", total=None, stage="")
-            report = run_clean(cfg, out_dir=out or Path(cfg.output).with_suffix(""),
-                               on_progress=lambda stage, i, n: bar.update(task, completed=i, total=n, stage=stage))
+        with _stages(quiet, "clean") as on_progress:
+            report = run_clean(cfg, out_dir=out or Path(cfg.output).with_suffix(""), on_progress=on_progress)
         print_clean(report, Console())
+
+
+@app.command()
+def rerank(config: ConfigArg, out: OutOpt = None, quiet: QuietOpt = False) -> None:
+    """Rerank BM25's passages by exact Shapley values of the oracle's answer; recall of the gold passage."""
+    from .apps.rerank import run_rerank
+    from .apps.rerank_render import print_rerank
+
+    with _user_errors():
+        cfg = _config(config)
+        with _stages(quiet, "rerank") as on_progress:
+            report = run_rerank(cfg, out=out or Path(cfg.output), on_progress=on_progress)
+        print_rerank(report, Console())
+
+
+@app.command()
+def influence(config: ConfigArg, out: OutOpt = None, quiet: QuietOpt = False,
+              text: Annotated[Optional[str], typer.Option("--text", help="list the training examples closest to this text")] = None,
+              label: Annotated[Optional[str], typer.Option("--label", help="the text's label (default: the oracle's prediction)")] = None) -> None:
+    """Which training examples made the model say this? Gradient attribution, and its retrieval benchmark."""
+    from .output import check_output_path
+    from .influence import run_influence_bench, run_influence_lookup
+    from .influence.render import print_bench, print_lookup
+
+    with _user_errors():
+        cfg = _config(config)
+        default = Path(cfg.output) if text is None else Path(cfg.output).with_suffix(".lookup.json")
+        target = check_output_path(out or default)
+        with _stages(quiet, "influence") as on_progress:
+            if text is None:
+                report = run_influence_bench(cfg, on_progress=on_progress)
+            else:
+                report = run_influence_lookup(cfg, text, label=label,
+                                              on_progress=lambda done, total: on_progress("gradients", done, total))
+        path = _saved(report.save(target, fallback_dir=cfg.cache_dir), target)
+        (print_bench if text is None else print_lookup)(report, Console(), path)
 
 
 def main() -> None:  # pragma: no cover

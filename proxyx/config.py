@@ -23,7 +23,9 @@ MAX_SAMPLES = 100_000
 MAX_TEXT_WORDS = 5_000
 
 
-from .appconfig import CleanConfig, CompressConfig, DemonstrationsConfig, PoisonConfig  # noqa: F401
+from .appconfig import (CleanConfig, CompressConfig, DemonstrationsConfig, InfluenceConfig,  # noqa: F401
+                        PoisonConfig, RerankConfig)
+from .genconfig import GenerateTask, GenTask, HierarchyConfig, TaskBlock, check_generate  # noqa: F401
 from .modelconfig import (Deployment, FewShot, ModelConfig, Price, Strict, TaskConfig,  # noqa: F401 (re-exported)
                           model_block)
 
@@ -54,6 +56,10 @@ class DatasetConfig(Strict):
     # skip longer texts (quick runs; oracle cost grows with length); longer than MAX_TEXT_WORDS is refused
     max_words: Annotated[int, Field(gt=0, le=MAX_TEXT_WORDS)] | None = None
     seed: int = 0
+    # task.type: generate with name debian_faq: documents per question (the gold answer among its neighbours),
+    # each cut to its first document_words words
+    documents: Annotated[int, Field(gt=0, le=64)] = 4
+    document_words: Annotated[int, Field(gt=0, le=MAX_TEXT_WORDS)] = 80
 
     @model_validator(mode="before")
     @classmethod
@@ -98,7 +104,12 @@ Estimator = Literal["plain", "prior", "control_variate", "regression_adjusted", 
 class ExplainerConfig(Strict):
     method: Literal["lime", "kernel_shap"] = "lime"
     samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] = 1000
-    unit: Literal["word", "sentence", "demonstration"] = "word"  # proxyx.perturb owns what a unit is
+    unit: Literal["word", "sentence", "demonstration", "document"] = "word"  # proxyx.perturb owns what a unit is
+    # task.type: generate only (proxyx.genconfig): what a perturbed context is worth, and coarse-to-fine levels
+    value: Literal["answer_logprob", "answer_logprob_mean", "answer_match"] = "answer_logprob"
+    match: Literal["exact", "f1"] = "f1"  # answer_match: how a decoded answer is compared with the original
+    reuse: bool = True  # answer_match: verify the answers already decoded before decoding again
+    hierarchy: HierarchyConfig | None = None
     # plain: one model answers every mask (a proxy where the gate agrees, else the oracle); the others combine
     # N = samples proxy answers with n = oracle_samples oracle answers (README "Proxy-informed estimators")
     estimator: Estimator = "plain"
@@ -174,7 +185,7 @@ class Config(Strict):
     oracle: ModelConfig
     proxies: list[ModelConfig] = []
     dataset: DatasetConfig = DatasetConfig()
-    task: TaskConfig = TaskConfig()
+    task: TaskBlock = TaskConfig()  # or task.type: generate (proxyx.genconfig)
     explainer: ExplainerConfig = ExplainerConfig()
     gate: bool = True
     screen: ScreenConfig = ScreenConfig()
@@ -183,6 +194,8 @@ class Config(Strict):
     demonstrations: DemonstrationsConfig = DemonstrationsConfig()
     compress: CompressConfig = CompressConfig()
     clean: CleanConfig = CleanConfig()
+    rerank: RerankConfig = RerankConfig()
+    influence: InfluenceConfig = InfluenceConfig()
     cache_dir: str = ".proxyx-cache"
     output: str = "runs/report.json"
     max_usd: Annotated[float, Field(gt=0)] | None = None
@@ -200,6 +213,8 @@ class Config(Strict):
         if v.distill is not None:
             raise ValueError("distill is for proxies (distilled from the oracle), not the oracle; remove it")
         return v
+
+    _generate = model_validator(mode="after")(lambda self: check_generate(self))
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Config":

@@ -216,6 +216,29 @@ def _lazyload_object(rdx: Path, rdb: Path, name: str):
     return rdata.conversion.convert(rdata.parser.parse_data(raw, extension=".rds"))
 
 
+def unpack_deb(package: str, tmp: Path, *, deb: str | Path | None, option: str) -> Path:
+    """Unpack Debian's ``package`` (``apt-get download`` it unless ``deb`` is given) under ``tmp``; its root.
+
+    ``option`` is the ``proxyx fetch-data`` option that takes a .deb by hand, named in the errors.
+    """
+    if deb is None:
+        try:
+            subprocess.run(["apt-get", "download", package], cwd=tmp, check=True, capture_output=True, text=True)
+        except FileNotFoundError:
+            raise DataError(f"apt-get not found: this data comes from Debian's {package} package; download the "
+                            f".deb by hand and pass it with 'proxyx fetch-data {option} FILE'") from None
+        except subprocess.CalledProcessError as e:
+            last = (e.stderr or e.stdout or "").strip().splitlines()[-1:] or ["no output"]
+            raise DataError(f"'apt-get download {package}' failed ({last[0]}); run 'apt-get update' first") from None
+        deb = next(tmp.glob(f"{package}_*.deb"))
+    root = tmp / "x"
+    try:
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True, capture_output=True)
+    except (FileNotFoundError, subprocess.CalledProcessError) as e:
+        raise DataError(f"could not unpack {deb} with dpkg-deb ({e}); is it the {package} .deb?") from None
+    return root
+
+
 def fetch_fine_foods(*, deb: str | Path | None = None, force: bool = False) -> Path:
     """Download and convert the fine-food reviews; does nothing when they are there."""
     out = data_dir() / "fine_foods"
@@ -224,19 +247,8 @@ def fetch_fine_foods(*, deb: str | Path | None = None, force: bool = False) -> P
     import warnings
 
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        if deb is None:
-            try:
-                subprocess.run(["apt-get", "download", _PACKAGE], cwd=tmp, check=True, capture_output=True, text=True)
-            except FileNotFoundError:
-                raise DataError("apt-get not found: fine_foods comes from Debian's r-cran-modeldata package; "
-                                "download the .deb by hand and pass it with 'proxyx fetch-data --deb FILE'") from None
-            except subprocess.CalledProcessError as e:
-                last = (e.stderr or e.stdout or "").strip().splitlines()[-1:] or ["no output"]
-                raise DataError(f"'apt-get download {_PACKAGE}' failed ({last[0]}); run 'apt-get update' first") from None
-            deb = next(tmp.glob(f"{_PACKAGE}_*.deb"))
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp / "x")], check=True)
-        (lib,) = list((tmp / "x").rglob("modeldata/data/Rdata.rdx")) or [None]
+        root = unpack_deb(_PACKAGE, Path(tmp), deb=deb, option="--deb")
+        (lib,) = list(root.rglob("modeldata/data/Rdata.rdx")) or [None]
         if lib is None:
             raise DataError(f"{deb} holds no modeldata/data/Rdata.rdx; is it r-cran-modeldata?")
         out.mkdir(parents=True, exist_ok=True)

@@ -263,3 +263,71 @@ def parse_prompt(task: TaskConfig, prompt: str) -> ParsedPrompt | None:
     if not prompt.startswith(head, pos) or pos + len(head) > end:
         return None
     return ParsedPrompt(shots, prompt[pos + len(head): end], tuple(blocks), tuple(texts), pos)
+
+
+# ----------------------------------------------------------------- a generation context (task.type: generate)
+
+#: units of a generation context, coarse to fine (``explainer.unit`` / ``explainer.hierarchy`` of a generate task)
+CONTEXT_UNITS = ("document", "sentence", "word")
+
+
+@dataclass(frozen=True)
+class ContextSegments(_Masked):
+    """A context made of documents; units are its documents, sentences or words.
+
+    Every level renders the same way: each document's kept words joined by
+    one space (whitespace normalised), documents with nothing kept left out,
+    the rest joined by ``separator``. So the unmasked context is the same at
+    every level, and ``words(mask)`` maps a mask at any level to the word
+    level (``proxyx.explainers.hierarchy`` refines through it).
+    """
+
+    documents: tuple[str, ...]
+    unit: str = "document"
+    separator: str = "\n\n"
+    units: tuple[str, ...] = field(init=False)
+    owner: tuple[int, ...] = field(init=False)  # the document of each unit
+    ranges: tuple[tuple[int, int], ...] = field(init=False)  # the words [start, end) of each unit
+    doc_of_word: tuple[int, ...] = field(init=False, repr=False)
+    all_words: tuple[str, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.unit not in CONTEXT_UNITS:
+            raise ValueError(f"unit must be one of {CONTEXT_UNITS}, got {self.unit!r}")
+        units, owner, ranges, doc_of_word, words = [], [], [], [], []
+        for j, doc in enumerate(self.documents):
+            pieces = (" ".join(doc.split()),) if self.unit == "document" else split_units(doc, self.unit)
+            for piece in pieces:
+                n = len(piece.split())
+                if not n:
+                    continue
+                units.append(piece)
+                owner.append(j)
+                ranges.append((len(words), len(words) + n))
+                words += piece.split()
+                doc_of_word += [j] * n
+        if not units:
+            raise DataError("the context is empty (no words to explain); remove empty rows from the data set")
+        for name, value in (("units", units), ("owner", owner), ("ranges", ranges), ("doc_of_word", doc_of_word),
+                            ("all_words", words)):
+            object.__setattr__(self, name, tuple(value))
+
+    def words(self, mask) -> np.ndarray:
+        """The word-level mask of a mask over this level's units."""
+        out = np.zeros(len(self.all_words), dtype=bool)
+        for (a, b), keep in zip(self.ranges, self._mask(mask)):
+            out[a:b] = keep
+        return out
+
+    def render_words(self, word_mask) -> str:
+        """The context with only the words where ``word_mask`` is True."""
+        word_mask = np.asarray(word_mask, dtype=bool)
+        kept: dict[int, list[str]] = {}
+        for w, j, keep in zip(self.all_words, self.doc_of_word, word_mask):
+            if keep:
+                kept.setdefault(j, []).append(w)
+        return self.separator.join(" ".join(kept[j]) for j in sorted(kept))
+
+    def render(self, mask) -> str:
+        """The context with only the units where ``mask`` is True."""
+        return self.render_words(self.words(mask))

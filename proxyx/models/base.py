@@ -28,9 +28,13 @@ class Answer:
     usd: float = 0.0
     flag: str | None = None  # e.g. "verbalized": no log-probabilities, one-hot from the answer text
     seconds: float = 0.0  # wall time this answer took (set by the scorer; kept in the cache for throughput)
+    text: str | None = None  # a generated answer (proxyx.generation); None for classifier answers
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        d = asdict(self)
+        if d["text"] is None:  # classifier answers are stored as before
+            del d["text"]
+        return json.dumps(d)
 
     @classmethod
     def from_json(cls, s: str) -> "Answer":

@@ -71,6 +71,17 @@ def ensure_gguf() -> Path:
     return path
 
 
+def gguf_file(model_path: str | None) -> Path:
+    """A config's ``model_path`` (checked), or the packaged Gemma 3 270M (assembled on first use)."""
+    if model_path is None:
+        return ensure_gguf()
+    path = Path(model_path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"model_path: {str(path)!r} does not exist; point it at a GGUF file, "
+                          "or remove it to use the packaged Gemma 3 270M")
+    return path
+
+
 class LlamaCppModel(Model):
     """A GGUF model run by llama-cpp-python in this process (default: Gemma 3 270M).
 
@@ -106,13 +117,7 @@ class LlamaCppModel(Model):
     # ------------------------------------------------------------ loading
 
     def _model_path(self) -> Path:
-        if self.config.model_path is None:
-            return ensure_gguf()
-        path = Path(self.config.model_path).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"model_path: {str(path)!r} does not exist; point it at a GGUF file, "
-                              "or remove it to use the packaged Gemma 3 270M")
-        return path
+        return gguf_file(self.config.model_path)
 
     def _load(self):
         if self.llm_ is not None:

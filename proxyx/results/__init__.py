@@ -13,6 +13,7 @@ writes it into docs/report-schema.md, and a test checks that the two agree).
     instance   InstanceResult and its parts; FidelitySummary, CRR
     screen     ScreenResult, ProxyScreen, ScreenValidity
     reports    ExplainReport, BenchReport and its cells
+    generate   GenerationInfo, GeneratedInstance, GenLevel (task.type: generate)
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from .reports import (BenchCell, BenchReport, BestProxy, CellCost, CellRef, Cell
                       Headline, InstanceDetail, Reference, ReferenceCost, RunInfo, SpendSplit, Throughput, View)
 from .frontier import Estimate, Frontier, FrontierCell, FrontierPoint, FrontierSummary, Route, Target
 from .screen import ProxyScreen, ScreenInstance, ScreenResult, ScreenStats, ScreenValidity
+from .generate import GeneratedInstance, GenerationInfo, GenLevel, ReuseInfo
+from .rerank import AnswerScore, Difference, QuestionResult, RerankReport, RerankRow, RerankScreen, RetrievalStats, Spread
+from .influence import InfluenceBench, InfluenceLookup, Match, MethodScore, Published, SettingInfo
 
 DOCUMENTS: tuple[type[Document], ...] = (ExplainReport, ScreenResult, BenchReport)
 
@@ -55,4 +59,7 @@ __all__ = [
     "QualityScores", "Ratios", "Reference", "ReferenceCost", "ResultModel", "Route", "RunInfo", "ScreenInstance",
     "ScreenResult", "ScreenStats", "ScreenValidity", "Spend", "SpendSplit", "Target", "Throughput", "View", "json_schema", "nano",
     "schema_markdown", "total",
+    "GenLevel", "GeneratedInstance", "GenerationInfo", "ReuseInfo",
+    "AnswerScore", "Difference", "QuestionResult", "RerankReport", "RerankRow", "RerankScreen", "RetrievalStats", "Spread",
+    "InfluenceBench", "InfluenceLookup", "Match", "MethodScore", "Published", "SettingInfo",
 ]

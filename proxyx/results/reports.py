@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .core import Document, LedgerRow, ResultModel, Spend
 from .frontier import Frontier
+from .generate import GeneratedInstance, GenerationInfo
 from .instance import CRR, FidelitySummary, InstanceResult, Ratios
 from .screen import ScreenResult, ScreenStats
 
@@ -40,6 +41,9 @@ class ExplainReport(Document):
     crr: CRR | None = None
     ledger: list[LedgerRow]
     instances: list[InstanceResult]
+    # task.type: generate (proxyx.generation): generated answers explained over their context; instances is empty
+    generation: GenerationInfo | None = None
+    generated: list[GeneratedInstance] = []
 
 
 

@@ -1,0 +1,142 @@
+"""The generation task (``task.type: generate``) and the explainer's generation options.
+
+Kept apart from ``proxyx.config`` (which re-exports the names): a classifier
+config never sees these fields, so no existing fingerprint or prompt changes.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Annotated, Literal, Union
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from .modelconfig import Strict, TaskConfig
+
+#: context units, from coarse to fine (``proxyx.perturb`` owns what each one is)
+GEN_UNITS = ("document", "sentence", "word")
+#: what a perturbed input is worth (``proxyx.generation.value``)
+VALUES = ("answer_logprob", "answer_logprob_mean", "answer_match")
+
+
+class GenTask(Strict):
+    """A question about a context, answered greedily by the oracle; the answer is what is explained.
+
+    The prompt is ``instruction`` + blank line (when given) + ``template``
+    filled with ``{context}`` (the kept documents joined by ``separator``) and
+    ``{question}``. Decoding stops at ``max_tokens`` or at a token holding one
+    of ``stop`` (that token is not part of the answer).
+    """
+
+    instruction: str = ""
+    template: str = "Context:\n{context}\n\nQuestion: {question}\nAnswer:"
+    max_tokens: Annotated[int, Field(gt=0, le=1024)] = 32
+    stop: list[Annotated[str, Field(min_length=1)]] = ["\n"]
+    separator: Annotated[str, Field(min_length=1)] = "\n\n"  # between documents, in the data and in the prompt
+
+    @field_validator("template")
+    @classmethod
+    def _placeholders(cls, v: str) -> str:
+        """Exactly the placeholders ``{context}`` and ``{question}``, each at least once."""
+        try:
+            names = [(n, s, c) for _, n, s, c in string.Formatter().parse(v) if n is not None]
+        except ValueError as e:
+            raise ValueError(f"unbalanced braces ({e}); write {{{{ and }}}} for literal braces") from None
+        for name, spec, conv in names:
+            if name not in ("context", "question"):
+                raise ValueError(f"unknown placeholder {{{name}}}; a generate template takes {{context}} and "
+                                 "{question} (write {{ and }} for literal braces)")
+            if spec or conv:
+                raise ValueError(f"write the placeholder as plain {{{name}}}, without a conversion or format spec")
+        for need in ("context", "question"):
+            if need not in {n for n, _, _ in names}:
+                raise ValueError(f"template must contain the placeholder {{{need}}} "
+                                 f"(e.g. 'Context: {{context}}\\nQuestion: {{question}}\\nAnswer:')")
+        return v
+
+    def prompt(self, context: str, question: str) -> str:
+        """The completion prompt for one (masked) context."""
+        intro = self.instruction.strip() + "\n\n" if self.instruction.strip() else ""
+        return intro + self.template.format(context=context, question=question)
+
+
+class HierarchyConfig(Strict):
+    """Refine the top units of one level at the next: ``levels: [document, sentence, word]``.
+
+    Rule: at each level below the first, only the units inside the ``top_k``
+    most-attributed units of the level above (and, with ``threshold``, only
+    those whose attribution is at least ``threshold`` times the largest) are
+    explained; everything else stays as in the full input. Budget: ``samples``
+    per level, capped by exact enumeration (Kernel SHAP enumerates all
+    coalitions when they fit).
+    """
+
+    levels: Annotated[list[Literal["document", "sentence", "word"]], Field(min_length=1)] = \
+        ["document", "sentence", "word"]
+    top_k: Annotated[int, Field(gt=0)] = 2
+    threshold: Annotated[float, Field(ge=0, le=1)] | None = None
+    samples: list[Annotated[int, Field(gt=0)]] | None = None  # per level; None: explainer.samples at each
+
+    @model_validator(mode="after")
+    def _coarse_to_fine(self) -> "HierarchyConfig":
+        order = [GEN_UNITS.index(u) for u in self.levels]
+        if order != sorted(set(order)):
+            raise ValueError(f"levels must go from coarse to fine without repeats (document, sentence, word), "
+                             f"got {self.levels}")
+        if self.samples is not None and len(self.samples) != len(self.levels):
+            raise ValueError(f"samples gives {len(self.samples)} budgets for {len(self.levels)} levels; give one per level")
+        return self
+
+
+class GenExplainConfig(Strict):
+    """What a perturbed input is worth (``value``) and how answers are compared (``match``)."""
+
+    value: Literal["answer_logprob", "answer_logprob_mean", "answer_match"] = "answer_logprob"
+    match: Literal["exact", "f1"] = "f1"  # answer_match only
+    reuse: bool = True  # answer_match: verify earlier answers before decoding
+
+
+# --------------------------------------------------------------------------- the config's ``task`` block
+
+class GenerateTask(GenTask):
+    """``task.type: generate`` in a config (``GenTask`` plus its tag)."""
+
+    type: Literal["generate"] = "generate"
+
+
+# Tags named "function-..." are left out of the dotted path of config errors (``config._describe``), so a
+# wrong template reads "task.template: ...", not "task.function-generate.template: ...".
+_CLASSIFY, _GENERATE = "function-classify", "function-generate"
+
+
+def _task_kind(v) -> str:
+    if isinstance(v, dict):
+        return _GENERATE if "type" in v else _CLASSIFY  # any type but generate is refused by GenerateTask
+    return _GENERATE if isinstance(v, GenerateTask) else _CLASSIFY
+
+
+#: the ``task`` block: a classifier task (``TaskConfig``, the default) or ``type: generate``
+TaskBlock = Annotated[Union[Annotated[TaskConfig, Tag(_CLASSIFY)], Annotated[GenerateTask, Tag(_GENERATE)]],
+                      Discriminator(_task_kind)]
+
+
+def is_generate(config) -> bool:
+    """Is this config's task a generation task?"""
+    return isinstance(config.task, GenerateTask)
+
+
+def check_generate(config):
+    """Config-level rule: the generation fields go with ``task.type: generate`` and the other way round."""
+    ex, gen = config.explainer, is_generate(config)
+    if not gen:
+        if ex.unit == "document" or ex.hierarchy is not None or ex.value != "answer_logprob":
+            raise ValueError("explainer.unit: document, explainer.hierarchy and explainer.value are for generated "
+                             "answers; add task.type: generate (with a {context}/{question} template) or remove them")
+        return config
+    if ex.unit not in GEN_UNITS:
+        raise ValueError(f"explainer.unit {ex.unit!r} is not a unit of a generation context; use one of: "
+                         f"{', '.join(GEN_UNITS)}")
+    if ex.estimator != "plain":
+        raise ValueError("task.type: generate explains with the oracle alone (estimator: plain); "
+                         f"remove explainer.estimator ({ex.estimator!r}) and oracle_samples")
+    return config

@@ -1,0 +1,127 @@
+"""Gradient statistics of examples and (query, candidate) pairs, through the store and the ledger.
+
+For each example: the squared norm of its gradient in every component and
+its CountSketch. For each pair: the inner product of the two gradients in
+every component. Together they give the cosine of any set of components
+(``proxyx.influence.scoring``) and of the projection, without ever keeping
+more than the held queries' full gradients and one candidate's in memory.
+
+Every gradient computed is a call in the ledger (model ``local/gemma-3-270m:grad``,
+role ``influence``, purpose ``gradient``: calls, tokens, seconds, $0); a
+record read from the store is a cache hit, so a rerun computes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ledger import Ledger
+from ..models.base import Answer
+from .gradients import Example, GemmaGradients
+from .sketch import CountSketch
+from .store import GradStore, record_key
+
+ROLE, PURPOSE = "influence", "gradient"
+
+
+@dataclass(frozen=True)
+class ExampleStats:
+    norms: np.ndarray  # squared gradient norm per component
+    sketch: np.ndarray  # CountSketch of the gradient (length 0 without a sketch)
+    loss: float
+    tokens: int
+    seconds: float  # backward pass
+    sketch_seconds: float
+
+
+def _dots(a: dict, b: dict, names: Sequence[str]) -> np.ndarray:
+    return np.array([float((a[n].reshape(-1) @ b[n].reshape(-1)).item()) for n in names])
+
+
+class GradientEngine:
+    """``compute(examples, pairs)``: per-example stats and per-pair inner products, computed at most once."""
+
+    def __init__(self, *, model: GemmaGradients, store: GradStore, ledger: Ledger, components: Sequence[str],
+                 sketch_dim: int = 0, seed: int = 0):
+        self.model = model
+        self.store = store
+        self.ledger = ledger
+        self.components = list(components)
+        self.sketch = CountSketch(dim=sketch_dim, seed=seed) if sketch_dim else None
+        self._spec = hashlib.sha256("\x00".join(self.components).encode()).hexdigest()[:16] + f":{sketch_dim}:{seed}"
+        self.seen_stats: dict[str, ExampleStats] = {}  # records used in this run (each counted once in the ledger)
+
+    def _key(self, ex: Example) -> str:
+        return record_key("example", self._spec, ex.text, ex.label)
+
+    def _answer(self, st: ExampleStats) -> Answer:
+        return Answer(probs=(float(np.exp(-st.loss)),), prompt_tokens=st.tokens,
+                      seconds=st.seconds + st.sketch_seconds)
+
+    def _load(self, key: str) -> ExampleStats | None:
+        rec = self.store.get(key)
+        if rec is None:
+            return None
+        loss, tokens, seconds, sketch_seconds = rec["meta"].tolist()
+        st = ExampleStats(rec["norms"], rec["sketch"], loss, int(tokens), seconds, sketch_seconds)
+        if key not in self.seen_stats:
+            self.seen_stats[key] = st
+            self.ledger.record_hit((self.model.name, ROLE, PURPOSE), self._answer(st))
+        return st
+
+    def _gradient(self, ex: Example, key: str, extra: float = 0.0) -> tuple[dict, ExampleStats]:
+        res = self.model.gradient(ex, self.components)
+        start = time.perf_counter()
+        sketch = self.sketch.project(res.grads) if self.sketch else np.zeros(0)
+        sketch_s = time.perf_counter() - start
+        norms = _dots(res.grads, res.grads, self.components)
+        st = ExampleStats(norms, sketch, res.loss, res.tokens, res.seconds, sketch_s)
+        self.store.put(key, norms=norms, sketch=sketch, meta=np.array([res.loss, res.tokens, res.seconds, sketch_s]))
+        self.seen_stats[key] = st
+        self.ledger.record_call((self.model.name, ROLE, PURPOSE), self._answer(st))
+        return res.grads, st
+
+    def compute(self, examples: Sequence[Example], pairs: Sequence[tuple[int, int]],
+                on_gradient: Callable[[int, int], None] | None = None
+                ) -> tuple[list[ExampleStats], dict[tuple[int, int], np.ndarray]]:
+        """Stats of every example, and the per-component inner products of every (i, j) pair of indices."""
+        keys = [self._key(ex) for ex in examples]
+        stats: list[ExampleStats | None] = [self._load(k) for k in keys]
+        dots: dict[tuple[int, int], np.ndarray] = {}
+        missing: list[tuple[int, int]] = []
+        for i, j in dict.fromkeys(pairs):
+            rec = self.store.get(record_key("pair", self._spec, keys[i], keys[j]))
+            if rec is None:
+                missing.append((i, j))
+            else:
+                dots[(i, j)] = rec["dots"]
+        held_ids = sorted({i for i, _ in missing})
+        stream = sorted(({j for _, j in missing} | {k for k, s in enumerate(stats) if s is None}) - set(held_ids))
+        total, done = len(held_ids) + len(stream), 0
+        held: dict[int, dict] = {}
+        for i in held_ids:
+            held[i], stats[i] = self._gradient(examples[i], keys[i])
+            done += 1
+            on_gradient and on_gradient(done, total)
+        for i, j in missing:  # pairs of two held gradients
+            if j in held:
+                dots[(i, j)] = self._pair(keys, i, j, held[i], held[j])
+        for j in stream:
+            grads, stats[j] = self._gradient(examples[j], keys[j])
+            for i, jj in missing:
+                if jj == j:
+                    dots[(i, j)] = self._pair(keys, i, j, held[i], grads)
+            del grads
+            done += 1
+            on_gradient and on_gradient(done, total)
+        return stats, dots  # type: ignore[return-value]
+
+    def _pair(self, keys: list[str], i: int, j: int, a: dict, b: dict) -> np.ndarray:
+        d = _dots(a, b, self.components)
+        self.store.put(record_key("pair", self._spec, keys[i], keys[j]), dots=d)
+        return d

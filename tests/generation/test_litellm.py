@@ -1,0 +1,75 @@
+"""A hosted completion endpoint (a real llama.cpp server on loopback, Gemma 3 270M) as a generation backend.
+
+``answer`` decodes through litellm; ``score`` uses the endpoint's echoed prompt
+log-probabilities (``echo=True, logprobs=1``) and agrees with the embedded
+model; a chat model cannot score, and says so.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from proxyx.cache import CallCache
+from proxyx.config import ModelConfig, Price
+from proxyx.errors import ConfigError
+from proxyx.generation import build_generator
+from proxyx.ledger import Ledger
+
+from .support import DOCS, QUESTION, TASK
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
+from llm_server import SKIP_REASON, gguf_path, start_server, stop_server  # noqa: E402
+from llm_support import FAKE_KEY, KEY_ENV  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if SKIP_REASON:
+        pytest.skip(SKIP_REASON)
+    proc, srv = start_server(gguf_path(), tmp_path_factory.mktemp("gen-llama") / "server.log", n_threads=1)
+    try:
+        yield srv
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(autouse=True)
+def _fake_key(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, FAKE_KEY)  # the local server checks none; the openai client wants one
+
+
+def hosted(server, tmp_path, style="completion"):
+    model = "text-completion-openai/gemma-3-270m" if style == "completion" else "openai/gemma-3-270m"
+    cfg = ModelConfig(model=model, api_base=server.api_base, api_key_env=KEY_ENV, style=style, concurrency=2,
+                      timeout_s=60,
+                      max_retries=1, price=Price(input_per_mtok=1.0, output_per_mtok=2.0))
+    return build_generator(cfg, TASK, cache=CallCache(tmp_path / "cache"), ledger=Ledger())
+
+
+def test_hosted_answer_and_echo_scores_agree_with_embedded(server, gen, tmp_path):
+    api = hosted(server, tmp_path)
+    # contexts where greedy decoding does not start with a stop token ("\n"): an endpoint then returns "",
+    # where the embedded model takes the best other token (an answer has at least one token)
+    prompts = [TASK.prompt(DOCS[1], QUESTION), TASK.prompt(DOCS[1] + "\n\n" + DOCS[2], QUESTION)]
+    local = [a.text for a in gen.answer(prompts)]
+    assert [a.text for a in api.answer(prompts)] == local
+    for p, a in zip(prompts, local):
+        remote, mine = api.score([(p, a)])[0], gen.score([(p, a)])[0]
+        assert len(remote.logprobs) == len(mine.logprobs)
+        np.testing.assert_allclose(remote.logprobs, mine.logprobs, atol=2e-2)  # the server batches differently
+        assert remote.is_greedy(TASK.max_tokens) is True
+    assert api.score([(prompts[0], " Tokyo is big")])[0].is_greedy(TASK.max_tokens) is False
+    calls = server.answered()
+    api.answer(prompts)  # cached: the server is not asked again
+    assert server.answered() == calls and api.ledger.total().paid.usd > 0
+
+
+def test_chat_model_cannot_score(server, tmp_path):
+    api = hosted(server, tmp_path, style="chat")
+    assert not api.can_score
+    with pytest.raises(ConfigError, match="no prompt log-probabilities"):
+        api.score([("Q", " A")])

@@ -1,0 +1,64 @@
+"""Real Gemma 3 270M (torch, from the packaged GGUF): a planted duplicate is found; bad input is one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from proxyx.config import parse_config
+from proxyx.influence import run_influence_lookup
+
+ROWS = [("dup", "The coffee was stale and bitter, I threw the bag away.", "other"),
+        ("a", "Stale crackers and bitter coffee, what a waste of money.", "other"),
+        ("b", "My kids love these crunchy snacks, great value.", "great"),
+        ("c", "Bitter coffee again, the bag arrived stale and torn.", "other"),
+        ("d", "Wonderful tea with a fresh flavor, will buy again.", "great"),
+        ("e", "Tasty and fresh, the best crackers in the store.", "great")]
+
+
+def _config(tmp_path: Path, **influence):
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "text": t, "label": lab}) + "\n" for i, t, lab in ROWS))
+    return {"oracle": "local/gemma-3-270m", "dataset": {"path": str(data)}, "cache_dir": str(tmp_path / "cache"),
+            "output": str(tmp_path / "influence.json"), "influence": {"threads": 2, "max_words": 30, **influence}}
+
+
+def test_a_planted_exact_duplicate_ranks_first_and_a_rerun_computes_nothing(tmp_path):
+    cfg = parse_config(_config(tmp_path, pool=3, top=3))  # full gradient: the query and 3 candidates
+    text = ROWS[0][1]
+    first = run_influence_lookup(cfg, text, label="other")
+    assert first.matches[0].id == "dup" and first.matches[0].score == pytest.approx(1.0, abs=1e-4)
+    assert first.matches[1].score < 0.99  # another review's gradient is not the same
+    assert first.params > 250_000_000 and first.representation == "full gradient"
+    assert first.cost.paid.calls == 4 and first.cost.paid.seconds > 0
+    again = run_influence_lookup(cfg, text, label="other")
+    assert again.cost.paid.calls == 0 and again.cost.hits == 3  # the duplicate's record is the query's
+    assert [m.score for m in again.matches] == [m.score for m in first.matches]
+
+
+def _cli(tmp_path: Path, extra: list[str], **influence) -> subprocess.CompletedProcess:
+    import yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(_config(tmp_path, **influence)))
+    return subprocess.run([sys.executable, "-m", "proxyx", "influence", str(path), *extra], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_an_unknown_component_lists_the_valid_ones_in_one_line_exit_2(tmp_path):
+    r = _cli(tmp_path, ["--text", "Great coffee", "--label", "great", "-q"],
+             components=["model.layers.3.mlp.down_proj.weight", "model.layers.3.mlp.down_projection"])
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert "unknown component 'model.layers.3.mlp.down_projection'" in lines[0]
+    assert "model.embed_tokens.weight" in lines[0] and "model.layers.17.mlp.down_proj.weight" in lines[0]
+
+
+def test_an_unknown_label_is_one_line_exit_2(tmp_path):
+    r = _cli(tmp_path, ["--text", "Great coffee", "--label", "positive", "-q"])
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "the task's labels are great, other" in r.stderr
