@@ -50,9 +50,14 @@ def informed_attribute(oracle: Scorer, proxy: Scorer, segments: Segments, target
 
     attr, info = explain_informed(method, len(segments), value_fn(oracle), value_fn(proxy), samples=samples,
                                   oracle_samples=oracle_samples, estimator=estimator, seed=seed)
-    return attr, EstimatorInfo(name=info.name, oracle_samples=info.oracle_samples, proxy_samples=info.proxy_samples,
-                               lam=info.lam, beta=info.beta, rho=info.rho, oracle_calls=info.oracle_calls,
-                               proxy_calls=info.proxy_calls)
+    return attr, estimator_result(info)
+
+
+def estimator_result(info) -> EstimatorInfo:
+    """The report's record of an ``explainers.estimators.EstimatorInfo``."""
+    return EstimatorInfo(name=info.name, oracle_samples=info.oracle_samples, proxy_samples=info.proxy_samples,
+                         lam=info.lam, beta=info.beta, rho=info.rho, oracle_calls=info.oracle_calls,
+                         proxy_calls=info.proxy_calls)
 
 
 def estimate_attribution_cost(scorer: Scorer, segments: Segments, *, method: str, samples: int, seed: int) -> Cost:

@@ -136,7 +136,8 @@ def check_generate(config):
     if ex.unit not in GEN_UNITS:
         raise ValueError(f"explainer.unit {ex.unit!r} is not a unit of a generation context; use one of: "
                          f"{', '.join(GEN_UNITS)}")
-    if ex.estimator != "plain":
-        raise ValueError("task.type: generate explains with the oracle alone (estimator: plain); "
-                         f"remove explainer.estimator ({ex.estimator!r}) and oracle_samples")
+    if (ex.estimator != "plain") != (len(config.proxies) == 1):
+        raise ValueError("task.type: generate: a proxy sharpens the oracle's values through a proxy-informed "
+                         "estimator, so give exactly one proxy (e.g. local/answer-overlap) with explainer.estimator "
+                         "(e.g. control_variate) and oracle_samples, or neither")
     return config

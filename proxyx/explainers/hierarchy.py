@@ -12,6 +12,10 @@ masks at level i (one number: the same at every level); Kernel SHAP enumerates
 every coalition when ``2**n <= samples[i]``, so small levels cost ``2**n`` and
 are exact.
 
+With a ``proxy_fn`` and a proxy-informed ``estimator``
+(``proxyx.explainers.estimators``), each level asks the oracle only
+``oracle_samples`` of its masks and the proxy ``samples[i]``.
+
 Levels are given as objects with ``unit`` and ``ranges`` (the word span
 ``[start, end)`` of each unit, e.g. ``proxyx.perturb.ContextSegments``); the
 value function takes word-level masks, so every level asks the same questions
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Attribution, ValueFn
+from .estimators import EstimatorInfo, explain_informed
 from .registry import make_explainer
 
 
@@ -38,8 +43,9 @@ class LevelResult:
     active: tuple[int, ...]  # indices into the level's units
     attribution: Attribution  # over the active units, in that order
     samples: int  # the level's budget (unique masks)
-    exact: bool  # every coalition of the active units was evaluated
+    exact: bool  # every coalition of the active units was evaluated by the oracle
     seconds: float
+    estimator: EstimatorInfo | None = None  # with a proxy-informed estimator: what it chose and spent
 
     def values(self, n_units: int) -> np.ndarray:
         """Attribution per unit of the level (NaN for the units not explained)."""
@@ -62,12 +68,15 @@ class HierarchicalExplainer:
     """Explain level by level, refining the selected units; constructor stores arguments only."""
 
     def __init__(self, *, method: str = "kernel_shap", samples: int | Sequence[int] = 1000, top_k: int = 2,
-                 threshold: float | None = None, seed: int = 0):
+                 threshold: float | None = None, seed: int = 0, estimator: str = "plain",
+                 oracle_samples: int | None = None):
         self.method = method
         self.samples = samples
         self.top_k = top_k
         self.threshold = threshold
         self.seed = seed
+        self.estimator = estimator
+        self.oracle_samples = oracle_samples
 
     def budget(self, n_levels: int) -> list[int]:
         """Unique masks per level (the stated split)."""
@@ -78,8 +87,11 @@ class HierarchicalExplainer:
         return list(self.samples)
 
     def explain(self, levels: Sequence, value_fn: ValueFn, n_words: int,
-                on_level: Callable[[int, LevelResult], None] | None = None) -> list[LevelResult]:
-        """Explain ``value_fn`` (word masks (m, n_words) -> values) at each level, coarse to fine."""
+                on_level: Callable[[int, LevelResult], None] | None = None,
+                proxy_fn: ValueFn | None = None) -> list[LevelResult]:
+        """Explain ``value_fn`` (word masks (m, n_words) -> values) at each level, coarse to fine
+        (with ``proxy_fn`` and an estimator: ``value_fn`` sharpened by the proxy's answers)."""
+        informed = proxy_fn is not None and self.estimator != "plain"
         budgets = self.budget(len(levels))
         out: list[LevelResult] = []
         parents: list[tuple[int, int]] | None = None  # word spans of the units selected above
@@ -94,16 +106,24 @@ class HierarchicalExplainer:
             start = time.perf_counter()
             spans = [ranges[u] for u in active]
 
-            def level_fn(masks: np.ndarray, spans=spans) -> np.ndarray:
+            def level_fn(masks: np.ndarray, fn: ValueFn = value_fn, spans=spans) -> np.ndarray:
                 words = np.ones((len(masks), n_words), dtype=bool)
                 for j, (a, b) in enumerate(spans):
                     words[:, a:b] = masks[:, j : j + 1]
-                return value_fn(words)
+                return fn(words)
 
-            explainer = make_explainer(self.method, samples=samples, seed=self.seed + i)
-            attr = explainer.explain(len(active), level_fn)
+            info, oracle_budget = None, samples
+            if informed:
+                oracle_budget = min(self.oracle_samples or samples, samples)
+                attr, info = explain_informed(self.method, len(active), level_fn,
+                                              lambda masks, spans=spans: level_fn(masks, proxy_fn, spans),
+                                              samples=samples, oracle_samples=oracle_budget,
+                                              estimator=self.estimator, seed=self.seed + i)
+            else:
+                attr = make_explainer(self.method, samples=samples, seed=self.seed + i).explain(len(active), level_fn)
             result = LevelResult(unit=level.unit, active=tuple(active), attribution=attr, samples=samples,
-                                 exact=2 ** len(active) <= samples, seconds=time.perf_counter() - start)
+                                 exact=2 ** len(active) <= oracle_budget, seconds=time.perf_counter() - start,
+                                 estimator=info)
             out.append(result)
             if on_level is not None:
                 on_level(i, result)

@@ -6,6 +6,12 @@ answer is what is explained); then ``explainer.hierarchy`` (or the single
 ``proxyx.explainers.hierarchy`` with the config's value function, every mask
 asked as a word-level mask of the same context, so all levels share one cache.
 The calls and seconds of each level are read from the ledger around it.
+
+With one proxy and a proxy-informed ``explainer.estimator``, each level asks
+the oracle only ``oracle_samples`` masks and the proxy ``samples``: the proxy
+is ``local/answer-overlap`` (the share of the oracle's answer's words in the
+kept context, no model call) or a generation model scoring the oracle's
+answer with the same value function.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import numpy as np
 from ..cache import CallCache
 from ..config import Config
 from ..errors import BudgetExceeded, ConfigError, ModelError
-from ..explain import instance_seed
+from ..explain import estimator_result, instance_seed
 from ..explainers.hierarchy import HierarchicalExplainer, LevelResult, select
 from ..ledger import Ledger
 from ..perturb import ContextSegments
@@ -29,9 +35,12 @@ from ..results.generate import GeneratedInstance, GenerationInfo, GenLevel, Reus
 from .build import build_generator
 from .data import QAInstance, load_qa
 from .scorer import Generator
-from .value import AnswerMatch, make_value
+from .value import AnswerMatch, AnswerOverlap, make_value
 
 OnInstance = Callable[[int, int, str], None]
+
+#: the lexical generation proxy (``AnswerOverlap``): no model, no cost
+LEXICAL_PROXY = "local/answer-overlap"
 
 
 def plan(config: Config) -> tuple[list[str], list[int], int, float | None]:
@@ -53,8 +62,11 @@ def rule(config: Config) -> str:
             f"({config.explainer.method}; every coalition, exact, when 2^n <= budget)")
 
 
-def explain_question(config: Config, gen: Generator, ledger: Ledger, x: QAInstance) -> GeneratedInstance:
-    """One question: the oracle's answer and its explanation at every level (``ModelError`` propagates)."""
+def explain_question(config: Config, gen: Generator, ledger: Ledger, x: QAInstance,
+                     proxy: Generator | str | None = None) -> GeneratedInstance:
+    """One question: the oracle's answer and its explanation at every level (``ModelError`` propagates).
+
+    ``proxy``: a generation model, or ``LEXICAL_PROXY``, for the proxy-informed estimator."""
     task, ex = config.task, config.explainer
     levels, samples, top_k, threshold = plan(config)
     start, t0 = ledger.snapshot(), time.perf_counter()
@@ -68,6 +80,12 @@ def explain_question(config: Config, gen: Generator, ledger: Ledger, x: QAInstan
         return task.prompt(words.render_words(word_mask), x.question)
 
     value = make_value(ex.value, gen, render, answer, match=ex.match, reuse=ex.reuse)
+    if proxy == LEXICAL_PROXY:
+        proxy_value = AnswerOverlap(words.render_words, answer)
+    elif proxy is not None:
+        proxy_value = make_value(ex.value, proxy, render, answer, match=ex.match, reuse=ex.reuse)
+    else:
+        proxy_value = None
     out: list[GenLevel] = []
     since = [ledger.snapshot(), time.perf_counter()]
 
@@ -79,11 +97,14 @@ def explain_question(config: Config, gen: Generator, ledger: Ledger, x: QAInstan
                             values=[None if np.isnan(v) else float(v) for v in vals],
                             selected=[r.active[j] for j in chosen], base_value=r.attribution.base_value,
                             full_value=r.attribution.full_value, samples=r.samples, evals=r.attribution.n_evals,
-                            exact=r.exact, cost=cost, seconds=time.perf_counter() - since[1]))
+                            exact=r.exact, cost=cost, seconds=time.perf_counter() - since[1],
+                            estimator=None if r.estimator is None else estimator_result(r.estimator)))
         since[:] = [ledger.snapshot(), time.perf_counter()]
 
     HierarchicalExplainer(method=ex.method, samples=samples, top_k=top_k, threshold=threshold,
-                          seed=instance_seed(config.seed, x.id)).explain(segs, value, len(words.all_words), on_level)
+                          seed=instance_seed(config.seed, x.id), estimator=ex.estimator,
+                          oracle_samples=ex.oracle_samples).explain(segs, value, len(words.all_words), on_level,
+                                                                    proxy_fn=proxy_value)
     reuse = ReuseInfo(**vars(value.stats)) if isinstance(value, AnswerMatch) else None
     return GeneratedInstance(id=x.id, question=x.question, documents=[" ".join(d.split()) for d in x.documents],
                              gold_document=x.gold_document, answer=answer, prompt_tokens=n_tokens, levels=out,
@@ -97,10 +118,12 @@ def run_generate(config: Config, *, on_instance: OnInstance = lambda i, n, s: No
     cache = CallCache(config.cache_dir)
     cache.check()
     ledger = Ledger(max_usd=config.max_usd)
-    if config.proxies:
-        raise ConfigError("proxies: a generate task is explained by the oracle alone for now; remove the proxies "
-                          "(the lexical proxy of proxyx rerank is the generation proxy measured so far)")
     gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger, **backend)
+    proxy: Generator | str | None = None
+    if config.proxies:  # exactly one, with an estimator (config check)
+        pc = config.proxies[0]
+        proxy = LEXICAL_PROXY if pc.model == LEXICAL_PROXY else build_generator(
+            pc, config.task, cache=cache, ledger=ledger, role="proxy", **backend)
     notes = []
     if not gen.can_score:
         if config.explainer.value != "answer_match":
@@ -116,7 +139,7 @@ def run_generate(config: Config, *, on_instance: OnInstance = lambda i, n, s: No
         for i, x in enumerate(instances):
             on_instance(i, len(instances), x.id)
             try:
-                done.append(explain_question(config, gen, ledger, x))
+                done.append(explain_question(config, gen, ledger, x, proxy))
             except ModelError as e:
                 failed, status = failed + 1, "complete_with_failures"
                 done.append(GeneratedInstance(id=x.id, question=x.question, documents=list(x.documents),
@@ -127,6 +150,8 @@ def run_generate(config: Config, *, on_instance: OnInstance = lambda i, n, s: No
         status, reason = "stopped_budget", str(e)
     finally:
         gen.close()
+        if isinstance(proxy, Generator):
+            proxy.close()
         cache.close()
     return ExplainReport(
         created=created(), status=status, stop_reason=reason, seed=config.seed, versions=versions(),

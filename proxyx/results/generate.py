@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .core import Cost, ResultModel
+from .instance import EstimatorInfo
 
 
 class GenLevel(ResultModel):
@@ -20,6 +21,7 @@ class GenLevel(ResultModel):
     exact: bool  # every coalition of the active units was evaluated (Kernel SHAP then gives exact Shapley values)
     cost: Cost  # the oracle calls of this level (paid this run, and nominal: cache hits included)
     seconds: float
+    estimator: EstimatorInfo | None = None  # with a proxy: the proxy-informed estimator's choices and calls
 
 
 class ReuseInfo(ResultModel):

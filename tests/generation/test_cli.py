@@ -78,3 +78,21 @@ def test_generation_fields_need_a_generate_task(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("oracle: local/vader\nexplainer:\n  unit: document\n")
     assert "task.type: generate" in one_line_error(runner.invoke(app, ["explain", str(cfg), "-q"]))
+
+
+def test_explain_generate_with_the_lexical_proxy_and_an_estimator(tmp_path):
+    cfg = make(tmp_path, explainer="  method: kernel_shap\n  estimator: control_variate\n  oracle_samples: 16\n"
+                                   "  hierarchy: {levels: [document, word], top_k: 1, samples: [4, 64]}\n")
+    cfg.write_text(cfg.read_text() + "proxies: [local/answer-overlap]\n")
+    result = runner.invoke(app, ["explain", str(cfg), "-q"])
+    assert result.exit_code == 0, result.output
+    doc, word = ExplainReport.load(tmp_path / "report.json").generated[0].levels
+    assert doc.estimator.oracle_calls == 4 and doc.exact  # 2 documents: 4 coalitions fit n = 16
+    assert word.estimator.oracle_calls == 16 and word.estimator.proxy_samples == 64 and not word.exact
+    assert word.cost.nominal.calls <= 16  # the oracle answered n of the 64 word masks (some shared with level 0)
+
+
+def test_a_proxy_without_an_estimator_is_one_line(tmp_path):
+    cfg = make(tmp_path)
+    cfg.write_text(cfg.read_text() + "proxies: [local/answer-overlap]\n")
+    assert "estimator" in one_line_error(runner.invoke(app, ["explain", str(cfg), "-q"]))

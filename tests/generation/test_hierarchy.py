@@ -83,3 +83,37 @@ def test_exact_shapley_each_level_on_gemma(gen):
         levels, value, len(words.all_words))
     assert [len(r.active) for r in results][:2] == [2, 2] and 4 <= len(results[2].active) <= 6  # a sentence's words
     check_levels(levels, results, value)  # the brute force reads the same masks from the cache
+
+
+def test_estimator_levels_ask_the_oracle_its_n_masks_and_keep_the_identities():
+    """Control variate at each level: beta = 0 is the oracle alone at n; a proxy equal to the oracle gives the
+    oracle at N (exact Shapley here: every coalition of the active units fits the proxy's budget N = 64)."""
+    docs = ("alpha beta. gamma delta epsilon.", "zeta eta theta.", "iota kappa.")
+    levels = [ContextSegments(docs, unit=u) for u in ("document", "word")]
+    weights = np.linspace(1.0, 2.0, len(levels[-1].all_words))
+    asked = []
+
+    def oracle(words: np.ndarray) -> np.ndarray:
+        asked.append(len(words))
+        w = words.astype(float)
+        # interactions within every document (so no level is additive) and across documents
+        return w @ weights + 3.0 * w[:, 0] * w[:, 5] + 2.0 * w[:, 1] * w[:, 3] - 1.5 * w[:, 5] * w[:, 6] + w[:, 8] * w[:, 9]
+
+    def run(proxy):
+        asked.clear()
+        return HierarchicalExplainer(method="kernel_shap", samples=64, top_k=1, estimator="control_variate",
+                                     oracle_samples=16).explain(levels, oracle, len(levels[-1].all_words), proxy_fn=proxy)
+
+    same = run(oracle)
+    # 3 documents: all 8 coalitions fit n = 16 (exact); the top document's 5 words: 16 of 32
+    assert [r.estimator.oracle_calls for r in same] == [8, 16] and asked[::2] == [8, 16]  # each level: n, then N
+    assert [r.exact for r in same] == [True, False]
+    for segs, r in zip(levels, same):  # proxy == oracle: the oracle's exact values at N
+        want = shapley(len(r.active), level_value(segs, r.active, oracle))
+        np.testing.assert_allclose(r.attribution.values, want, atol=1e-8)
+    plain = HierarchicalExplainer(method="kernel_shap", samples=16, top_k=1).explain(
+        levels, oracle, len(levels[-1].all_words))
+    flat = run(lambda words: np.zeros(len(words)))  # a constant proxy: beta = 0, the oracle alone at n
+    for a, b in zip(flat, plain):
+        assert a.estimator.beta == 0.0
+        np.testing.assert_allclose(a.attribution.values, b.attribution.values, atol=1e-9)
