@@ -9,7 +9,7 @@ numbers: they do not know whether a proxy or the oracle answers.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -57,88 +57,11 @@ class Scorer:
         return np.array([answers[t].probs for t in texts], dtype=float).reshape(len(texts), len(self.labels))
 
     def answers(self, texts: Sequence[str], purpose: str) -> dict[str, Answer]:
-        """Answers of ``texts``: cached ones, then the rest sent in claimed rounds (``proxyx.cache``).
-
-        Each round claims up to ``CHUNK`` unanswered texts that no other process
-        has claimed, sends what the budget allows of them (BudgetExceeded when
-        nothing fits) and releases the rest; texts another process claimed are
-        read from the cache once it has answered them (hits for this run).
-        """
-        key = (self.name, self.role, purpose)
-        unique = list(dict.fromkeys(texts))
-        found = self._hits(unique, key)
-        missing = [t for t in unique if t not in found]
-        wait = _WAIT_S[0]
-        while missing:
-            claim = self.cache.claim(self._fingerprint, missing, limit=CHUNK)
-            if claim.mine:
-                try:
-                    sent = self._send(claim.mine, key)
-                finally:
-                    self.cache.release(self._fingerprint, claim.mine)  # the unsent: another process may send them
-                if not sent:  # Model.predict checks this; a round without progress must not repeat
-                    raise BadAnswers(f"model {self.name} answered none of {len(claim.mine)} texts")
-                found.update(sent)
-            elsewhere = self._hits(claim.elsewhere, key)
-            found.update(elsewhere)
-            if claim.mine or elsewhere:
-                wait = _WAIT_S[0]
-            else:  # every remaining text is being answered by another process
-                time.sleep(wait)
-                wait = min(2 * wait, _WAIT_S[1])
-            missing = [t for t in missing if t not in found]
-        return found
-
-    def _hits(self, texts: Sequence[str], key) -> dict[str, Answer]:
-        found = self.cache.get_many(self._fingerprint, texts)
-        for text in texts:
-            if text in found:
-                self.ledger.record_hit(key, found[text])
-                self._flag(found[text])
-        return found
-
-    def _send(self, texts: list[str], key) -> dict[str, Answer]:
-        """Reserve the worst case of each call, send the leading texts the budget allows, persist each answer.
-
-        Returns the answers of ``texts[:k]`` for some k >= 1; raises BudgetExceeded when not one call fits.
-        """
-        reserved = []
-        for t in texts:
-            cost = self.model.worst_case_usd(t)
-            try:
-                self.ledger.reserve(cost)
-            except BudgetExceeded:
-                if not reserved:
-                    raise
-                break
-            reserved.append(cost)
-        affordable = texts[: len(reserved)]
-        got: dict[str, Answer] = {}
-        clock = [time.perf_counter()]
-
-        def on_answer(i: int, answer: Answer) -> None:
-            text = affordable[i]
-            if text in got:
-                return
-            now = time.perf_counter()  # time since the previous answer: per-call wall time, concurrency included
-            answer = replace(answer, seconds=now - clock[0])
-            clock[0] = now
-            self.cache.put(self._fingerprint, self.name, text, answer)
-            self.ledger.release(reserved[i])
-            self.ledger.record_call(key, answer)
-            self._flag(answer)
-            got[text] = answer
-
-        try:
-            self.model.predict(affordable, on_answer=on_answer)
-        except BaseException as e:  # a failed call, a config error, Ctrl-C: give back what was not spent
-            for i, text in enumerate(affordable):
-                if text not in got:
-                    self.ledger.release(reserved[i])
-                    if isinstance(e, ModelError):
-                        self.ledger.record_failure(key)
-            raise
-        return got
+        """Answers of ``texts``: cached ones, then the rest sent in claimed rounds (``cached_answers``)."""
+        return cached_answers(self.cache, self.ledger, self._fingerprint, self.name, (self.name, self.role, purpose),
+                              texts, worst_case=self.model.worst_case_usd,
+                              send=lambda batch, on_answer: self.model.predict(batch, on_answer=on_answer),
+                              on_answer=self._flag)
 
     def _flag(self, answer: Answer) -> None:
         if answer.flag:
@@ -155,3 +78,99 @@ class Scorer:
 
     def close(self) -> None:
         self.model.close()
+
+
+#: ``send(keys, on_answer)``: ask the model about ``keys``, calling ``on_answer(i, answer)`` as each arrives
+Send = Callable[[list[str], Callable[[int, Answer], None]], object]
+
+
+def cached_answers(cache: CallCache, ledger: Ledger, fingerprint: str, name: str, key: tuple, keys: Sequence[str], *,
+                   worst_case: Callable[[str], float], send: Send,
+                   on_answer: Callable[[Answer], None] = lambda a: None) -> dict[str, Answer]:
+    """Answers of ``keys`` (the texts a model is asked, as cached): cached ones, then the rest sent in rounds.
+
+    Each round claims up to ``CHUNK`` unanswered keys that no other process
+    has claimed, sends what the budget allows of them (BudgetExceeded when
+    nothing fits) and releases the rest; keys another process claimed are
+    read from the cache once it has answered them (hits for this run). Keys
+    are sent in the order given. ``key`` is the ledger's (model, role,
+    purpose); ``on_answer`` sees every answer, hit or paid.
+    """
+    unique = list(dict.fromkeys(keys))
+    found = _hits(cache, ledger, fingerprint, key, unique, on_answer)
+    missing = [k for k in unique if k not in found]
+    wait = _WAIT_S[0]
+    while missing:
+        claim = cache.claim(fingerprint, missing, limit=CHUNK)
+        if claim.mine:
+            try:
+                sent = _send(cache, ledger, fingerprint, name, key, claim.mine, worst_case, send, on_answer)
+            finally:
+                cache.release(fingerprint, claim.mine)  # the unsent: another process may send them
+            if not sent:  # Model.predict checks this; a round without progress must not repeat
+                raise BadAnswers(f"model {name} answered none of {len(claim.mine)} texts")
+            found.update(sent)
+        elsewhere = _hits(cache, ledger, fingerprint, key, claim.elsewhere, on_answer)
+        found.update(elsewhere)
+        if claim.mine or elsewhere:
+            wait = _WAIT_S[0]
+        else:  # every remaining key is being answered by another process
+            time.sleep(wait)
+            wait = min(2 * wait, _WAIT_S[1])
+        missing = [k for k in missing if k not in found]
+    return found
+
+
+def _hits(cache: CallCache, ledger: Ledger, fingerprint: str, key: tuple, keys: Sequence[str],
+          on_answer: Callable[[Answer], None]) -> dict[str, Answer]:
+    found = cache.get_many(fingerprint, keys)
+    for k in keys:
+        if k in found:
+            ledger.record_hit(key, found[k])
+            on_answer(found[k])
+    return found
+
+
+def _send(cache: CallCache, ledger: Ledger, fingerprint: str, name: str, key: tuple, keys: list[str],
+          worst_case: Callable[[str], float], send: Send, on_answer: Callable[[Answer], None]) -> dict[str, Answer]:
+    """Reserve the worst case of each call, send the leading keys the budget allows, persist each answer.
+
+    Returns the answers of ``keys[:k]`` for some k >= 1; raises BudgetExceeded when not one call fits.
+    """
+    reserved = []
+    for k in keys:
+        cost = worst_case(k)
+        try:
+            ledger.reserve(cost)
+        except BudgetExceeded:
+            if not reserved:
+                raise
+            break
+        reserved.append(cost)
+    affordable = keys[: len(reserved)]
+    got: dict[str, Answer] = {}
+    clock = [time.perf_counter()]
+
+    def arrived(i: int, answer: Answer) -> None:
+        k = affordable[i]
+        if k in got:
+            return
+        now = time.perf_counter()  # time since the previous answer: per-call wall time, concurrency included
+        answer = replace(answer, seconds=now - clock[0])
+        clock[0] = now
+        cache.put(fingerprint, name, k, answer)
+        ledger.release(reserved[i])
+        ledger.record_call(key, answer)
+        on_answer(answer)
+        got[k] = answer
+
+    try:
+        send(affordable, arrived)
+    except BaseException as e:  # a failed call, a config error, Ctrl-C: give back what was not spent
+        for i, k in enumerate(affordable):
+            if k not in got:
+                ledger.release(reserved[i])
+                if isinstance(e, ModelError):
+                    ledger.record_failure(key)
+        raise
+    return got

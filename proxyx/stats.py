@@ -52,7 +52,12 @@ def _pairs(a: Sequence[float | None], b: Sequence[float | None]) -> tuple[np.nda
 def paired_t(a: Sequence[float | None], b: Sequence[float | None], *, level: float = 0.95) -> Interval:
     """mean(a - b) over the pairs where both are defined, with a Student t interval."""
     x, y = _pairs(a, b)
-    d = x - y
+    return mean_t(x - y, level=level)
+
+
+def mean_t(values: Sequence[float], *, level: float = 0.95) -> Interval:
+    """The mean of ``values`` with a Student t interval (no bounds below 2 values)."""
+    d = np.asarray(values, dtype=float)
     n = len(d)
     if n == 0:
         return Interval(None, None, None, 0, level)

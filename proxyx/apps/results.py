@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
 
 from ..results import Cost, Document, LedgerRow
+from ..stats import mean_t
 
 
 class _Part(BaseModel):
@@ -32,10 +30,10 @@ class Interval(_Part):
 
     @classmethod
     def of(cls, values) -> "Interval":
-        v = np.asarray(list(values), dtype=float)
-        m = float(v.mean())
-        half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
-        return cls(mean=m, low=max(0.0, m - half), high=min(1.0, m + half), values=[float(x) for x in v])
+        v = [float(x) for x in values]
+        t = mean_t(v)
+        low, high = (t.estimate, t.estimate) if t.low is None else (t.low, t.high)
+        return cls(mean=t.estimate, low=max(0.0, low), high=min(1.0, high), values=v)
 
 
 class ProxyCheck(_Part):

@@ -20,16 +20,15 @@ with proxyx's retries and failure messages (``proxyx.models.llm``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
 
 from ..config import ModelConfig, Price
-from ..errors import CallFailed, ModelError
+from ..errors import ModelError
 from ..genconfig import GenTask
-from ..models.llm.failures import Failure, classify, hint
-from ..models.llm.retry import ProviderFault, with_retries
+from ..models.llm.failures import Failure
+from ..models.llm.retry import ProviderFault, guarded, run_batch
 from ..models.llm.transport import LoopThread, Transport, litellm_module
 from .backend import Decoded, GenBackend, OnResult, Scored, TokenScores
 
@@ -83,42 +82,11 @@ class LiteLLMGen(GenBackend):
     def _run(self, items: list, one, on_result: OnResult) -> None:
         secrets = self.transport.open()  # reads api_key_env now (ConfigError when unset)
         self._key = secrets[0] if secrets else None
-        LoopThread.run(self._batch(items, one, on_result, secrets))
-
-    async def _batch(self, items, one, on_result: OnResult, secrets: list[str]) -> None:
-        slots = asyncio.Semaphore(self.config.concurrency)
-        failures: dict[int, ProviderFault] = {}
-
-        async def run(i: int) -> None:
-            async with slots:
-                try:
-                    result = await with_retries(lambda: self._attempt(one, items[i], secrets),
-                                                attempts=1 + self.config.max_retries, base_s=self.backoff_base_s,
-                                                max_s=self.backoff_max_s, rng=self._rng, log=log, name=self.name)
-                except ProviderFault as fault:
-                    failures[i] = fault
-                    return
-            on_result(i, result)
-
-        await asyncio.gather(*(run(i) for i in range(len(items))))
-        if failures:
-            fault = failures[min(failures)]
-            f, n = fault.failure, fault.attempts
-            raise CallFailed(f"{self.config.model}: {len(failures)} of {len(items)} calls failed; first: {f.reason} "
-                             f"after {n} attempt{'s' * (n != 1)}; {hint(f, self.config)}", status=f.status, attempts=n)
-
-    async def _attempt(self, one, item, secrets: list[str]):
-        try:
-            response = await asyncio.wait_for(one(item), timeout=self.config.timeout_s)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            failure = classify(exc, secrets=secrets, timeout_s=self.config.timeout_s,
-                               endpoints=self.transport.endpoints)
-            if failure is None:
-                raise
-            raise ProviderFault(failure) from None
-        return response
+        LoopThread.run(run_batch(len(items), lambda i: guarded(one(items[i]), secrets=secrets,
+                                                              timeout_s=self.config.timeout_s,
+                                                              endpoints=self.transport.endpoints),
+                                 on_result, config=self.config, base_s=self.backoff_base_s, max_s=self.backoff_max_s,
+                                 rng=self._rng, log=log, name=self.name))
 
     def _common(self) -> dict:
         return dict(model=self.config.model, api_base=self.config.api_base, api_key=self._key, temperature=0,

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Sequence
 
 from ..cache import CallCache
-from ..errors import BudgetExceeded, ConfigError, DataError
+from ..errors import ConfigError, DataError
 from ..ledger import Ledger
 from ..models.base import Answer
+from ..scorer import cached_answers
 from .backend import Decoded, GenBackend, Scored, TokenScores
-
-_WAIT_S = (0.02, 0.5)
 
 
 def _decode_key(prompt: str) -> str:
@@ -104,77 +102,30 @@ class Generator:
     # ------------------------------------------------------------ cache, claims, ledger
 
     def _run(self, keys: list[str], purpose: str, send) -> dict[str, Answer]:
-        key = (self.name, self.role, purpose)
+        """Answers of ``keys`` through the cache, claims and ledger (``proxyx.scorer.cached_answers``);
+        ``send(keys, on_result)`` gets the backend's results, turned into cacheable answers here."""
         unique = list(dict.fromkeys(keys))
-        found = self._hits(unique, key)
-        missing = [k for k in unique if k not in found]
         if self.order:
-            missing.sort(key=lambda k: k.split("\x00", 1)[1])
-        wait = _WAIT_S[0]
-        while missing:
-            claim = self.cache.claim(self.fingerprint, missing)
-            if claim.mine:
-                try:
-                    found.update(self._send(claim.mine, key, send))
-                finally:
-                    self.cache.release(self.fingerprint, claim.mine)
-            elsewhere = self._hits(claim.elsewhere, key)
-            found.update(elsewhere)
-            if not claim.mine and not elsewhere:  # another process is answering them
-                time.sleep(wait)
-                wait = min(2 * wait, _WAIT_S[1])
-            missing = [k for k in missing if k not in found]
-        return found
+            unique.sort(key=lambda k: k.split("\x00", 1)[1])
 
-    def _hits(self, keys: list[str], key) -> dict[str, Answer]:
-        found = self.cache.get_many(self.fingerprint, keys)
-        for k in keys:
-            if k in found:
-                self.ledger.record_hit(key, found[k])
-        return found
+        def send_answers(batch: list[str], on_answer) -> None:
+            def on_result(i: int, r: Decoded | Scored) -> None:
+                usd = self.backend.cost(r.prompt_tokens, r.completion_tokens)
+                if isinstance(r, Decoded):
+                    a = Answer(probs=r.logprobs, prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
+                               usd=usd, text=r.text)
+                else:
+                    a = Answer(probs=r.scores.encode(), prompt_tokens=r.prompt_tokens,
+                               completion_tokens=r.completion_tokens, usd=usd)
+                on_answer(i, a)
+            send(batch, on_result)
+
+        return cached_answers(self.cache, self.ledger, self.fingerprint, self.name, (self.name, self.role, purpose),
+                              unique, worst_case=self._worst_case, send=send_answers)
 
     def _worst_case(self, k: str) -> float:
         n = len(k.encode("utf-8"))  # bytes >= tokens: a safe bound without tokenizing
         return self.backend.cost(n, self.max_tokens)
-
-    def _send(self, keys: list[str], key, send) -> dict[str, Answer]:
-        reserved: list[float] = []
-        for k in keys:
-            cost = self._worst_case(k)
-            try:
-                self.ledger.reserve(cost)
-            except BudgetExceeded:
-                if not reserved:
-                    raise
-                break
-            reserved.append(cost)
-        keys = keys[: len(reserved)]
-        got: dict[str, Answer] = {}
-        clock = [time.perf_counter()]
-
-        def on_result(i: int, r: Decoded | Scored) -> None:
-            now = time.perf_counter()
-            usd = self.backend.cost(r.prompt_tokens, r.completion_tokens)
-            if isinstance(r, Decoded):
-                a = Answer(probs=r.logprobs, prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
-                           usd=usd, seconds=now - clock[0], text=r.text)
-            else:
-                a = Answer(probs=r.scores.encode(), prompt_tokens=r.prompt_tokens,
-                           completion_tokens=r.completion_tokens, usd=usd, seconds=now - clock[0])
-            clock[0] = now
-            self.cache.put(self.fingerprint, self.name, keys[i], a)
-            self.ledger.release(reserved[i])
-            self.ledger.record_call(key, a)
-            got[keys[i]] = a
-
-        try:
-            send(keys, on_result)
-        except BaseException:
-            for i, k in enumerate(keys):
-                if k not in got:
-                    self.ledger.release(reserved[i])
-            raise
-        return got
 
     def close(self) -> None:
         self.backend.close()

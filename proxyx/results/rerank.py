@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
-import numpy as np
-from scipy import stats
-
+from ..stats import mean_t
 from .core import Cost, Document, LedgerRow, ResultModel
 
 
@@ -21,10 +18,10 @@ class Spread(ResultModel):
 
     @classmethod
     def of(cls, values) -> "Spread":
-        v = np.asarray(list(values), dtype=float)
-        m = float(v.mean())
-        half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
-        return cls(mean=m, low=max(0.0, m - half), high=min(1.0, m + half), values=[float(x) for x in v])
+        v = [float(x) for x in values]
+        t = mean_t(v)
+        low, high = (t.estimate, t.estimate) if t.low is None else (t.low, t.high)
+        return cls(mean=t.estimate, low=max(0.0, low), high=min(1.0, high), values=v)
 
 
 class Difference(ResultModel):

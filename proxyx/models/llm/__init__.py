@@ -27,19 +27,17 @@ $0 (logged once).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
 
 from ...config import ModelConfig, Price, TaskConfig
-from ...errors import CallFailed
 from ...prompt import render
 from ..base import Answer, Model, OnAnswer
-from .failures import Failure, classify, hint, retry_after_s, scrub
+from .failures import Failure, retry_after_s, scrub
 from .parse import FLAG_OUTSIDE, FLAG_UNPARSED, FLAG_VERBALIZED, Malformed, first_token_top_logprobs, label_probs, \
     parse_response, verbalized_probs
-from .retry import ProviderFault, backoff_s, with_retries
+from .retry import ProviderFault, backoff_s, guarded, run_batch
 from .transport import LoopThread, Transport, litellm_module
 
 log = logging.getLogger(__name__)
@@ -122,52 +120,15 @@ class LiteLLMModel(Model):
 
     def _predict(self, texts: list[str], on_answer: OnAnswer) -> None:
         secrets = self.transport.open()
-        LoopThread.run(self._batch(texts, on_answer, secrets))
-
-    async def _batch(self, texts: list[str], on_answer: OnAnswer, secrets: list[str]) -> None:
-        slots = asyncio.Semaphore(self.config.concurrency)
-        failures: dict[int, ProviderFault] = {}
-
-        async def one(i: int) -> None:
-            async with slots:  # held through the retries: a rate-limited call slows the batch down
-                try:
-                    answer = await with_retries(lambda: self._attempt(texts[i], secrets),
-                                                attempts=1 + self.config.max_retries, base_s=self.backoff_base_s,
-                                                max_s=self.backoff_max_s, rng=self._rng, log=log, name=self.name)
-                except ProviderFault as fault:
-                    failures[i] = fault
-                    return
-            on_answer(i, answer)
-
-        tasks = [asyncio.ensure_future(one(i)) for i in range(len(texts))]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        if failures:
-            fault = failures[min(failures)]
-            f, n = fault.failure, fault.attempts
-            raise CallFailed(
-                f"{self.config.model}: {len(failures)} of {len(texts)} calls failed; first: {f.reason} "
-                f"after {n} attempt{'s' * (n != 1)}; {hint(f, self.config)}", status=f.status, attempts=n)
+        LoopThread.run(run_batch(len(texts), lambda i: self._attempt(texts[i], secrets), on_answer, config=self.config,
+                                 base_s=self.backoff_base_s, max_s=self.backoff_max_s, rng=self._rng, log=log,
+                                 name=self.name))
 
     async def _attempt(self, text: str, secrets: list[str]) -> Answer:
         """One call: a provider failure becomes a ``ProviderFault``; anything else (a bug) is raised as it is."""
-        try:
-            response = await asyncio.wait_for(
-                self.transport.send(self.prompt(text), max_tokens=self.max_tokens,
-                                    top_logprobs=self.config.top_logprobs), timeout=self.config.timeout_s)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            failure = classify(exc, secrets=secrets, timeout_s=self.config.timeout_s,
-                               endpoints=self.transport.endpoints)
-            if failure is None:
-                raise
-            raise ProviderFault(failure) from None  # no chain: the provider's text may hold the key
+        response = await guarded(self.transport.send(self.prompt(text), max_tokens=self.max_tokens,
+                                                     top_logprobs=self.config.top_logprobs),
+                                 secrets=secrets, timeout_s=self.config.timeout_s, endpoints=self.transport.endpoints)
         try:
             parsed = parse_response(response, self.task, self.config.style)
         except Malformed as exc:

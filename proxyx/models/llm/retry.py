@@ -11,6 +11,7 @@ waited at least.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,8 @@ from typing import TypeVar
 
 import tenacity
 
-from .failures import Failure
+from ...errors import CallFailed
+from .failures import Failure, classify, hint
 
 T = TypeVar("T")
 
@@ -74,3 +76,50 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, attempts: int, ba
     except ProviderFault as fault:
         fault.attempts = count
         raise
+
+
+async def guarded(call: Awaitable[T], *, secrets: list[str], timeout_s: float, endpoints) -> T:
+    """``await call`` within ``timeout_s``: a provider failure becomes a ``ProviderFault``; anything else (a bug)
+    is raised as it is."""
+    try:
+        return await asyncio.wait_for(call, timeout=timeout_s)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        failure = classify(exc, secrets=secrets, timeout_s=timeout_s, endpoints=endpoints)
+        if failure is None:
+            raise
+        raise ProviderFault(failure) from None  # no chain: the provider's text may hold the key
+
+
+async def run_batch(n: int, attempt: Callable[[int], Awaitable[T]], on_result: Callable[[int, T], None], *,
+                    config, base_s: float, max_s: float, rng: random.Random, log: logging.Logger, name: str) -> None:
+    """``attempt(i)`` for every i < n, ``config.concurrency`` at a time, each with its retries; ``on_result(i, r)``
+    as each succeeds. Then ``CallFailed`` naming the first failure, if any; a bug or Ctrl-C cancels the rest."""
+    slots = asyncio.Semaphore(config.concurrency)
+    failures: dict[int, ProviderFault] = {}
+
+    async def one(i: int) -> None:
+        async with slots:  # held through the retries: a rate-limited call slows the batch down
+            try:
+                result = await with_retries(lambda: attempt(i), attempts=1 + config.max_retries, base_s=base_s,
+                                            max_s=max_s, rng=rng, log=log, name=name)
+            except ProviderFault as fault:
+                failures[i] = fault
+                return
+        on_result(i, result)
+
+    tasks = [asyncio.ensure_future(one(i)) for i in range(n)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    if failures:
+        fault = failures[min(failures)]
+        f, tries = fault.failure, fault.attempts
+        raise CallFailed(f"{config.model}: {len(failures)} of {n} calls failed; first: {f.reason} "
+                         f"after {tries} attempt{'s' * (tries != 1)}; {hint(f, config)}", status=f.status,
+                         attempts=tries)
