@@ -74,6 +74,13 @@ def _stages(quiet: bool, name: str):
         yield lambda stage, done, total: bar.update(task, completed=done, total=total, stage=stage)
 
 
+def _page(report, path: Path) -> None:
+    """Write the report's HTML page next to its JSON and say where."""
+    from .view.html import write_html
+
+    Console().print(f"page: {write_html(report, path.with_suffix('.html'))}", markup=False, highlight=False)
+
+
 @app.command()
 def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             screen: Annotated[Optional[Path], typer.Option(help="use this screening result (from 'proxyx screen')")] = None,
@@ -94,9 +101,14 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             from .generation.pipeline import run_generate
             from .generation.render import print_generate
 
+            screened = ScreenResult.load(screen, hint=f"write one with 'proxyx screen {config} --out FILE'") if screen else None
             with _stages(quiet, "explaining") as on_progress:
-                report = run_generate(cfg, on_instance=lambda done, total, stage: on_progress(stage, done, total))
-            print_generate(report, Console(), _saved(report.save(target, fallback_dir=cfg.cache_dir), target))
+                report = run_generate(cfg, screen=screened,
+                                      on_instance=lambda done, total, stage: on_progress(stage, done, total))
+            path = _saved(report.save(target, fallback_dir=cfg.cache_dir), target)
+            print_generate(report, Console(), path)
+            if html:
+                _page(report, path)
             raise typer.Exit(EXIT_BY_STATUS[report.status])
         screened = None
         if screen is not None:
@@ -114,9 +126,7 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
         for line in story(report):
             out.print(line, highlight=False, markup=False)
         if html:
-            from .view.html import write_html
-
-            out.print(f"page: {write_html(report, path.with_suffix('.html'))}", markup=False, highlight=False)
+            _page(report, path)
         raise typer.Exit(EXIT_BY_STATUS[report.status])
 
 
@@ -134,9 +144,17 @@ def screen(config: ConfigArg, out: OutOpt = None,
         target = check_output_path(out or Path(cfg.output).with_name(Path(cfg.output).stem + ".screen.json"))
         with _progress(quiet) as bar:
             task = bar.add_task("screening", total=None, stage="")
-            result = run_screen(cfg, screen_all=all_proxies or None,
-                                on_step=lambda p: bar.update(task, completed=p.n, total=cfg.screen.max_instances,
-                                                             stage=f"{p.proxy}: n={p.n} mean d={p.mean_d if p.mean_d is None else round(p.mean_d, 4)}"))
+
+            def on_step(p) -> None:
+                bar.update(task, completed=p.n, total=cfg.screen.max_instances,
+                           stage=f"{p.proxy}: n={p.n} mean d={p.mean_d if p.mean_d is None else round(p.mean_d, 4)}")
+
+            if is_generate(cfg):  # one proxy, screened on the questions the config does not explain
+                from .generation.screen import screen_generate
+
+                result = screen_generate(cfg, on_step)
+            else:
+                result = run_screen(cfg, screen_all=all_proxies or None, on_step=on_step)
         path = _saved(result.save(target, fallback_dir=cfg.cache_dir), target)
         print_screen(result, Console())
         Console().print(f"screening result: {path}")

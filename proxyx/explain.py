@@ -14,7 +14,7 @@ import numpy as np
 
 from .explainers import Attribution, make_explainer
 from .explainers.estimators import explain_informed
-from .fidelity import agreement, fidelity_ratio, heldout_masks, local_fidelity, quality, top_k
+from .fidelity import agreement, fidelity_ratio, heldout_masks, local_fidelity, mask_quality, top_k
 from .perturb import Segments
 from .results import Agreement, Comparison, Cost, EstimatorInfo, QualityScores, Spend, nano
 from .scorer import Scorer
@@ -77,17 +77,26 @@ def compare(oracle: Scorer, segments: Segments, target: int, proxy_attr: Attribu
             *, k_fraction: float, purpose: str = "evaluate", heldout: int = 0, seed: int = 0) -> Comparison:
     """Both explanations scored on the oracle: AOPC and, with ``heldout`` masks, local fidelity."""
     f = oracle_value_fn(oracle, target, purpose)
-    qp = quality(segments, proxy_attr.values, f, k_fraction=k_fraction, seed=seed)
-    qo = qp if oracle_attr is proxy_attr else quality(segments, oracle_attr.values, f, k_fraction=k_fraction, seed=seed)
+    return compare_masks(lambda masks: f(segments.render_many(masks)), proxy_attr, oracle_attr,
+                         k_fraction=k_fraction, heldout=heldout, seed=seed)
+
+
+def compare_masks(value_of_masks, proxy_attr: Attribution, oracle_attr: Attribution, *, k_fraction: float,
+                  heldout: int = 0, seed: int = 0) -> Comparison:
+    """``compare`` over any units: ``value_of_masks`` (masks -> the oracle's values) scores both explanations."""
+    n = len(proxy_attr.values)
+    qp = mask_quality(proxy_attr.values, value_of_masks, k_fraction=k_fraction, seed=seed)
+    qo = qp if oracle_attr is proxy_attr else mask_quality(oracle_attr.values, value_of_masks, k_fraction=k_fraction,
+                                                           seed=seed)
     local_p = local_o = None
     if heldout:
-        masks = heldout_masks(proxy_attr.method, len(segments), samples=heldout, seed=seed)
-        y = oracle(segments.render_many(masks), purpose)[:, target]
+        masks = heldout_masks(proxy_attr.method, n, samples=heldout, seed=seed)
+        y = np.asarray(value_of_masks(masks), dtype=float)
         w = make_explainer(proxy_attr.method, samples=heldout, seed=seed).kernel(masks)
         local_p = local_fidelity(proxy_attr, masks, y, w)
         local_o = local_p if oracle_attr is proxy_attr else local_fidelity(oracle_attr, masks, y, w)
     return Comparison(q_proxy=QualityScores(**qp.to_dict()), q_oracle=QualityScores(**qo.to_dict()),
                       fidelity=fidelity_ratio(qp.aopc, qo.aopc),
                       agreement=Agreement(**agreement(proxy_attr.values, oracle_attr.values,
-                                                      k=top_k(len(segments), k_fraction))),
+                                                      k=top_k(n, k_fraction))),
                       local_fidelity_proxy=local_p, local_fidelity_oracle=local_o)

@@ -76,44 +76,55 @@ def deletion_order(values: np.ndarray, seed: int = 0) -> np.ndarray:
     return np.lexsort((tiebreak, -key))
 
 
-def _without(segments: Segments, order: np.ndarray, k: int) -> str:
-    keep = np.ones(len(segments), dtype=bool)
+def _without(n: int, order: np.ndarray, k: int) -> np.ndarray:
+    keep = np.ones(n, dtype=bool)
     keep[order[:k]] = False
-    return segments.render(keep)
+    return keep
 
 
-def _only(segments: Segments, order: np.ndarray, k: int) -> str:
-    keep = np.zeros(len(segments), dtype=bool)
-    keep[order[:k]] = True
-    return segments.render(keep)
+def _only(n: int, order: np.ndarray, k: int) -> np.ndarray:
+    return ~_without(n, order, k)
+
+
+def evaluation_masks(values: np.ndarray, k_fraction: float, *, seed: int = 0) -> np.ndarray:
+    """Every mask ``mask_quality`` asks about (to batch or estimate them), the full input first."""
+    n = len(values)
+    order = deletion_order(values, seed)
+    masks = [np.ones(n, dtype=bool)]
+    masks += [_without(n, order, k) for k in range(1, top_k(n, k_fraction) + 1)]
+    for share in ERASER_BINS:
+        k = _bin_k(n, share)
+        masks += [_without(n, order, k), _only(n, order, k)]
+    return np.array(masks, dtype=bool)
+
+
+def mask_quality(values: np.ndarray, value_of_masks: Callable[[np.ndarray], np.ndarray], *,
+                 k_fraction: float = 0.2, seed: int = 0) -> Quality:
+    """AOPC, comprehensiveness and sufficiency of an attribution over ``len(values)`` units.
+
+    ``value_of_masks``: boolean masks (m, units) -> the oracle's value of each
+    (a classifier's probability, a generated answer's log-probability...).
+    """
+    n = len(values)
+    K = top_k(n, k_fraction)
+    masks = evaluation_masks(values, k_fraction, seed=seed)
+    f = np.asarray(value_of_masks(masks), dtype=float)
+    full, rest = f[0], f[1:]
+    aopc = float(np.mean(full - rest[:K]))
+    bins = rest[K:].reshape(len(ERASER_BINS), 2)
+    return Quality(aopc=aopc, comprehensiveness=float(np.mean(full - bins[:, 0])),
+                   sufficiency=float(np.mean(full - bins[:, 1])), k=K)
 
 
 def evaluation_texts(segments: Segments, values: np.ndarray, k_fraction: float, *, seed: int = 0) -> list[str]:
-    """Every text ``quality`` asks the oracle about (to batch or estimate them), the full text first."""
-    n = len(segments)
-    order = deletion_order(values, seed)
-    texts = [segments.full]
-    texts += [_without(segments, order, k) for k in range(1, top_k(n, k_fraction) + 1)]
-    for share in ERASER_BINS:
-        k = _bin_k(n, share)
-        texts += [_without(segments, order, k), _only(segments, order, k)]
-    return texts
+    """Every text ``quality`` asks the oracle about, the full text first."""
+    return segments.render_many(evaluation_masks(values, k_fraction, seed=seed))
 
 
 def quality(segments: Segments, values: np.ndarray, value_fn: ValueFn, *, k_fraction: float = 0.2,
             seed: int = 0) -> Quality:
     """AOPC, comprehensiveness and sufficiency of an attribution, on the oracle (ties broken by ``seed``)."""
-    n = len(segments)
-    K = top_k(n, k_fraction)
-    texts = evaluation_texts(segments, values, k_fraction, seed=seed)
-    f = dict(zip(texts, np.asarray(value_fn(texts), dtype=float)))
-    full = f[segments.full]
-    order = deletion_order(values, seed)
-    aopc = float(np.mean([full - f[_without(segments, order, k)] for k in range(1, K + 1)]))
-    bins = [_bin_k(n, share) for share in ERASER_BINS]
-    comp = [full - f[_without(segments, order, k)] for k in bins]
-    suff = [full - f[_only(segments, order, k)] for k in bins]
-    return Quality(aopc=aopc, comprehensiveness=float(np.mean(comp)), sufficiency=float(np.mean(suff)), k=K)
+    return mask_quality(values, lambda masks: value_fn(segments.render_many(masks)), k_fraction=k_fraction, seed=seed)
 
 
 def heldout_masks(method: str, n_units: int, *, samples: int, seed: int) -> np.ndarray:

@@ -136,8 +136,10 @@ def check_generate(config):
     if ex.unit not in GEN_UNITS:
         raise ValueError(f"explainer.unit {ex.unit!r} is not a unit of a generation context; use one of: "
                          f"{', '.join(GEN_UNITS)}")
-    if (ex.estimator != "plain") != (len(config.proxies) == 1):
-        raise ValueError("task.type: generate: a proxy sharpens the oracle's values through a proxy-informed "
-                         "estimator, so give exactly one proxy (e.g. local/answer-overlap) with explainer.estimator "
-                         "(e.g. control_variate) and oracle_samples, or neither")
+    if len(config.proxies) > 1:
+        raise ValueError(f"task.type: generate takes one proxy, got {len(config.proxies)}; keep one (a generation "
+                         "model or local/answer-overlap)")
+    if ex.estimator != "plain" and not config.proxies:
+        raise ValueError(f"explainer.estimator: {ex.estimator} sharpens the oracle with a proxy's values; add one "
+                         "proxy (e.g. proxies: [local/answer-overlap]) or use estimator: plain")
     return config

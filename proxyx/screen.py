@@ -35,12 +35,12 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
-from .config import Config
+from .config import Config, ScreenConfig
 from .costs import mean
 from .data import Instance
 from .errors import BudgetExceeded, DataError, ModelError
 from .explain import attribute, compare, instance_seed, predict
-from .results import Cost, ProxyScreen, ScreenInstance, ScreenResult, ScreenValidity
+from .results import Cost, ProxyScreen, ScreenInstance, ScreenResult, ScreenStats, ScreenValidity
 from .scorer import Scorer
 from .session import ALL, Session, distill_purpose, load_instances, open_session
 
@@ -68,6 +68,20 @@ def screen_pool(config: Config, explained_ids: set[str]) -> list[Instance]:
     """
     rows = load_instances(config, split=config.dataset.screen_split, limit=ALL)
     return [x for x in rows if x.id not in explained_ids]
+
+
+def look(result: ScreenStats, d: list[float], cfg: ScreenConfig) -> None:
+    """After a new paired difference: record the bounds in ``result`` and decide when the rule allows."""
+    result.n = len(d)
+    result.mean_d, lo, hi = t_bounds(d, cfg.per_look_confidence)
+    result.lower, result.upper = (lo if math.isfinite(lo) else None), (hi if math.isfinite(hi) else None)
+    if len(d) >= cfg.min_instances:
+        if lo > 0:
+            result.decision = "accepted"
+        elif hi < 0:
+            result.decision = "rejected_futility"
+        elif len(d) >= cfg.max_instances:
+            result.decision = "rejected_max"
 
 
 def screen_validity(session: Session) -> ScreenValidity:
@@ -126,16 +140,7 @@ def _sequential_test(session: Session, proxy: Scorer, instances: list[Instance],
                         else (c.q_proxy.aopc, c.q_oracle.aopc))
             d.append(q_p - cfg.tau * q_o)
             result.instances.append(ScreenInstance(id=x.id, d=d[-1], **dict(c)))
-            result.n = len(d)
-            result.mean_d, lo, hi = t_bounds(d, cfg.per_look_confidence)
-            result.lower, result.upper = (lo if math.isfinite(lo) else None), (hi if math.isfinite(hi) else None)
-            if len(d) >= cfg.min_instances:
-                if lo > 0:
-                    result.decision = "accepted"
-                elif hi < 0:
-                    result.decision = "rejected_futility"
-                elif len(d) >= cfg.max_instances:
-                    result.decision = "rejected_max"
+            look(result, d, cfg)
         if on_step:
             on_step(result)
         if result.decision != "pending":

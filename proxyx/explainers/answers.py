@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import ValueFn, evaluate, find_rows
+from .base import ValueFn, evaluate, find_rows, kept_counts
 from .linear import LinearSurrogate
 from .registry import make_explainer
 
@@ -78,10 +78,10 @@ class Answers:
         and holding part of it out would make the fit look far worse than it
         is and favour the prior for a reason that does not exist.
         """
-        kept = self.oracle_masks.sum(axis=1)
-        levels, where, counts = np.unique(kept, return_inverse=True, return_counts=True)
+        kept = kept_counts(self.oracle_masks)
         n = self.n_units
-        complete = np.array([c == math.comb(n, int(k)) for k, c in zip(levels, counts)])[where]
+        counts = np.bincount(kept, minlength=n + 1)
+        complete = np.array([counts[k] == math.comb(n, k) for k in range(n + 1)])[kept]
         return np.flatnonzero((self.oracle_weights > 0) & ~complete)
 
     def folds(self) -> list[np.ndarray]:

@@ -215,15 +215,27 @@ def find_rows(masks: np.ndarray, queries: np.ndarray) -> np.ndarray:
     if not len(keys):
         return np.full(len(wanted), -1)
     order = np.argsort(keys)
-    at = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
-    found = keys[order][at] == wanted
-    return np.where(found, order[at], -1)
+    ordered = keys[order]
+    at = np.minimum(np.searchsorted(ordered, wanted), len(keys) - 1)
+    return np.where(ordered[at] == wanted, order[at], -1)
 
 
 def _row_keys(masks: np.ndarray) -> np.ndarray:
-    """One sortable key per row: its bits packed into bytes, viewed as one void scalar."""
-    packed = np.ascontiguousarray(np.packbits(np.asarray(masks, dtype=bool), axis=1))
+    """One sortable key per row: up to 52 units the number its bits spell, as a float (exact below 2**53,
+    and a float product is several times faster to build and sort than bytes); beyond, the bits packed into
+    bytes, viewed as one void scalar."""
+    masks = np.asarray(masks, dtype=bool)
+    if masks.shape[1] <= 52:
+        return masks.astype(float) @ 2.0 ** np.arange(masks.shape[1])
+    packed = np.ascontiguousarray(np.packbits(masks, axis=1))
     return packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+
+
+def kept_counts(masks: np.ndarray) -> np.ndarray:
+    """The number of units each mask keeps; a float product, several times faster than ``sum(axis=1)`` on
+    short boolean rows."""
+    masks = np.asarray(masks, dtype=bool)
+    return (masks.astype(float) @ np.ones(masks.shape[1])).astype(np.intp)
 
 
 def all_coalitions(n_units: int) -> np.ndarray:

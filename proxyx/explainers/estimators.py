@@ -113,7 +113,7 @@ def prior_control_variate(answers: Answers, *, taus=TAUS, betas=None,
     mask being known) and the same guard against the oracle alone choose
     among all of them.
     """
-    return _shrunk(answers, (0.0, control_variate(answers)[2]), taus, betas, guard)
+    return _shrunk(answers, (0.0, _cv_beta(answers)), taus, betas, guard)
 
 
 def _shrunk(answers: Answers, gammas, taus, betas, guard: float) -> tuple[np.ndarray, float, float, float, float]:
@@ -125,39 +125,44 @@ def _shrunk(answers: Answers, gammas, taus, betas, guard: float) -> tuple[np.nda
     if len(sampled) < MIN_CV_ROWS:
         values, base = fit.fit(y_o)
         return values, base, 0.0, 0.0, 0.0
-    direction = fit.prior_direction(phi_p)
-    grids, losses = [], []
-    for gamma in gammas:
-        grids.append(_beta_grid(y_o - gamma * y_p, y_p, answers.oracle_weights, betas))
-        losses.append(fit.loo_losses(y_o - gamma * y_p, taus * fit.scale, grids[-1][:, None] * direction, sampled))
-    totals = [loss.sum(axis=2) for loss in losses]
-    best = min(((g, *np.unravel_index(int(np.argmin(t)), t.shape)) for g, t in enumerate(totals)),
-               key=lambda c: totals[c[0]][c[1], c[2]])
-    finite = np.flatnonzero(np.isfinite(totals[0][:, 0]))
+    # every gamma, lam and beta in one pass: losses[g, t, b] holds the per-mask leave-one-out errors
+    ys = y_o[None, :] - np.asarray(gammas, dtype=float)[:, None] * y_p[None, :]
+    grids = _beta_grids(ys, y_p, answers.oracle_weights, betas)
+    losses = fit.loo_losses(ys, taus * fit.scale, grids[:, :, None] * fit.prior_direction(phi_p), sampled)
+    totals = losses.sum(axis=3)
+    best = np.unravel_index(int(np.argmin(totals)), totals.shape)  # the first gamma among equals
+    finite = np.flatnonzero(np.isfinite(totals[0, :, 0]))
     alone = (0, int(finite[0]), 0) if len(finite) else best  # the oracle alone, or the closest LOO can score
     if best[:2] != alone[:2]:
-        diff = losses[0][alone[1], 0] - losses[best[0]][best[1], best[2]]
+        diff = losses[alone] - losses[best]
         if diff.sum() <= guard * np.sqrt(len(diff)) * diff.std(ddof=1):
             best = alone
-    g, t, b = best
+    g, t, b = (int(i) for i in best)
     gamma, tau = float(gammas[g]), float(taus[t])
-    beta = 0.0 if tau == 0 else float(grids[g][b])
-    values, base = fit.fit(y_o - gamma * y_p, lam=tau * fit.scale, prior_values=phi_p, beta=beta)
+    beta = 0.0 if tau == 0 else float(grids[g, b])
+    values, base = fit.fit(ys[g], lam=tau * fit.scale, prior_values=phi_p, beta=beta)
     return values + gamma * phi_p, base + gamma * base_p, tau, beta, gamma
 
 
-def _beta_grid(y_o: np.ndarray, y_p: np.ndarray, w: np.ndarray, betas) -> np.ndarray:
+def _beta_grids(ys: np.ndarray, y_p: np.ndarray, w: np.ndarray, betas) -> np.ndarray:
+    """``beta``'s grid for each answer vector of ``ys`` (rows): 0, 1, the weighted least-squares slope of
+    the vector on the proxy's answers and half of it; or the fixed ``betas``."""
     if betas is not None:
-        return np.asarray(betas, dtype=float)
-    slope = _slope(y_o, y_p, w)
-    return np.array([0.0, 1.0, slope, slope / 2])
+        return np.tile(np.asarray(betas, dtype=float), (len(ys), 1))
+    slope = _slopes(ys, y_p, w[None, :])[0]
+    return np.stack([np.zeros_like(slope), np.ones_like(slope), slope, slope / 2], axis=1)
 
 
-def _slope(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> float:
-    """Weighted least-squares slope of ``y`` on ``x`` (0 when ``x`` is constant)."""
-    xc, yc = x - w @ x / w.sum(), y - w @ y / w.sum()
-    var = w @ (xc * xc)
-    return 0.0 if var <= 1e-300 or var <= 1e-24 * (w @ (yc * yc)) else float(w @ (xc * yc) / var)
+def _slopes(y: np.ndarray, x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(slope, mean x, mean y)`` of the weighted least-squares fits of ``y`` on ``x``, one per row of
+    ``weights`` (zero outside a fit's rows) or of ``y``; the slope is 0 where ``x`` is constant."""
+    total = weights.sum(axis=1)
+    mean_x, mean_y = (weights * x).sum(axis=1) / total, (weights * y).sum(axis=1) / total
+    xc, yc = x - mean_x[:, None], y - mean_y[:, None]
+    wx = weights * xc
+    var, cov, var_y = (wx * xc).sum(axis=1), (wx * yc).sum(axis=1), (weights * yc * yc).sum(axis=1)
+    flat = (var <= 1e-300) | (var <= 1e-24 * var_y)
+    return np.where(flat, 0.0, cov / np.where(flat, 1.0, var)), mean_x, mean_y
 
 
 def control_variate(answers: Answers, *, beta: float | None = None) -> tuple[np.ndarray, float, float]:
@@ -168,52 +173,56 @@ def control_variate(answers: Answers, *, beta: float | None = None) -> tuple[np.
     variance of the combined estimate when estimation errors are linear in
     the residuals).
     """
-    small = answers.oracle_fit()
     y_o, y_p = answers.y_oracle, answers.proxy_on_oracle
     if beta is None:
-        w = answers.oracle_weights
-        r_o = y_o - small.predict(*small.fit(y_o))
-        r_p = y_p - small.predict(*small.fit(y_p))
-        denom = w @ (r_p * r_p)
-        beta = 0.0 if denom <= 1e-24 * max(w @ (r_o * r_o), 1e-300) else float(w @ (r_o * r_p) / denom)
-    v_small, b_small = small.fit(y_o - beta * y_p)
+        beta = _cv_beta(answers)
+    v_small, b_small = answers.oracle_fit().fit(y_o - beta * y_p)
     v_large, b_large = answers.proxy_explanation
     return v_small + beta * v_large, b_small + beta * b_large, float(beta)
+
+
+def _cv_beta(answers: Answers) -> float:
+    """The control variate's ``beta`` (``control_variate``): the oracle's and the proxy's fits in one pass."""
+    w = answers.oracle_weights
+    r_o, r_p = answers.oracle_fit().residuals(np.stack([answers.y_oracle, answers.proxy_on_oracle]))
+    denom = w @ (r_p * r_p)
+    return 0.0 if denom <= 1e-24 * max(w @ (r_o * r_o), 1e-300) else float(w @ (r_o * r_p) / denom)
 
 
 def regression_adjusted(answers: Answers) -> tuple[np.ndarray, float, float]:
     """``(values, base_value, slope)`` of ``A_N s + A_n (y_o - s)``, ``s`` the cross-fitted calibrated proxy."""
     u_small, u_large = _logit(answers.proxy_on_oracle), _logit(answers.y_proxy)
-    v, w = _logit(answers.y_oracle), answers.oracle_weights
-    eligible = answers.eligible
-    full_a, full_b = _calibration(u_small[eligible], v[eligible], w[eligible])
+    v = _logit(answers.y_oracle)
+    on = np.zeros(len(v))  # the calibration's weights: the oracle's, on its eligible masks
+    on[answers.eligible] = answers.oracle_weights[answers.eligible]
     if len(answers.sampled) < MIN_CV_ROWS:
-        models = [(full_a, full_b)]
-        s_small = _sigmoid(full_a + full_b * u_small)
-    else:
-        models, s_small = [], np.empty(len(v))
-        for fold in answers.folds():
-            train = np.setdiff1d(eligible, fold)
-            a, b = _calibration(u_small[train], v[train], w[train])
-            models.append((a, b))
-            s_small[fold] = _sigmoid(a + b * u_small[fold])
-        others = np.setdiff1d(np.arange(len(v)), answers.sampled)  # enumerated levels, Kernel SHAP's full/empty
-        s_small[others] = _ensemble(models, u_small[others])
-    s_large = _ensemble(models, u_large)
+        a, b = _calibrations(u_small, v, on[None, :])
+        models = slice(0, 1)
+        s_small = _sigmoid(a[0] + b[0] * u_small)
+    else:  # the full calibration, then one per fold without it: all in one pass
+        folds, fold_of = answers.folds(), np.full(len(v), -1)
+        for k, fold in enumerate(folds):
+            fold_of[fold] = k
+        a, b = _calibrations(u_small, v, np.vstack([on, on * (fold_of != np.arange(len(folds))[:, None])]))
+        models = slice(1, None)
+        s_small = _ensemble(a[1:], b[1:], u_small)  # enumerated levels, Kernel SHAP's full/empty
+        held = np.flatnonzero(fold_of >= 0)
+        s_small[held] = _sigmoid(a[1 + fold_of[held]] + b[1 + fold_of[held]] * u_small[held])
+    s_large = _ensemble(a[models], b[models], u_large)
     v_large, b_large = answers.proxy_fit().fit(s_large)
     v_small, b_small = answers.oracle_fit().fit(answers.y_oracle - s_small)
-    return v_large + v_small, b_large + b_small, float(full_b)
+    return v_large + v_small, b_large + b_small, float(b[0])
 
 
-def _ensemble(models: list[tuple[float, float]], u: np.ndarray) -> np.ndarray:
-    """The mean of the calibrated proxies ``sigmoid(a + b u)`` over ``models``."""
-    a, b = np.array(models).T
+def _ensemble(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The mean of the calibrated proxies ``sigmoid(a + b u)`` over the models ``(a, b)``."""
     return _sigmoid(a[:, None] + b[:, None] * u[None, :]).mean(axis=0)
 
 
-def _calibration(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    b = _slope(v, u, w)
-    return float(w @ v / w.sum() - b * (w @ u / w.sum())), b
+def _calibrations(u: np.ndarray, v: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Intercepts and slopes of ``v`` on ``u``, one fit per row of ``weights``."""
+    b, mean_u, mean_v = _slopes(v, u, weights)
+    return mean_v - b * mean_u, b
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

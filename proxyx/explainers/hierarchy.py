@@ -64,6 +64,17 @@ def select(values: np.ndarray, top_k: int, threshold: float | None = None) -> np
     return np.sort(order)
 
 
+def on_spans(value_fn: ValueFn, spans: Sequence[tuple[int, int]], n_words: int) -> ValueFn:
+    """``value_fn`` over word masks as a value function over masks of ``spans`` (the other words kept)."""
+    def level_fn(masks: np.ndarray) -> np.ndarray:
+        masks = np.asarray(masks, dtype=bool)
+        words = np.ones((len(masks), n_words), dtype=bool)
+        for j, (a, b) in enumerate(spans):
+            words[:, a:b] = masks[:, j : j + 1]
+        return value_fn(words)
+    return level_fn
+
+
 class HierarchicalExplainer:
     """Explain level by level, refining the selected units; constructor stores arguments only."""
 
@@ -106,17 +117,11 @@ class HierarchicalExplainer:
             start = time.perf_counter()
             spans = [ranges[u] for u in active]
 
-            def level_fn(masks: np.ndarray, fn: ValueFn = value_fn, spans=spans) -> np.ndarray:
-                words = np.ones((len(masks), n_words), dtype=bool)
-                for j, (a, b) in enumerate(spans):
-                    words[:, a:b] = masks[:, j : j + 1]
-                return fn(words)
-
+            level_fn = on_spans(value_fn, spans, n_words)
             info, oracle_budget = None, samples
             if informed:
                 oracle_budget = min(self.oracle_samples or samples, samples)
-                attr, info = explain_informed(self.method, len(active), level_fn,
-                                              lambda masks, spans=spans: level_fn(masks, proxy_fn, spans),
+                attr, info = explain_informed(self.method, len(active), level_fn, on_spans(proxy_fn, spans, n_words),
                                               samples=samples, oracle_samples=oracle_budget,
                                               estimator=self.estimator, seed=self.seed + i)
             else:

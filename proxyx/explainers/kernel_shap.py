@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from .base import CHUNK, Explainer, MaskSet, max_rounds, random_subsets
+from .base import CHUNK, Explainer, MaskSet, kept_counts, max_rounds, random_subsets
 
 
 class KernelShapExplainer(Explainer):
@@ -77,11 +77,11 @@ class KernelShapExplainer(Explainer):
 
     def kernel(self, masks: np.ndarray) -> np.ndarray:
         n = masks.shape[1]
-        kept = masks.sum(axis=1)
+        kept = kept_counts(masks)
         inner = (kept > 0) & (kept < n)  # the empty and full rows are constraints, not data
         weights = np.zeros(len(masks))
-        levels, where, counts = np.unique(kept[inner], return_inverse=True, return_counts=True)
-        weights[inner] = ((n - 1) / (levels * (n - levels) * counts))[where]
+        levels = kept[inner]
+        weights[inner] = (n - 1) / (levels * (n - levels) * np.bincount(levels, minlength=n)[levels])
         return weights
 
     def _fit(self, masks: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:

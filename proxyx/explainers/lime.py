@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from .base import CHUNK, Explainer, MaskSet, max_rounds, random_subsets
+from .base import CHUNK, Explainer, MaskSet, kept_counts, max_rounds, random_subsets
 
 
 class LimeExplainer(Explainer):
@@ -46,20 +46,24 @@ class LimeExplainer(Explainer):
 
     def similarity(self, masks: np.ndarray) -> np.ndarray:
         """lime's kernel of each mask: the weight one draw of it gets in lime."""
+        return self._similarity(kept_counts(masks), masks.shape[1])
+
+    def _similarity(self, kept: np.ndarray, n_units: int) -> np.ndarray:
+        """``similarity`` of masks keeping ``kept`` of ``n_units`` units."""
         # Cosine distance of a 0/1 row with k ones to the all-ones row is
         # 1 - sqrt(k / n); the empty row gets 1, as in scikit-learn.
-        distance = 100.0 * (1.0 - np.sqrt(masks.sum(axis=1) / masks.shape[1]))
+        distance = 100.0 * (1.0 - np.sqrt(kept / n_units))
         return np.sqrt(np.exp(-(distance**2) / self.kernel_width**2))
 
     def kernel(self, masks: np.ndarray) -> np.ndarray:
         """lime's expected weight per level, spread over the distinct masks of that level (module docstring)."""
         n_rows, n_units = masks.shape
-        removed = n_units - masks.sum(axis=1)
+        kept = kept_counts(masks)
         draws_per_level = (max(self.samples, n_rows) - 1) / n_units
-        _, where, counts = np.unique(removed, return_inverse=True, return_counts=True)
-        weights = self.similarity(masks) * draws_per_level / counts[where]
-        unmasked = removed == 0
-        weights[unmasked] = self.similarity(masks[unmasked])  # lime's row 0: counted once
+        similarity = self._similarity(np.arange(n_units + 1), n_units)[kept]  # one per level, then per mask
+        weights = similarity * draws_per_level / np.bincount(kept, minlength=n_units + 1)[kept]
+        unmasked = kept == n_units
+        weights[unmasked] = similarity[unmasked]  # lime's row 0: counted once
         return weights
 
     def _fit(self, masks: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:

@@ -10,7 +10,10 @@ A change of variables turns both into one ridge problem in ``theta``,
 
 solved as ``theta = (G + (alpha + lam) I)^-1 (Z' W t + lam theta0)`` with
 ``G = Z' W Z``; one eigendecomposition of ``G`` gives every ``lam`` at once,
-and their exact leave-one-out errors (the prior estimator's cross-validation).
+and their exact leave-one-out errors (the prior estimator's cross-validation),
+for a whole stack of answer vectors in one pass. A single fit needs only a
+linear solve (``LinearSurrogate.solve``); the eigendecomposition is made
+when first needed.
 
 * LIME: ``theta = phi``, ``Z = X - xbar``, ``t = y - ybar`` (weighted means
   over the fitted rows), ``b = ybar - xbar.phi``.
@@ -26,20 +29,23 @@ exist for speed (no scikit-learn round trip) and for the ``lam`` path.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
+from scipy.linalg import lapack
 
 from .base import find_rows
 from .lime import LimeExplainer
 
 #: eigenvalues below this share of the largest count as zero in a pseudo-inverse
 RANK_TOL = 1e-10
+#: pivots below this share of the largest diagonal entry make ``_sum_zero`` leave ``G`` to the pseudo-inverse
+CHOLESKY_TOL = 1e-6
 
 
-def _complement_pairs(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(first, second)`` of the rows whose complement is also a row (each pair once)."""
-    partner = find_rows(masks, ~np.asarray(masks, dtype=bool))
-    first = np.flatnonzero(partner > np.arange(len(masks)))
-    return first, partner[first]
+def _times(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a stack ``a`` of rows, as one 2-D product (``@`` would loop over the leading axes)."""
+    return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
 
 
 class LinearSurrogate:
@@ -48,6 +54,10 @@ class LinearSurrogate:
     ``rows`` restricts the fit to a subset of the masks (a cross-validation
     fold); rows with zero weight never enter it. Kernel SHAP's full and empty
     masks must be among ``masks`` (they pin the efficiency constraint).
+
+    Every method taking answers ``y`` (one per mask) also takes a stack of
+    them, shape ``(..., masks)``, and puts the stack's axes first in its
+    result: several answer vectors share one pass.
     """
 
     def __init__(self, method: str, masks: np.ndarray, weights: np.ndarray, rows: np.ndarray | None = None) -> None:
@@ -63,70 +73,129 @@ class LinearSurrogate:
             chosen[rows] = True
             use &= chosen
         self.rows = np.flatnonzero(use)
-        self.kept = self.masks.sum(axis=1)
         x = self.masks.astype(float)
+        self.kept = x @ np.ones(d)  # a product, not sum(axis=1): several times faster on short rows
         w = self.weights[self.rows]
+        fitted = x if len(self.rows) == m else x[self.rows]  # made sqrt(W) Z in place: few large temporaries
         if method == "lime":
             self.alpha = LimeExplainer.alpha
-            self.center = w @ x[self.rows] / w.sum()
-            self.z = x - self.center
+            self.center = w @ fitted / w.sum()
         else:
             self.alpha = 0.0
             full, empty = np.flatnonzero(self.kept == d), np.flatnonzero(self.kept == 0)
             if not len(full) or not len(empty):
                 raise ValueError("Kernel SHAP needs the full and the empty mask among the masks")
             self.full_row, self.empty_row = int(full[0]), int(empty[0])
-            self.z = x - x.mean(axis=1, keepdims=True)
-        self.w_fit, self.z_fit = w, self.z[self.rows]  # the fitted rows' weights and design
-        gram = self.z_fit.T @ (self.z_fit * w[:, None])
-        eigval, self.eigvec = np.linalg.eigh(gram)
-        self.eigval = np.clip(eigval, 0.0, None)
-        self._leverage_of: dict[bytes, tuple] = {}
+        fitted -= self._offset(self.rows)
+        self.w_fit, self.root_w = w, np.sqrt(w)
+        fitted *= self.root_w[:, None]
+        self.root_fit = fitted  # the fitted rows' design, times the square roots of their weights
+        self.gram = fitted.T @ fitted
 
     @property
     def n_units(self) -> int:
         return self.masks.shape[1]
 
+    def _offset(self, rows) -> np.ndarray:
+        """What ``Z`` subtracts from the masks on ``rows``: LIME the fitted rows' mean, Kernel SHAP each
+        row's own."""
+        return self.center if self.method == "lime" else (self.kept[rows] / self.n_units)[:, None]
+
+    def _design(self, rows) -> np.ndarray:
+        """``Z`` on ``rows``: the masks, centred."""
+        return self.masks[rows].astype(float) - self._offset(rows)
+
+    @cached_property
+    def z(self) -> np.ndarray:
+        """``Z`` on every mask."""
+        return self._design(slice(None))
+
+    @cached_property
+    def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
+        """Eigenvalues (clipped at zero) and eigenvectors of the weighted Gram matrix ``G``."""
+        eigval, eigvec = np.linalg.eigh(self.gram)
+        return np.clip(eigval, 0.0, None), eigvec
+
     @property
     def scale(self) -> float:
         """The mean eigenvalue of the weighted Gram matrix: the natural unit of ``lam``."""
-        return float(self.eigval.mean())
+        return float(self.spectrum[0].mean())
 
     def target(self, y: np.ndarray) -> np.ndarray:
         """``t`` for every mask (centred with the fitted rows' means for LIME)."""
         y = np.asarray(y, dtype=float)
         if self.method == "lime":
             w = self.w_fit
-            return y - w @ y[self.rows] / w.sum()
-        gap = y[self.full_row] - y[self.empty_row]
-        return y - y[self.empty_row] - self.kept * gap / self.n_units
+            return y - y[..., self.rows] @ (w / w.sum())[:, None]
+        empty = y[..., self.empty_row, None]
+        return y - empty - (y[..., self.full_row, None] - empty) * (self.kept / self.n_units)
 
     def prior_direction(self, prior_values: np.ndarray) -> np.ndarray:
         """``theta0`` for a prior on the attributions (Kernel SHAP: its sum-zero part)."""
         prior_values = np.asarray(prior_values, dtype=float)
         return prior_values if self.method == "lime" else prior_values - prior_values.mean()
 
+    def _rhs(self, y: np.ndarray) -> np.ndarray:
+        """``Z' W t`` over the fitted rows."""
+        return (self.target(y)[..., self.rows] * self.root_w) @ self.root_fit
+
     def _inverse(self, lams: np.ndarray) -> np.ndarray:
         """``1 / (eigval + alpha + lam)`` per ``lam`` (rows), a pseudo-inverse where that is zero."""
+        eigval = self.spectrum[0]
         shift = self.alpha + np.asarray(lams, dtype=float)[:, None]
-        denom = self.eigval[None, :] + shift
-        tiny = RANK_TOL * max(float(self.eigval.max()), 1e-300)
-        singular = (shift <= 0) & (self.eigval[None, :] <= tiny)
-        return np.where(singular, 0.0, 1.0 / np.where(singular, 1.0, denom))
+        denom = eigval[None, :] + shift
+        denom[(shift <= 0) & (eigval <= RANK_TOL * max(float(eigval[-1]), 1e-300))] = np.inf  # 1 / inf = 0
+        return 1.0 / denom
+
+    def _spectral(self, y: np.ndarray, lams: np.ndarray, theta0s: np.ndarray | None) -> np.ndarray:
+        """``theta`` in the eigenbasis of ``G``: shape ``(..., len(lams), len(theta0s), d)``."""
+        eigvec = self.spectrum[1]
+        theta0s = np.zeros((1, self.n_units)) if theta0s is None else np.atleast_2d(theta0s)
+        a = self._rhs(y) @ eigvec
+        q = theta0s @ eigvec
+        return self._inverse(lams)[:, None, :] * (a[..., None, None, :] + lams[:, None, None] * q[..., None, :, :])
 
     def path(self, y: np.ndarray, lams, theta0s: np.ndarray | None = None) -> np.ndarray:
-        """``theta`` for every ``lam`` and every prior mean ``theta0``: shape ``(len(lams), len(theta0s), d)``."""
+        """``theta`` for every ``lam`` and every prior mean ``theta0``: shape ``(..., len(lams), len(theta0s), d)``
+        (``theta0s`` may carry the leading axes of ``y``, one set per answer vector)."""
         lams = np.atleast_1d(np.asarray(lams, dtype=float))
-        theta0s = np.zeros((1, self.n_units)) if theta0s is None else np.atleast_2d(theta0s)
-        t = self.target(y)[self.rows]
-        a = self.eigvec.T @ (self.z_fit.T @ (t * self.w_fit))
-        q = theta0s @ self.eigvec
-        spectral = self._inverse(lams)[:, None, :] * (a[None, None, :] + lams[:, None, None] * q[None, :, :])
-        return spectral @ self.eigvec.T
+        return _times(self._spectral(y, lams, theta0s), self.spectrum[1].T)
+
+    def solve(self, y: np.ndarray, lam: float = 0.0, theta0: np.ndarray | None = None) -> np.ndarray:
+        """``theta`` for one ``lam``: shape ``(..., d)``. A linear solve when ``G + alpha + lam`` is positive
+        definite or (Kernel SHAP without penalty) when ``1`` is ``G``'s only null direction (``_sum_zero``);
+        otherwise the pseudo-inverse of ``path``. Cheaper than the eigendecomposition that ``path`` needs."""
+        rhs = self._rhs(y) if theta0 is None else self._rhs(y) + lam * theta0
+        shift = self.alpha + lam
+        if shift > 0:
+            return np.linalg.solve(self.gram + shift * np.eye(self.n_units), rhs.T).T
+        theta = self._sum_zero(rhs)
+        return theta if theta is not None else self.path(y, [lam], theta0)[..., 0, 0, :]
+
+    def _sum_zero(self, rhs: np.ndarray) -> np.ndarray | None:
+        """``G+ rhs`` for Kernel SHAP without penalty, or None when ``G`` is (nearly) singular beyond ``1``.
+
+        ``Z 1 = 0`` makes ``1`` a null direction of ``G``, and ``rhs = Z' W t`` is orthogonal to it; so the
+        pseudo-inverse's answer is ``(G + c 11'/d)^-1 rhs`` as long as ``G`` has no other null direction. A
+        pivoted Cholesky factorisation, rank-revealing, tells: rank ``d`` at a tolerance far above
+        ``RANK_TOL`` (a nearly singular ``G`` goes to the eigendecomposition, as before).
+        """
+        d = self.n_units
+        c = max(float(np.trace(self.gram)) / d, 1e-300)
+        shifted = self.gram + c / d
+        factor, piv, rank, _ = lapack.dpstrf(shifted, tol=CHOLESKY_TOL * float(shifted.diagonal().max()))
+        if rank < d:
+            return None
+        piv = piv - 1  # LAPACK counts from 1
+        b = rhs.reshape(-1, d).T
+        solved, _ = lapack.dpotrs(factor, b[piv])
+        theta = np.empty_like(solved)
+        theta[piv] = solved
+        return theta.T.reshape(rhs.shape)
 
     def loo_losses(self, y: np.ndarray, lams, theta0s: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Leave-one-out kernel-weighted squared error of each row of ``rows`` (fitted rows), for every
-        ``lam`` and ``theta0``: shape ``(len(lams), len(theta0s), len(rows))``.
+        ``lam`` and ``theta0``: shape ``(..., len(lams), len(theta0s), len(rows))``.
 
         Exact for this linear smoother: the residual left out is
         ``e_i / (1 - h_ii)``, with ``h_ii = w_i z_i' (G + alpha + lam)^-1 z_i``
@@ -135,44 +204,50 @@ class LinearSurrogate:
         sampling) is left out with it: the pair's residuals are
         ``(I - H_pair)^-1 e_pair``; leaving out one of them only would
         ignore how much the pairing cancels. ``inf`` where rows are
-        interpolated (e.g. fewer rows than units and no penalty).
+        interpolated (e.g. fewer rows than units and no penalty). One
+        eigendecomposition serves every ``lam``, ``theta0`` and answer vector.
         """
         lams = np.atleast_1d(np.asarray(lams, dtype=float))
-        thetas = self.path(y, lams, theta0s)
-        w, z, one_minus_h, pairs = self._leverage(rows, lams)
-        e = self.target(y)[rows] - thetas @ z.T  # (L, B, h)
-        out = e / one_minus_h[:, None, :]
-        if pairs is not None:
-            first, second, a, b, h_ij, h_ji, det = pairs
-            e_i, e_j = e[:, :, first], e[:, :, second]
-            out[:, :, first] = (b[:, None, :] * e_i + h_ij[:, None, :] * e_j) / det
-            out[:, :, second] = (h_ji[:, None, :] * e_i + a[:, None, :] * e_j) / det
-        return np.nan_to_num(w * out**2, nan=np.inf)
+        proj, own, other, partner = self._leverage(rows, lams)
+        # in place: a few large temporaries, not one per operation (fresh pages are slow to get)
+        e = _times(self._spectral(y, lams, theta0s), proj.T)  # (..., L, B, h)
+        np.subtract(self.target(y)[..., None, None, rows], e, out=e)
+        partnered = None if other is None else np.take(e, partner, axis=-1)
+        e *= own[:, None, :]
+        if partnered is not None:
+            partnered *= other[:, None, :]
+            e += partnered
+        e *= e  # sqrt(w) times the residual left out, squared
+        e[np.isnan(e)] = np.inf
+        return e
 
     def _leverage(self, rows: np.ndarray, lams: np.ndarray) -> tuple:
-        """What leave-one-out needs of ``rows`` for every ``lam``, whatever the answers: their weights and
-        design, ``1 - h_ii`` (NaN where a row is interpolated) and the complement pairs' 2x2 systems.
-        Remembered: cross-validation asks for the same rows and ``lams`` repeatedly."""
-        key = np.asarray(rows).tobytes() + lams.tobytes()
-        if key in self._leverage_of:
-            return self._leverage_of[key]
-        w, z = self.weights[rows], self.z[rows]
-        proj = z @ self.eigvec
+        """What leave-one-out needs of ``rows`` for every ``lam``, whatever the answers: their design in the
+        eigenbasis, and ``(own, other, partner)``: ``sqrt(w_i)`` times the residual left out is
+        ``own e_i + other e_partner(i)``, the partner being the complement in a pair (``other`` is None
+        without pairs; NaN where a row or a pair is interpolated)."""
+        w, proj = self.weights[rows], self._design(rows) @ self.spectrum[1]
         inv = self._inverse(lams)  # (L, p)
         h = w[None, :] * (inv @ (proj**2).T)  # (L, h)
         if self.method == "lime":
             h = h + w[None, :] / self.w_fit.sum()
-        one_minus_h = np.where(1.0 - h > 1e-9, 1.0 - h, np.nan)
-        first, second = _complement_pairs(self.masks[rows]) if self.method == "kernel_shap" else ((), ())
-        pairs = None
-        if len(first):
-            cross = inv @ (proj[first] * proj[second]).T  # (L, pairs): z_i' M z_j
-            h_ij, h_ji = cross * w[second], cross * w[first]
-            a, b = 1.0 - h[:, first], 1.0 - h[:, second]
-            det = a * b - h_ij * h_ji
-            pairs = (first, second, a, b, h_ij, h_ji, np.where(np.abs(det) > 1e-9, det, np.nan)[:, None, :])
-        self._leverage_of[key] = (w, z, one_minus_h, pairs)
-        return self._leverage_of[key]
+        own = np.full_like(h, np.nan)
+        np.divide(1.0, 1.0 - h, out=own, where=1.0 - h > 1e-9)
+        masks = self.masks[rows]
+        partner = find_rows(masks, ~masks) if self.method == "kernel_shap" else None
+        paired = None if partner is None else partner >= 0
+        if paired is None or not paired.any():
+            own *= np.sqrt(w)
+            return proj, own, None, None
+        # a row and its complement j are left out together: (I - H_pair)^-1 e_pair, each row seen from itself
+        partner = np.where(paired, partner, np.arange(len(w)))
+        cross = inv @ (proj * proj[partner]).T  # (L, h): z_i' M z_j
+        h_j, w_j = h[:, partner], w[partner]
+        det = (1.0 - h) * (1.0 - h_j) - cross * cross * (w * w_j)
+        det = np.where(np.abs(det) > 1e-9, det, np.nan)
+        own = np.where(paired, (1.0 - h_j) / det, own) * np.sqrt(w)
+        other = np.where(paired, cross * w_j / det, 0.0) * np.sqrt(w)
+        return proj, own, other, partner
 
     def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """``(values, base_value)`` from one ``theta``."""
@@ -189,8 +264,8 @@ class LinearSurrogate:
             beta: float = 0.0) -> tuple[np.ndarray, float]:
         """``(values, base_value)``; with ``lam > 0`` pulled towards ``beta * prior_values``."""
         theta0 = None if prior_values is None else beta * self.prior_direction(prior_values)
-        return self.attribution(self.path(y, [lam], theta0)[0, 0], y)
+        return self.attribution(self.solve(y, lam, theta0), y)
 
-    def predict(self, values: np.ndarray, base: float) -> np.ndarray:
-        """The surrogate's value on every mask."""
-        return base + self.masks.astype(float) @ values
+    def residuals(self, y: np.ndarray) -> np.ndarray:
+        """``y`` minus the unpenalised fit's prediction, on every mask: ``t - Z theta``."""
+        return self.target(y) - self.solve(y) @ self.z.T

@@ -27,6 +27,11 @@ Public API (stable names; see each module):
             .stats: ReuseStats(masks, decodes, checks, saved)
         exact_match(pred, gold), token_f1(pred, gold)
         AnswerOverlap(context, answer): lexical proxy, share of the answer's words in context(mask); no model call
+
+    proxies, the gate and the screen (proxyx.generation.proxy, .screen):
+        build_proxy(config, *, cache, ledger) -> GenProxy | None   # .value(...), .gate(prompt, answer, match)
+        screen_generate(config, on_step=None) -> ScreenResult      # ``proxyx screen`` on a generate config
+    run_generate(config, *, screen=None, on_instance=...) -> ExplainReport  (proxyx.generation.pipeline)
 """
 
 from .backend import Decoded, GenBackend, Scored, TokenScores

@@ -82,8 +82,9 @@ def file_instances(path: str | Path, separator: str) -> list[QAInstance]:
     return out
 
 
-def load_qa(config) -> list[QAInstance]:
-    """The seeded sample (``dataset.limit``) of a generate config's questions."""
+def load_qa(config, *, every: bool = False) -> list[QAInstance]:
+    """The seeded sample (``dataset.limit``) of a generate config's questions; ``every``: all, in the same order
+    (the first ``dataset.limit`` are the sample)."""
     ds = config.dataset
     if isinstance(ds.path, dict):
         raise DataError("a generate task reads one JSONL file: dataset.path: questions.jsonl")
@@ -98,4 +99,4 @@ def load_qa(config) -> list[QAInstance]:
         rows = [r for r in rows if sum(len(d.split()) for d in r.documents) <= ds.max_words]
     order = list(rows)
     random.Random(ds.seed).shuffle(order)
-    return order[: ds.limit] if ds.limit else order
+    return order[: ds.limit] if ds.limit and not every else order

@@ -14,8 +14,12 @@
   decoding would stop there. Chat models cannot score (``can_score`` False):
   the report says so and ``answer_match`` then decodes every mask.
 
-Calls run concurrently (``concurrency``) on the shared litellm event loop,
-with proxyx's retries and failure messages (``proxyx.models.llm``).
+Calls run concurrently (``concurrency``, all deployments together) on the
+shared litellm event loop, with proxyx's retries and failure messages
+(``proxyx.models.llm``), through the classifiers' ``Transport``: to
+``api_base``, or with ``deployments`` spread over them by litellm's Router
+(failover included). The cache key names the model block, never the
+deployment that answered: any deployment's answer serves every later run.
 """
 
 from __future__ import annotations
@@ -46,12 +50,9 @@ class LiteLLMGen(GenBackend):
     backoff_max_s = 30.0
 
     def __init__(self, *, config: ModelConfig, task: GenTask):
-        if config.deployments:
-            raise ModelError(f"{config.name}: deployments are not supported for generate tasks yet; give api_base")
         super().__init__(config=config, task=task)
         self.transport = Transport(config)
-        self._rng = random.Random()
-        self._key: str | None = None
+        self._rng = random.Random()  # retry jitter must differ between processes: not seeded
 
     @property
     def can_score(self) -> bool:
@@ -80,8 +81,7 @@ class LiteLLMGen(GenBackend):
     # ------------------------------------------------------------ calls
 
     def _run(self, items: list, one, on_result: OnResult) -> None:
-        secrets = self.transport.open()  # reads api_key_env now (ConfigError when unset)
-        self._key = secrets[0] if secrets else None
+        secrets = self.transport.open()  # reads api_key_env (of every deployment) now: ConfigError when unset
         LoopThread.run(run_batch(len(items), lambda i: guarded(one(items[i]), secrets=secrets,
                                                               timeout_s=self.config.timeout_s,
                                                               endpoints=self.transport.endpoints),
@@ -89,19 +89,16 @@ class LiteLLMGen(GenBackend):
                                  rng=self._rng, log=log, name=self.name))
 
     def _common(self) -> dict:
-        return dict(model=self.config.model, api_base=self.config.api_base, api_key=self._key, temperature=0,
-                    timeout=self.config.timeout_s, num_retries=0, max_retries=0)
+        return dict(temperature=0, timeout=self.config.timeout_s)
 
     def decode_many(self, prompts: list[str], on_result: OnResult) -> None:
-        litellm = litellm_module()
-
         async def one(prompt: str) -> Decoded:
             kw = dict(max_tokens=self.task.max_tokens, stop=self.task.stop, **self._common())
             if self.config.style == "chat":
-                r = await litellm.acompletion(messages=[{"role": "user", "content": prompt}], **kw)
+                r = await self.transport.request(True, messages=[{"role": "user", "content": prompt}], **kw)
                 text = r.choices[0].message.content or ""
             else:
-                r = await litellm.atext_completion(prompt=prompt, **kw)
+                r = await self.transport.request(False, prompt=prompt, **kw)
                 text = _get(r.choices[0], "text") or ""
             usage = _get(r, "usage")
             pt = _get(usage, "prompt_tokens") or self.count_tokens(prompt)
@@ -114,12 +111,11 @@ class LiteLLMGen(GenBackend):
         if not self.can_score:
             raise ModelError(f"{self.name}: chat models return no prompt log-probabilities; use style: completion "
                              "on an endpoint with echo (llama.cpp server, vLLM)")
-        litellm = litellm_module()
 
         async def one(pair: tuple[str, str]) -> Scored:
             prompt, answer = pair
-            r = await litellm.atext_completion(prompt=prompt + answer, max_tokens=1, echo=True, logprobs=1,
-                                               **self._common())
+            r = await self.transport.request(False, prompt=prompt + answer, max_tokens=1, echo=True, logprobs=1,
+                                             **self._common())
             return self._parse_echo(r, prompt, answer)
 
         self._run(pairs, one, on_result)

@@ -7,135 +7,125 @@ answer is what is explained); then ``explainer.hierarchy`` (or the single
 asked as a word-level mask of the same context, so all levels share one cache.
 The calls and seconds of each level are read from the ledger around it.
 
-With one proxy and a proxy-informed ``explainer.estimator``, each level asks
-the oracle only ``oracle_samples`` masks and the proxy ``samples``: the proxy
-is ``local/answer-overlap`` (the share of the oracle's answer's words in the
-kept context, no model call) or a generation model scoring the oracle's
-answer with the same value function.
+With one proxy (``proxyx.generation.proxy``):
+
+* and a proxy-informed ``explainer.estimator``: each level asks the oracle
+  only ``oracle_samples`` masks and the proxy ``samples``;
+* with ``estimator: plain``: the proxy substitutes for the oracle on the
+  questions where it passes the gate, once the task-level screen
+  (``screen.enabled``, or a saved ``--screen`` result) accepted it; a
+  rejected proxy explains nothing.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 
 import numpy as np
 
 from ..cache import CallCache
 from ..config import Config
-from ..errors import BudgetExceeded, ConfigError, ModelError
-from ..explain import estimator_result, instance_seed
-from ..explainers.hierarchy import HierarchicalExplainer, LevelResult, select
+from ..errors import BudgetExceeded, ModelError
+from ..explain import estimator_result
+from ..explainers.hierarchy import LevelResult, select
 from ..ledger import Ledger
-from ..perturb import ContextSegments
 from ..report import created, versions
-from ..results import Cost, ExplainReport, ExplainSummary
+from ..results import Cost, ExplainReport, ExplainSummary, ScreenResult
 from ..results.generate import GeneratedInstance, GenerationInfo, GenLevel, ReuseInfo
 from .build import build_generator
 from .data import QAInstance, load_qa
+from .proxy import GenProxy, build_proxy, check_scoring, gate_rule
+from .question import Question, hierarchy, plan, rule
+from .screen import run_screen, validity
 from .scorer import Generator
-from .value import AnswerMatch, AnswerOverlap, make_value
+from .value import AnswerMatch, make_value
 
 OnInstance = Callable[[int, int, str], None]
 
-#: the lexical generation proxy (``AnswerOverlap``): no model, no cost
-LEXICAL_PROXY = "local/answer-overlap"
-
-
-def plan(config: Config) -> tuple[list[str], list[int], int, float | None]:
-    """Levels, budget per level, top_k and threshold of a generate config."""
-    ex = config.explainer
-    h = ex.hierarchy
-    if h is None:
-        return [ex.unit], [ex.samples], 1, None
-    return list(h.levels), list(h.samples or [ex.samples] * len(h.levels)), h.top_k, h.threshold
-
-
-def rule(config: Config) -> str:
-    levels, samples, top_k, threshold = plan(config)
-    if len(levels) == 1:
-        return f"one level ({levels[0]}), {samples[0]} unique masks ({config.explainer.method})"
-    thr = f" whose attribution is positive and >= {threshold:g} x the largest" if threshold is not None else ""
-    return (f"levels {' > '.join(levels)}: below the first, only the units inside the top-{top_k} units{thr} of the "
-            f"level above are explained, the rest held as in the full input; budget per level {samples} unique masks "
-            f"({config.explainer.method}; every coalition, exact, when 2^n <= budget)")
-
 
 def explain_question(config: Config, gen: Generator, ledger: Ledger, x: QAInstance,
-                     proxy: Generator | str | None = None) -> GeneratedInstance:
+                     proxy: GenProxy | None = None) -> GeneratedInstance:
     """One question: the oracle's answer and its explanation at every level (``ModelError`` propagates).
 
-    ``proxy``: a generation model, or ``LEXICAL_PROXY``, for the proxy-informed estimator."""
-    task, ex = config.task, config.explainer
-    levels, samples, top_k, threshold = plan(config)
+    ``proxy``: sharpens the oracle with a proxy-informed ``explainer.estimator``;
+    with ``estimator: plain`` it explains in the oracle's place when it passes the gate."""
+    ex = config.explainer
+    levels, _, top_k, threshold = plan(config)
     start, t0 = ledger.snapshot(), time.perf_counter()
-    segs = [ContextSegments(x.documents, unit=u, separator=task.separator) for u in levels]
-    words = segs[-1]
-    prompt = task.prompt(words.full, x.question)
-    n_tokens = gen.check_fits(prompt)
-    answer = gen.answer([prompt])[0].text
-
-    def render(word_mask: np.ndarray) -> str:
-        return task.prompt(words.render_words(word_mask), x.question)
-
-    value = make_value(ex.value, gen, render, answer, match=ex.match, reuse=ex.reuse)
-    if proxy == LEXICAL_PROXY:
-        proxy_value = AnswerOverlap(words.render_words, answer)
-    elif proxy is not None:
-        proxy_value = make_value(ex.value, proxy, render, answer, match=ex.match, reuse=ex.reuse)
-    else:
-        proxy_value = None
+    q = Question.ask(config, gen, x)
+    value = make_value(ex.value, gen, q.render, q.answer, match=ex.match, reuse=ex.reuse)
+    proxy_fn, gate, by = None, [], gen.name
+    if proxy is not None:
+        proxy_value = proxy.value(ex, q.render, q.words.render_words, q.answer)
+        if ex.estimator != "plain":
+            proxy_fn, by = proxy_value, f"{ex.estimator}({gen.name}, {proxy.name})"
+        else:
+            gate.append(proxy.gate(q.prompt, q.answer, ex.match))
+            if gate[-1].agrees:
+                value, by = proxy_value, proxy.name
     out: list[GenLevel] = []
     since = [ledger.snapshot(), time.perf_counter()]
 
     def on_level(i: int, r: LevelResult) -> None:
-        cost = ledger.total(model=gen.name, since=since[0])
         chosen = select(r.attribution.values, top_k, threshold) if i + 1 < len(levels) else []
-        vals = r.values(len(segs[i]))
-        out.append(GenLevel(unit=r.unit, units=list(segs[i].units), active=list(r.active),
+        vals = r.values(len(q.levels[i]))
+        out.append(GenLevel(unit=r.unit, units=list(q.levels[i].units), active=list(r.active),
                             values=[None if np.isnan(v) else float(v) for v in vals],
                             selected=[r.active[j] for j in chosen], base_value=r.attribution.base_value,
                             full_value=r.attribution.full_value, samples=r.samples, evals=r.attribution.n_evals,
-                            exact=r.exact, cost=cost, seconds=time.perf_counter() - since[1],
+                            exact=r.exact, cost=ledger.total(since=since[0]),
+                            oracle_calls=ledger.total(model=gen.name, since=since[0]).nominal.calls,
+                            seconds=time.perf_counter() - since[1],
                             estimator=None if r.estimator is None else estimator_result(r.estimator)))
         since[:] = [ledger.snapshot(), time.perf_counter()]
 
-    HierarchicalExplainer(method=ex.method, samples=samples, top_k=top_k, threshold=threshold,
-                          seed=instance_seed(config.seed, x.id), estimator=ex.estimator,
-                          oracle_samples=ex.oracle_samples).explain(segs, value, len(words.all_words), on_level,
-                                                                    proxy_fn=proxy_value)
+    hierarchy(config, x).explain(q.levels, value, len(q.words.all_words), on_level, proxy_fn=proxy_fn)
     reuse = ReuseInfo(**vars(value.stats)) if isinstance(value, AnswerMatch) else None
     return GeneratedInstance(id=x.id, question=x.question, documents=[" ".join(d.split()) for d in x.documents],
-                             gold_document=x.gold_document, answer=answer, prompt_tokens=n_tokens, levels=out,
-                             reuse=reuse, cost=ledger.total(model=gen.name, since=start),
+                             gold_document=x.gold_document, answer=q.answer, prompt_tokens=q.prompt_tokens,
+                             explained_by=by, gate=gate, levels=out, reuse=reuse, cost=ledger.total(since=start),
                              seconds=time.perf_counter() - t0)
 
 
-def run_generate(config: Config, *, on_instance: OnInstance = lambda i, n, s: None, **backend) -> ExplainReport:
-    """Explain every sampled question of a generate config; always returns what finished."""
+def run_generate(config: Config, *, screen: ScreenResult | None = None,
+                 on_instance: OnInstance = lambda i, n, s: None, **backend) -> ExplainReport:
+    """Explain every sampled question of a generate config; always returns what finished.
+
+    ``screen``: a saved screen of the config's proxy (checked against this run
+    before any call: ``DataError`` when it was made for another oracle, task or
+    proxy). Without it, a substituting proxy is screened first when
+    ``screen.enabled``; a rejected proxy explains nothing."""
     started = time.perf_counter()
     cache = CallCache(config.cache_dir)
     cache.check()
     ledger = Ledger(max_usd=config.max_usd)
     gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger, **backend)
-    proxy: Generator | str | None = None
-    if config.proxies:  # exactly one, with an estimator (config check)
-        pc = config.proxies[0]
-        proxy = LEXICAL_PROXY if pc.model == LEXICAL_PROXY else build_generator(
-            pc, config.task, cache=cache, ledger=ledger, role="proxy", **backend)
+    proxy = None
     notes = []
-    if not gen.can_score:
-        if config.explainer.value != "answer_match":
-            raise ConfigError(f"explainer.value: {config.explainer.value} needs prompt log-probabilities, which "
-                              f"{gen.name} does not return (a chat model); use value: answer_match, or style: "
-                              "completion on an endpoint with echo and logprobs (llama.cpp server, vLLM)")
-        notes.append(f"{gen.name} returns no prompt log-probabilities: answer_logprob is not available and "
-                     "decoded-output reuse is off (every perturbed input is decoded)")
     instances = load_qa(config)
     done: list[GeneratedInstance] = []
     status, reason, failed = "complete", None, 0
     try:
+        check_scoring(gen, config.explainer.value)
+        proxy = build_proxy(config, cache=cache, ledger=ledger, **backend)
+        if not gen.can_score:
+            notes.append(f"{gen.name} returns no prompt log-probabilities: answer_logprob is not available and "
+                         "decoded-output reuse is off (every perturbed input is decoded)")
+        substitute = proxy is not None and config.explainer.estimator == "plain"
+        if substitute and screen is not None:
+            screen.check_valid_for(validity(config, gen, proxy))
+        elif substitute and config.screen.enabled:
+            on_instance(0, len(instances), f"screening {proxy.name}")
+            screen = run_screen(config, gen, proxy, ledger, {x.id for x in instances})
+            if screen.stopped == "budget":
+                raise BudgetExceeded(screen.proxies[-1].error or "budget max_usd reached while screening")
+        if substitute and screen is not None and proxy.name not in screen.accepted:
+            notes.append(f"the screen did not accept {proxy.name} ({screen.proxies[-1].decision}): the oracle "
+                         "explains every question")
+            proxy.close()
+            proxy = None
         for i, x in enumerate(instances):
             on_instance(i, len(instances), x.id)
             try:
@@ -150,14 +140,15 @@ def run_generate(config: Config, *, on_instance: OnInstance = lambda i, n, s: No
         status, reason = "stopped_budget", str(e)
     finally:
         gen.close()
-        if isinstance(proxy, Generator):
+        if proxy is not None:
             proxy.close()
         cache.close()
+    by = Counter(g.explained_by for g in done if g.error is None)
     return ExplainReport(
         created=created(), status=status, stop_reason=reason, seed=config.seed, versions=versions(),
-        config=config.model_dump(mode="json"), notes=notes, summary=ExplainSummary(
-            instances=len(instances), explained=len(done) - failed, failed=failed,
-            explained_by={config.oracle.name: len(done) - failed}, wall_time_s=time.perf_counter() - started),
+        config=config.model_dump(mode="json"), notes=notes, screen=screen, summary=ExplainSummary(
+            instances=len(instances), explained=len(done) - failed, failed=failed, explained_by=dict(by),
+            wall_time_s=time.perf_counter() - started),
         ledger=ledger.rows(), instances=[], generation=info(config, gen, done), generated=done)
 
 
@@ -168,7 +159,7 @@ def info(config: Config, gen: Generator, done: list[GeneratedInstance]) -> Gener
     for g in done:
         for lv in g.levels:
             secs[lv.unit].append(lv.seconds)
-            calls[lv.unit].append(lv.cost.nominal.calls)
+            calls[lv.unit].append(lv.oracle_calls)
     reuse = [g.reuse for g in done if g.reuse is not None]
     match = ex.value == "answer_match"
     return GenerationInfo(
@@ -177,4 +168,6 @@ def info(config: Config, gen: Generator, done: list[GeneratedInstance]) -> Gener
         mean_seconds_by_level={u: float(np.mean(v)) for u, v in secs.items()},
         mean_calls_by_level={u: float(np.mean(v)) for u, v in calls.items()},
         decodes_saved=sum(r.saved for r in reuse) if reuse else None,
-        decodes=sum(r.decodes for r in reuse) if reuse else None)
+        decodes=sum(r.decodes for r in reuse) if reuse else None,
+        proxy=config.proxies[0].name if config.proxies else None,
+        gate=gate_rule(ex.match) if config.proxies and ex.estimator == "plain" else None)

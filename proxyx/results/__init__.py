@@ -28,8 +28,8 @@ from .instance import (CRR, Agreement, Comparison, EstimatorInfo, FidelitySummar
 from .reports import (BenchCell, BenchReport, BestProxy, CellCost, CellRef, CellScreen, ExplainReport, ExplainSummary,
                       Headline, InstanceDetail, Reference, ReferenceCost, RunInfo, SpendSplit, Throughput, View)
 from .frontier import Estimate, Frontier, FrontierCell, FrontierPoint, FrontierSummary, Route, Target
-from .screen import ProxyScreen, ScreenInstance, ScreenResult, ScreenStats, ScreenValidity
-from .generate import GeneratedInstance, GenerationInfo, GenLevel, ReuseInfo
+from .screen import GenScreenInstance, GenScreenLevel, ProxyScreen, ScreenInstance, ScreenResult, ScreenStats, ScreenValidity
+from .generate import GenGateCheck, GeneratedInstance, GenerationInfo, GenLevel, ReuseInfo
 from .rerank import AnswerScore, Difference, QuestionResult, RerankReport, RerankRow, RerankScreen, RetrievalStats, Spread
 from .influence import InfluenceBench, InfluenceLookup, Match, MethodScore, Published, SettingInfo
 
@@ -59,7 +59,7 @@ __all__ = [
     "QualityScores", "Ratios", "Reference", "ReferenceCost", "ResultModel", "Route", "RunInfo", "ScreenInstance",
     "ScreenResult", "ScreenStats", "ScreenValidity", "Spend", "SpendSplit", "Target", "Throughput", "View", "json_schema", "nano",
     "schema_markdown", "total",
-    "GenLevel", "GeneratedInstance", "GenerationInfo", "ReuseInfo",
+    "GenGateCheck", "GenLevel", "GenScreenInstance", "GenScreenLevel", "GeneratedInstance", "GenerationInfo", "ReuseInfo",
     "AnswerScore", "Difference", "QuestionResult", "RerankReport", "RerankRow", "RerankScreen", "RetrievalStats", "Spread",
     "InfluenceBench", "InfluenceLookup", "Match", "MethodScore", "Published", "SettingInfo",
 ]

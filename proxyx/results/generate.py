@@ -19,7 +19,8 @@ class GenLevel(ResultModel):
     samples: int  # the level's budget (unique masks)
     evals: int  # unique masks evaluated
     exact: bool  # every coalition of the active units was evaluated (Kernel SHAP then gives exact Shapley values)
-    cost: Cost  # the oracle calls of this level (paid this run, and nominal: cache hits included)
+    cost: Cost  # every call of this level, any model (paid this run, and nominal: cache hits included)
+    oracle_calls: int = 0  # nominal oracle calls of this level
     seconds: float
     estimator: EstimatorInfo | None = None  # with a proxy: the proxy-informed estimator's choices and calls
 
@@ -33,6 +34,15 @@ class ReuseInfo(ResultModel):
     saved: int
 
 
+class GenGateCheck(ResultModel):
+    """The instance-level gate of a generation proxy: its own answer on the full input against the oracle's."""
+
+    proxy: str
+    answer: str | None  # the proxy's greedy answer (None: a lexical proxy reads the oracle's answer, no call)
+    agreement: float  # explainer.match (exact or token F1) of the proxy's answer with the oracle's
+    agrees: bool  # agreement >= the gate's threshold (GenerationInfo.gate)
+
+
 class GeneratedInstance(ResultModel):
     id: str
     question: str
@@ -40,9 +50,11 @@ class GeneratedInstance(ResultModel):
     gold_document: int | None = None  # the document holding the reference answer, when the data says
     answer: str  # the oracle's greedy answer on the full context: what is explained
     prompt_tokens: int  # of the full prompt
+    explained_by: str = ""  # the model whose answers made the explanation, or "estimator(oracle, proxy)"
+    gate: list[GenGateCheck] = []  # with a substituting proxy: its gate check
     levels: list[GenLevel] = []
     reuse: ReuseInfo | None = None
-    cost: Cost  # everything this instance cost (answer included)
+    cost: Cost  # everything this instance cost, any model (answer and gate included)
     seconds: float
     error: str | None = None  # why it failed (then levels may be incomplete)
 
@@ -61,5 +73,7 @@ class GenerationInfo(ResultModel):
     max_tokens: int
     mean_seconds_by_level: dict[str, float]
     mean_calls_by_level: dict[str, float]  # nominal oracle calls per explanation at each level
+    proxy: str | None = None  # the proxy: substituting (after the gate) or sharpening (explainer.estimator)
+    gate: str | None = None  # the gate's rule, with a substituting proxy
     decodes_saved: int | None = None  # answer_match with reuse: over every instance
     decodes: int | None = None

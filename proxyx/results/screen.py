@@ -35,11 +35,28 @@ class ScreenInstance(Comparison):
     d: float  # q_proxy - tau * q_oracle
 
 
+class GenScreenLevel(Comparison):
+    """``task.type: generate``: one level, the proxy's and the oracle's explanations of the same active units."""
+
+    unit: str  # document | sentence | word
+    active: list[int]  # the units explained (the oracle's refinement of the level above)
+
+
+class GenScreenInstance(ResultModel):
+    """``task.type: generate``: one screening question; d is the mean over its levels."""
+
+    id: str
+    answer: str  # the oracle's answer (what both explain)
+    proxy_answer: str | None  # the proxy's own answer at the gate (None: a lexical proxy answers nothing)
+    d: float  # mean over levels of q_proxy - tau * q_oracle
+    levels: list[GenScreenLevel]
+
+
 class ProxyScreen(ScreenStats):
     proxy: str
     cost: dict[str, Cost] = {}  # per model; the oracle's includes the proxy's distillation
     distillation: Cost | None = None  # the oracle calls that distilled the proxy, if any
-    instances: list[ScreenInstance] = []
+    instances: list[ScreenInstance | GenScreenInstance] = []
     error: str | None = None  # why a "failed" or "stopped_budget" screen stopped (a record of what was done)
 
     def total_cost(self) -> Cost:

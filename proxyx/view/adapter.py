@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import DataError
+from .generated import GenInfo, GenInstance, read_generated
 
 LEGACY_EXPLAIN, LEGACY_BENCH = "proxyx.report/1", "proxyx.bench/1"
 PLOT_NAME = "fidelity_vs_cost.png"  # written next to bench.json by 'proxyx bench'
@@ -118,6 +119,8 @@ class ReportView:
     headlines: list[str] = field(default_factory=list)  # bench: one sentence per method
     cells: list[BenchCell] = field(default_factory=list)
     plot_png: bytes | None = None
+    generation: GenInfo | None = None  # task.type: generate (then instances is empty and generated holds the questions)
+    generated: list[GenInstance] = field(default_factory=list)
 
 
 def _get(d: Mapping | None, *keys: str) -> Any:
@@ -192,6 +195,7 @@ def _explain_view(doc: Mapping, source: Path | None) -> ReportView:
     instances = [_instance(e, oracle) for e in doc.get("instances") or ()]
     fid, crr = doc.get("fidelity") or {}, doc.get("crr") or {}
     ci = fid.get("ci95")
+    generation, generated = read_generated(doc)
     return ReportView(
         kind="explain", source=source, created=doc.get("created"), status=doc.get("status"), oracle=oracle,
         method=_get(doc, "config", "explainer", "method"), samples=_get(doc, "config", "explainer", "samples"),
@@ -202,7 +206,7 @@ def _explain_view(doc: Mapping, source: Path | None) -> ReportView:
         mean_fidelity=fid.get("mean_fidelity"),
         fidelity_ci95=tuple(ci) if ci and None not in ci else None, fidelity_n=fid.get("n") or 0,
         fidelity_undefined=fid.get("undefined") or 0, mean_spearman=fid.get("mean_spearman"),
-        costs=_costs(doc.get("ledger") or []))
+        costs=_costs(doc.get("ledger") or []), generation=generation, generated=generated)
 
 
 def _cell(c: Mapping) -> BenchCell:
@@ -284,10 +288,17 @@ def _typed():
 
 
 def select(view: ReportView, *, ids: list[str] | None = None, limit: int | None = None) -> ReportView:
-    """The same view with only the instances named by ``ids`` (in that order), then the first ``limit``."""
-    chosen = view.instances
+    """The same view with only the instances (or generated questions) named by ``ids`` (in that order), then
+    the first ``limit``."""
+    if view.generation is not None or view.generated:
+        return replace(view, generated=_chosen(view.generated, ids, limit))
+    return replace(view, instances=_chosen(view.instances, ids, limit))
+
+
+def _chosen(items: list, ids: list[str] | None, limit: int | None) -> list:
+    chosen = items
     if ids:
-        by_id = {x.id: x for x in view.instances}
+        by_id = {x.id: x for x in items}
         missing = [i for i in ids if i not in by_id]
         if missing:
             known = ", ".join(list(by_id)[:5]) + (", ..." if len(by_id) > 5 else "")
@@ -295,4 +306,4 @@ def select(view: ReportView, *, ids: list[str] | None = None, limit: int | None 
         chosen = [by_id[i] for i in ids]
     if limit is not None:
         chosen = chosen[:limit]
-    return replace(view, instances=chosen)
+    return chosen

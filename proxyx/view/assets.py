@@ -40,11 +40,16 @@ figcaption { font-size: 12px; font-weight: 600; color: var(--muted); margin-bott
 .plot img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
 #tip { position: fixed; z-index: 10; pointer-events: none; background: #1d2330; color: #fff; font-size: 12px;
        padding: 4px 8px; border-radius: 4px; white-space: nowrap; box-shadow: 0 2px 6px rgba(0,0,0,.25); }
+.expl.level { margin-top: 12px; }
+.grp { margin: 2px 0 6px; }
+.lab { font-size: 12px; font-weight: 600; color: var(--muted); margin-right: 4px; }
+.qa { margin: 2px 0; } .qa b { font-size: 12px; color: var(--muted); margin-right: 6px; }
+.rule { font-size: 13px; margin: 4px 0 0; } .rule-card { margin-bottom: 12px; }
 footer { margin-top: 28px; font-size: 12px; color: var(--muted); }
 """
 
 # Hover (or focus) a word: a tooltip with its value, and the same word outlined in the other
-# explanation of the instance. The title attributes serve readers without JavaScript; with it,
+# explanation of the instance (within its own level, data-scope, for generated answers). The title attributes serve readers without JavaScript; with it,
 # they move to data-t so that the browser's own tooltip does not double ours.
 JS = """
 (function () {
@@ -54,7 +59,7 @@ JS = """
     el.removeAttribute('title');
   });
   function mark(el, on) {
-    var art = el.closest('article');
+    var art = el.closest('[data-scope]') || el.closest('article');
     if (!art) return;
     art.querySelectorAll('.u[data-i="' + el.getAttribute('data-i') + '"]').forEach(function (u) {
       u.classList.toggle('hl', on);

@@ -17,11 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
-from .style import hex_color, shade, signed, text_color
+from .style import FAINT, TOP, hex_color, shade, signed, text_color
 from .tables import num, pct, usd
-
-FAINT = 0.1  # below this intensity a word keeps the terminal's own colours (no pale boxes on dark themes)
-TOP = 3  # words listed (and, without colour, marked) per direction
 
 
 def heatmap_text(units: tuple[str, ...], explanation: Explanation, *, plain: bool = False) -> Text:
@@ -117,6 +114,11 @@ def render_terminal(report: ReportView | Mapping | str | Path, console: Console,
     """
     view = select(read_report(report), ids=ids, limit=limit)
     plain = (console.color_system is None or console.no_color) if plain is None else plain
+    if view.generation is not None:  # task.type: generate
+        from .generated_text import render_generated
+
+        render_generated(view, console, plain=plain)
+        return
     if view.kind == "bench":
         for line in view.headlines:
             console.print(Text(line))

@@ -12,21 +12,15 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
-from html import escape
 from pathlib import Path
 from typing import Mapping
 
 from .. import __version__
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
 from .assets import CSS, JS
-from .style import hex_color, shade, signed, text_color
+from .html_parts import card as _card, cost_table as _cost_table, esc as _e
+from .style import TOP, hex_color, shade, signed, text_color
 from .tables import num, pct, usd
-
-TOP = 3  # words listed per direction under each heatmap
-
-
-def _e(x: object) -> str:
-    return escape(str(x), quote=True)
 
 
 def _heat(x: InstanceView, e: Explanation) -> str:
@@ -77,18 +71,6 @@ def _instance(x: InstanceView, n: int) -> str:
                 f'<p>{_e(x.text)}</p></article>')
     figures = "".join(_heat(x, e) for e in x.explanations)
     return f'<article id="i{n}" data-id="{_e(x.id)}">{head}<div class="pair">{figures}</div></article>'
-
-
-def _card(key: str, value: str, note: str = "") -> str:
-    return f'<div class="card"><div class="k">{_e(key)}</div><div class="v">{value}</div><p>{note}</p></div>'
-
-
-def _cost_table(view: ReportView) -> str:
-    rows = "".join(f"<tr><td>{_e(c.model)}</td><td>{_e(c.role)}</td><td class=n>{c.calls}</td>"
-                   f"<td class=n>{usd(c.usd)}</td><td class=n>{usd(c.evaluation_usd) if c.evaluation_usd else '-'}</td>"
-                   "</tr>" for c in view.costs)
-    return ("<table><thead><tr><th>model</th><th>role</th><th class=n>calls</th><th class=n>cost</th>"
-            f"<th class=n>of which evaluation</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _explain_summary(view: ReportView) -> str:
@@ -146,13 +128,18 @@ def render_html(report: ReportView | Mapping | str | Path, *, ids: list[str] | N
     view = select(read_report(report), ids=ids, limit=limit)
     title = f"proxyx {view.kind}" + (f": {view.source.name}" if view.source else "")
     bits = [f"oracle {view.oracle}" if view.oracle else "",
-            f"{view.method}, {view.samples} samples" if view.method else "", view.created or ""]
+            f"{view.method}, {view.samples} samples" if view.method and view.generation is None else "",
+            "generated answers" if view.generation is not None else "", view.created or ""]
     meta = " · ".join(_e(b) for b in bits if b)
     status = ""
     if view.status and view.status not in ("complete",):
         status = f'<div class="status">status: {_e(view.status)}</div>'
     if view.kind == "bench":
         body = _bench_body(view)
+    elif view.generation is not None:  # task.type: generate
+        from .generated_html import generated_body
+
+        body = generated_body(view)
     else:
         body = _explain_summary(view) + _legend() + "".join(_instance(x, n) for n, x in enumerate(view.instances, 1))
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,27 @@ from proxyx.generation import Generator
 from proxyx.ledger import Ledger
 
 from .support import DOCS, QUESTION, TASK
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
+from llm_server import SKIP_REASON, gguf_path, start_server, stop_server  # noqa: E402
+from llm_support import FAKE_KEY, KEY_ENV  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fake_key(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, FAKE_KEY)  # the local llama.cpp servers check none; the openai client wants one
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real llama.cpp server on loopback serving Gemma 3 270M: a hosted model."""
+    if SKIP_REASON:
+        pytest.skip(SKIP_REASON)
+    proc, srv = start_server(gguf_path(), tmp_path_factory.mktemp("gen-llama") / "server.log", n_threads=1)
+    try:
+        yield srv
+    finally:
+        stop_server(proc)
 
 
 @pytest.fixture(scope="session")

@@ -78,7 +78,8 @@ def _key(name: str | None, model: str) -> str | None:
 
 
 class Transport:
-    """Sends one request of a model: ``await send(prompt, max_tokens=, top_logprobs=)``."""
+    """Sends one request of a model: ``await send(prompt, max_tokens=, top_logprobs=)`` (a classifier's
+    label call), or ``await request(chat, **params)`` with the caller's own parameters (generation)."""
 
     def __init__(self, config: ModelConfig):
         self.config = config
@@ -109,15 +110,22 @@ class Transport:
         chat = isinstance(prompt, list)
         route = dict(messages=prompt, logprobs=True, top_logprobs=top_logprobs) if chat else \
             dict(prompt=prompt, logprobs=top_logprobs)
+        return await self.request(chat, **route, **self._common(max_tokens))
+
+    async def request(self, chat: bool, **params):
+        """One ``acompletion`` (``chat``) or ``atext_completion`` with the caller's ``params`` (messages or
+        prompt, max_tokens, ...): through the Router over the deployments, else to ``api_base`` with the key.
+
+        The response, or its exception as litellm raises it; which deployment answered is not returned."""
         if self.config.deployments:
             router = self._get_router()
             fn = router.acompletion if chat else router.atext_completion
-            return await fn(model=self.config.model, **route, **self._common(max_tokens))
+            return await fn(model=self.config.model, **params)
         litellm = litellm_module()
         fn = litellm.acompletion if chat else litellm.atext_completion
         return await fn(model=self.config.model, api_base=self.config.api_base, api_key=self._keys[0],
                         num_retries=0, max_retries=0,  # proxyx retries, so that it can be tested and logged
-                        **route, **self._common(max_tokens))
+                        **params)
 
     def _get_router(self):
         if self._router is None or self._router_keys != self._keys:
