@@ -36,8 +36,8 @@ from ..results.screen import GenScreenInstance, GenScreenLevel
 from ..screen import MAX_EXAMINED_FACTOR, look
 from .build import build_generator
 from .data import QAInstance, load_qa
-from .question import Question, hierarchy, plan
 from .proxy import GenProxy, build_proxy, check_scoring
+from .question import Question, hierarchy, plan
 from .scorer import Generator
 from .value import make_value
 
