@@ -6,12 +6,11 @@ config never sees these fields, so no existing fingerprint or prompt changes.
 
 from __future__ import annotations
 
-import string
 from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from .modelconfig import Strict, TaskConfig
+from .modelconfig import Strict, TaskConfig, check_placeholders
 
 #: context units, from coarse to fine (``proxyx.perturb`` owns what each one is)
 GEN_UNITS = ("document", "sentence", "word")
@@ -38,21 +37,9 @@ class GenTask(Strict):
     @classmethod
     def _placeholders(cls, v: str) -> str:
         """Exactly the placeholders ``{context}`` and ``{question}``, each at least once."""
-        try:
-            names = [(n, s, c) for _, n, s, c in string.Formatter().parse(v) if n is not None]
-        except ValueError as e:
-            raise ValueError(f"unbalanced braces ({e}); write {{{{ and }}}} for literal braces") from None
-        for name, spec, conv in names:
-            if name not in ("context", "question"):
-                raise ValueError(f"unknown placeholder {{{name}}}; a generate template takes {{context}} and "
-                                 "{question} (write {{ and }} for literal braces)")
-            if spec or conv:
-                raise ValueError(f"write the placeholder as plain {{{name}}}, without a conversion or format spec")
-        for need in ("context", "question"):
-            if need not in {n for n, _, _ in names}:
-                raise ValueError(f"template must contain the placeholder {{{need}}} "
-                                 f"(e.g. 'Context: {{context}}\\nQuestion: {{question}}\\nAnswer:')")
-        return v
+        return check_placeholders(v, ("context", "question"), "a generate template takes {context} and {question}",
+                                  lambda need: f"template must contain the placeholder {{{need}}} "
+                                  "(e.g. 'Context: {context}\\nQuestion: {question}\\nAnswer:')")
 
     def prompt(self, context: str, question: str) -> str:
         """The completion prompt for one (masked) context."""

@@ -12,6 +12,24 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+
+def check_placeholders(template: str, names: tuple[str, ...], takes: str, missing) -> str:
+    """``template`` with only the placeholders ``names``, each at least once, plain, braces balanced
+    (``{{`` and ``}}`` are literal braces). ``takes`` says what it takes, ``missing(name)`` the error."""
+    try:
+        fields = [(n, spec, conv) for _, n, spec, conv in string.Formatter().parse(template) if n is not None]
+    except ValueError as e:
+        raise ValueError(f"unbalanced braces ({e}); write {{{{ and }}}} for literal braces") from None
+    for name, spec, conv in fields:
+        if name not in names:
+            raise ValueError(f"unknown placeholder {{{name}}}; {takes} (write {{{{ and }}}} for literal braces)")
+        if spec or conv:
+            raise ValueError(f"write the placeholder as plain {{{name}}}, without a conversion or format spec")
+    for need in names:
+        if need not in {n for n, _, _ in fields}:
+            raise ValueError(missing(need))
+    return template
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -118,19 +136,8 @@ class TaskConfig(Strict):
     @classmethod
     def _one_placeholder(cls, v: str) -> str:
         """Only ``{text}``, at least once, braces balanced (``{{`` and ``}}`` are literal braces)."""
-        try:
-            fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(v) if name is not None]
-        except ValueError as e:
-            raise ValueError(f"unbalanced braces ({e}); write {{{{ and }}}} for literal braces") from None
-        for name, spec, conv in fields:
-            if name != "text":
-                raise ValueError(f"unknown placeholder {{{name}}}; the only placeholder is {{text}} "
-                                 "(write {{ and }} for literal braces)")
-            if spec or conv:
-                raise ValueError("write the placeholder as plain {text}, without a conversion or format spec")
-        if not fields:
-            raise ValueError("template must contain the placeholder {text}, where the text goes")
-        return v
+        return check_placeholders(v, ("text",), "the only placeholder is {text}",
+                                  lambda need: "template must contain the placeholder {text}, where the text goes")
 
     @model_validator(mode="after")
     def _consistent(self) -> "TaskConfig":

@@ -6,8 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from ..results import Cost, Document, LedgerRow
-from ..stats import mean_t
+from ..results import Cost, Document, LedgerRow, Spread
 
 
 class _Part(BaseModel):
@@ -20,20 +19,8 @@ class Shot(_Part):
     poisoned: bool = False  # clean: its label was flipped
 
 
-class Interval(_Part):
-    """Mean of a share (in [0, 1]) over seeds, with its 95% t interval clipped to [0, 1], and the values."""
-
-    mean: float
-    low: float
-    high: float
-    values: list[float]
-
-    @classmethod
-    def of(cls, values) -> "Interval":
-        v = [float(x) for x in values]
-        t = mean_t(v)
-        low, high = (t.estimate, t.estimate) if t.low is None else (t.low, t.high)
-        return cls(mean=t.estimate, low=max(0.0, low), high=min(1.0, high), values=v)
+#: a share's mean over seeds with its t interval: the same record as rerank's
+Interval = Spread
 
 
 class ProxyCheck(_Part):

@@ -9,7 +9,8 @@ from .core import Cost, Document, LedgerRow, ResultModel
 
 
 class Spread(ResultModel):
-    """Mean over random seeds with its 95% t interval (clipped to [0, 1]) and the per-seed values."""
+    """A share's mean over random seeds with its 95% t interval (clipped to [0, 1]) and the per-seed values
+    (rerank, compress and clean reports)."""
 
     mean: float
     low: float
