@@ -312,8 +312,17 @@ def load_config(path: str | Path) -> Config:
     return parse_config(data, source=str(path), lines=lines)
 
 
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: an ``apply_overrides`` value that removes a field, so that its default applies
+UNSET: Any = _Unset()
+
+
 def apply_overrides(config: Config, **overrides: Any) -> Config:
-    """CLI flag > YAML: return a copy with the given dotted keys replaced (None = keep)."""
+    """CLI flag > YAML: return a copy with the given dotted keys replaced (None = keep, ``UNSET`` = the default)."""
     data = config.model_dump()
     for dotted, value in overrides.items():
         if value is None:
@@ -322,5 +331,8 @@ def apply_overrides(config: Config, **overrides: Any) -> Config:
         *parents, leaf = dotted.split(".")
         for p in parents:
             node = node[p]
-        node[leaf] = value
+        if value is UNSET:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
     return parse_config(data, source="command-line options")

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .results import CRR, FidelitySummary, InstanceResult, Ratios, Spend, total
+from .stats import mean_t
 
 #: the published cost share: more than 90% fidelity at 11% of the all-oracle cost
 TARGET_COST_SHARE = 0.11
@@ -78,20 +79,17 @@ def instances_to_target(share_excl_screen: float | None, screen_usd: float, orac
 
 
 def fidelity_summary(instances: Sequence[InstanceResult]) -> FidelitySummary | None:
-    """Mean fidelity (with a 95% interval), mean qualities and rank agreement over instances with a comparison."""
+    """Mean fidelity (with a 95% Student t interval), mean qualities and rank agreement over instances with a comparison."""
     rows = [e.fidelity for e in instances if e.fidelity is not None]
     if not rows:
         return None
     fids = [r.fidelity for r in rows if r.fidelity is not None]
-    mean_fid = float(np.mean(fids)) if fids else None
-    ci95 = None
-    if len(fids) > 1:
-        half = 1.96 * float(np.std(fids, ddof=1)) / np.sqrt(len(fids))
-        ci95 = (mean_fid - half, mean_fid + half)
+    interval = mean_t(fids)
+    ci95 = (interval.low, interval.high) if interval.low is not None else None
     qp = float(np.mean([r.q_proxy.aopc for r in rows]))
     qo = float(np.mean([r.q_oracle.aopc for r in rows]))
     return FidelitySummary(
-        n=len(rows), undefined=len(rows) - len(fids), mean_fidelity=mean_fid, ci95=ci95, mean_q_proxy=qp,
+        n=len(rows), undefined=len(rows) - len(fids), mean_fidelity=interval.estimate, ci95=ci95, mean_q_proxy=qp,
         mean_q_oracle=qo, ratio_of_means=qp / qo if qo > 0 else None,
         mean_spearman=mean(r.agreement.spearman for r in rows),
         mean_topk_jaccard=mean(r.agreement.topk_jaccard for r in rows),

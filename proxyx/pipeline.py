@@ -23,7 +23,7 @@ from .errors import BudgetExceeded, ModelError
 from .explain import attribute, compare, estimate_attribution_cost, informed_attribute, instance_seed, predict
 from .perturb import Segments
 from .report import explain_report
-from .results import Cost, ExplainReport, GateCheck, InstanceCost, InstanceResult, OracleLabel, ScreenResult
+from .results import ExplainReport, GateCheck, InstanceCost, InstanceResult, OracleLabel, ScreenResult
 from .screen import run_screen, screen_validity
 from .session import Session, load_instances, open_session
 
@@ -78,24 +78,20 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
     ex = config.explainer
     segments = session.segments(x.text)
     seed = instance_seed(config.seed, x.id)
-    start = ledger.snapshot()
+    start = ledger.snapshot()  # every cost of this instance is measured from here, before its first call
     down = unavailable
 
     on_stage("oracle label")
     o = predict(oracle, segments, "gate")
     candidates = iter([p for p in eligible if down is None or p.name not in down])
     gate: list[GateCheck] = []
-    gate_cost = explain_cost = oracle_explain = Cost()
     while True:
-        before = ledger.snapshot()
         chosen = _gate(session, segments, o.label, candidates, gate, down)
-        gate_cost = gate_cost + ledger.total(since=before)
         partner = chosen if chosen is not oracle else next(
             (p for p in eligible if down is None or p.name not in down), None)  # the estimator's proxy
         informed = ex.estimator != "plain" and partner is not None
         chosen = partner if informed else chosen
         on_stage(f"explain with {chosen.name}")
-        before = ledger.snapshot()
         watched = _Watched(chosen)
         try:
             if informed:
@@ -111,15 +107,16 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
             if down is None or chosen is oracle or watched.error is None:
                 raise
             down[chosen.name] = str(e)  # this proxy is dead for the run: the next one, or the oracle
-        finally:
-            explain_cost = explain_cost + ledger.total(since=before)
-            oracle_explain = oracle_explain + ledger.total(model=oracle.name, purpose="explain", since=before)
 
+    # Gate: the oracle's label, the proxies' labels (and a distilled proxy's distillation, on its first use).
+    spent, oracle_spent = ledger.total(since=start), ledger.total(model=oracle.name, since=start)
+    explain_cost = ledger.total(purpose="explain", since=start)
+    oracle_explain = ledger.total(model=oracle.name, purpose="explain", since=start)
+    oracle_label = ledger.total(model=oracle.name, purpose="gate", since=start)
     # What explaining this instance with the oracle alone costs: measured where the oracle ran, else estimated.
-    oracle_gate = ledger.total(model=oracle.name, purpose="gate", since=start)
     fidelity = oracle_attribution = None
     if chosen is oracle:
-        all_oracle, estimated = explain_cost, False
+        all_oracle, estimated = oracle_explain, False
     elif config.fidelity.enabled:
         on_stage("oracle reference")
         before = ledger.snapshot()
@@ -133,9 +130,8 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         all_oracle = estimate_attribution_cost(oracle, segments, method=ex.method, samples=ex.samples, seed=seed)
         estimated = True
     cost = InstanceCost(
-        gate=gate_cost, explanation=explain_cost, evaluation=ledger.total(purpose="evaluate", since=start),
-        all_oracle=all_oracle + oracle_gate, estimated=estimated, with_proxy=gate_cost + explain_cost,
-        with_proxy_oracle=oracle_gate + (explain_cost if chosen is oracle else oracle_explain))
+        gate=spent - explain_cost, explanation=explain_cost, evaluation=ledger.total(purpose="evaluate", since=start),
+        all_oracle=all_oracle + oracle_label, estimated=estimated, with_proxy=spent, with_proxy_oracle=oracle_spent)
     return InstanceResult(
         id=x.id, text=x.text, gold_label=x.label, units=list(segments.units), explainer=ex.method, samples=ex.samples,
         seed=seed, oracle=OracleLabel(label=config.task.labels[o.label], probs=dict(zip(config.task.labels, o.probs))),
@@ -155,7 +151,8 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
 
     ``screen``: a saved screening result to use (checked against this run
     before any call: ``DataError`` when it was made for another oracle, task,
-    explainer, budget or tau). Without it, screens first when
+    explainer, budget, tau or quality measure; with a proxy-informed estimator
+    it is not used, not charged, and a note says so). Without it, screens first when
     ``screen.enabled``: a proxy whose screen fails is recorded as failed
     (status ``complete_with_failures``); a budget stop while screening ends
     the run (``stopped_budget``) with the screen's partial record. A proxy
@@ -166,15 +163,18 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
     own = session is None
     session = session or open_session(config)
     try:
+        informed = config.explainer.estimator != "plain"  # guards per instance; the screen tests substitution
+        unused = None  # a saved screen the estimator does not use: not charged
         if screen is not None:
             screen.check_valid_for(screen_validity(session))
+            if informed:
+                unused, screen = screen, None
         instances = load_instances(config)
         entries: list[InstanceResult] = []
         status, reason = "complete", None
         unavailable: dict[str, str] = {}  # proxies that failed for good: not asked again in this run
         since: dict[str, str] = {}  # proxy -> the instance where it failed
         try:
-            informed = config.explainer.estimator != "plain"  # guards per instance; the screen tests substitution
             if screen is None and config.screen.enabled and session.proxies and not informed:
                 on_instance(0, len(instances), None, "screening proxies")
                 screen = run_screen(session, explained_ids={x.id for x in instances})
@@ -203,6 +203,10 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
         flags = {s.name: dict(s.flags) for s in [session.oracle, *session.proxies] if s.flags}
         report = explain_report(config, entries, screen=screen, ledger=session.ledger.rows(), status=status,
                                 stop_reason=reason, wall_time_s=time.perf_counter() - started, flags=flags)
+        if unused is not None:
+            report.notes.append(f"the saved screen was not used and its cost is not counted: estimator "
+                                f"{config.explainer.estimator} guards every instance, the screen tests substituting "
+                                "a proxy (estimator: plain)")
         report.notes.extend(f"proxy {name} unavailable from instance {since[name]} on, after a failed call "
                             f"({error}); the next eligible proxy or the oracle explained instead"
                             for name, error in unavailable.items())

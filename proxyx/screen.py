@@ -9,7 +9,11 @@ and masks, both explanations are scored on the oracle, and
     d_i = q_proxy(x_i) - tau * q_oracle(x_i),
 
 q the explanation quality ``screen.metric`` names: AOPC of deletion, or
-local fidelity on ``fidelity.heldout_samples`` held-out masks.
+local fidelity on ``fidelity.heldout_samples`` held-out masks. Local
+fidelity is undefined where the oracle's answers are constant on the
+held-out masks: d_i is then undefined too (null in the record), the
+instance is counted in ``undefined`` and left out of the test, like a gate
+disagreement.
 
 After each instance from ``min_instances`` on, with n instances, mean m and
 standard deviation s, the one-sided t bound at ``confidence`` is
@@ -40,7 +44,7 @@ from .costs import mean
 from .data import Instance
 from .errors import BudgetExceeded, DataError, ModelError
 from .explain import attribute, compare, instance_seed, predict
-from .results import Cost, ProxyScreen, ScreenInstance, ScreenResult, ScreenStats, ScreenValidity
+from .results import Comparison, Cost, ProxyScreen, ScreenInstance, ScreenResult, ScreenStats, ScreenValidity
 from .scorer import Scorer
 from .session import ALL, Session, distill_purpose, load_instances, open_session
 
@@ -84,13 +88,28 @@ def look(result: ScreenStats, d: list[float], cfg: ScreenConfig) -> None:
             result.decision = "rejected_max"
 
 
+def measured_by(config: Config) -> dict:
+    """The settings that change a screen's numbers (``ScreenValidity`` fields), for every kind of task."""
+    ex, fid, sc = config.explainer, config.fidelity, config.screen
+    return {"method": ex.method, "samples": ex.samples, "unit": ex.unit, "tau": sc.tau, "metric": sc.metric,
+            "k_fraction": fid.k_fraction, "heldout_samples": fid.heldout_samples if sc.metric == "local_fidelity" else None}
+
+
+def difference(c: Comparison, cfg: ScreenConfig) -> float | None:
+    """d = q_proxy - tau * q_oracle on the screen's metric; None where local fidelity is undefined."""
+    if cfg.metric == "aopc":
+        return c.q_proxy.aopc - cfg.tau * c.q_oracle.aopc
+    if c.local_fidelity_proxy is None or c.local_fidelity_oracle is None:
+        return None
+    return c.local_fidelity_proxy - cfg.tau * c.local_fidelity_oracle
+
+
 def screen_validity(session: Session) -> ScreenValidity:
     """What a screen run with ``session`` is valid for (``ScreenResult.check_valid_for``)."""
     config = session.config
     task = json.dumps(config.task.model_dump(mode="json"), sort_keys=True)
     return ScreenValidity(oracle=session.oracle.fingerprint, task=hashlib.sha256(task.encode()).hexdigest(),
-                          method=config.explainer.method, samples=config.explainer.samples, tau=config.screen.tau,
-                          metric=config.screen.metric, proxies={p.name: p.fingerprint for p in session.proxies})
+                          proxies={p.name: p.fingerprint for p in session.proxies}, **measured_by(config))
 
 
 def cost_order(proxies: list[Scorer], probe: str) -> list[Scorer]:
@@ -136,11 +155,13 @@ def _sequential_test(session: Session, proxy: Scorer, instances: list[Instance],
             local = cfg.metric == "local_fidelity"  # held-out masks cost oracle calls: only when the screen tests it
             c = compare(oracle, segments, o.label, pa, oa, k_fraction=session.config.fidelity.k_fraction,
                         purpose="screen", heldout=session.config.fidelity.heldout_samples if local else 0, seed=seed)
-            q_p, q_o = ((c.local_fidelity_proxy or 0.0, c.local_fidelity_oracle or 0.0) if local
-                        else (c.q_proxy.aopc, c.q_oracle.aopc))
-            d.append(q_p - cfg.tau * q_o)
-            result.instances.append(ScreenInstance(id=x.id, d=d[-1], **dict(c)))
-            look(result, d, cfg)
+            diff = difference(c, cfg)
+            result.instances.append(ScreenInstance(id=x.id, d=diff, **dict(c)))
+            if diff is None:
+                result.undefined += 1
+            else:
+                d.append(diff)
+                look(result, d, cfg)
         if on_step:
             on_step(result)
         if result.decision != "pending":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from proxyx.costs import TARGET_COST_SHARE, cost_share, crr, fidelity_summary, instances_to_target, per_hour
 from proxyx.results import Agreement, Comparison, Cost, InstanceCost, InstanceResult, QualityScores, Spend
@@ -92,7 +93,7 @@ def test_fidelity_summary_by_hand():
     entries.append(entry(9, all_oracle=nominal(), with_proxy=nominal(), with_proxy_oracle=nominal()))  # no reference
     f = fidelity_summary(entries)
     assert (f.n, f.undefined, f.mean_fidelity) == (3, 1, 0.75)
-    half = 1.96 * np.std([0.5, 1.0], ddof=1) / np.sqrt(2)
+    half = stats.t.ppf(0.975, 1) * np.std([0.5, 1.0], ddof=1) / np.sqrt(2)  # Student t with n - 1 = 1 df, not 1.96
     assert f.ci95 == pytest.approx((0.75 - half, 0.75 + half))
     assert (f.mean_q_proxy, f.mean_q_oracle) == (pytest.approx(0.2), pytest.approx(0.2))
     assert f.ratio_of_means == pytest.approx(1.0)

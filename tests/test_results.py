@@ -15,7 +15,7 @@ from proxyx.results import (BenchReport, Comparison, Cost, ExplainReport, Explai
                             schema_markdown, total)
 
 ROOT = Path(__file__).parents[1]
-VALID = ScreenValidity(oracle="f" * 64, task="t" * 64, method="lime", samples=64, tau=0.9,
+VALID = ScreenValidity(oracle="f" * 64, task="t" * 64, method="lime", samples=64, unit="word", tau=0.9, k_fraction=0.2,
                        proxies={"local/vader": "v" * 64, "local/tfidf-lr": "l" * 64})
 
 
@@ -130,6 +130,9 @@ def test_a_malformed_field_names_where(tmp_path):
     pytest.param({"method": "kernel_shap"}, "explainer.method=lime, this run uses kernel_shap", id="method"),
     pytest.param({"tau": 0.8}, "screen.tau=0.9, this run uses 0.8", id="tau"),
     pytest.param({"metric": "local_fidelity"}, "the screen metric=aopc", id="metric"),
+    pytest.param({"unit": "sentence"}, "explainer.unit=word, this run uses sentence", id="unit"),
+    pytest.param({"k_fraction": 0.5}, "fidelity.k_fraction=0.2, this run uses 0.5", id="k_fraction"),
+    pytest.param({"heldout_samples": 50}, "fidelity.heldout_samples=None, this run uses 50", id="heldout"),
     pytest.param({"oracle": "0" * 64}, "another oracle", id="oracle"),
     pytest.param({"task": "0" * 64}, "another task block", id="task"),
     pytest.param({"proxies": {**VALID.proxies, "local/vader": "0" * 64}}, "another model under the proxy name 'local/vader'",
@@ -149,6 +152,12 @@ def test_a_screen_made_for_another_run_is_refused(change, needle):
 ])
 def test_a_screen_made_for_this_run_is_accepted(change):
     screen_result().check_valid_for(VALID.model_copy(update=change))
+
+
+def test_a_screen_from_before_unit_and_k_fraction_were_recorded_is_refused():
+    old = screen_result().model_copy(update={"valid_for": VALID.model_copy(update={"unit": None, "k_fraction": None})})
+    with pytest.raises(DataError, match="older proxyx, which did not record explainer.unit; re-run"):
+        old.check_valid_for(VALID)
 
 
 def test_bench_report_without_cells_loads(tmp_path):

@@ -211,7 +211,7 @@ def bench_markdown(report: BenchReport) -> str:
         "## Reading the table\n",
         "- *fidelity* = q(explanation) / q(the oracle's own explanation at the same explainer, budget and masks), "
         "q = AOPC of deleting the top-ranked words, measured on the oracle; mean over instances where it is defined, "
-        "95% CI = mean ± 1.96 s/√n. A ratio per instance is heavy-tailed where q_oracle is small; "
+        "95% CI = mean ± t(0.975, n - 1) s/√n (Student t). A ratio per instance is heavy-tailed where q_oracle is small; "
         "*mean q proxy / mean q oracle* (the ratio of means) is steadier, and is what the screen tests "
         "(mean d > 0 means mean q_proxy > tau · mean q_oracle).",
         "- *pipeline* (screen-and-apply): the proxy's explanation where the screen accepted the proxy and its label "

@@ -30,7 +30,13 @@ def reference_summary(method: str, samples: int, entries: list[InstanceResult], 
 
 
 def pipeline_entry(proxy_entry: InstanceResult, oracle_entry: InstanceResult, accepted: bool) -> InstanceResult:
-    """Screen-and-apply: the proxy's explanation where accepted and the gate agrees, else the oracle's."""
+    """Screen-and-apply: the proxy's explanation where accepted and the gate agrees, else the oracle's.
+
+    The grid runs ``estimator: plain``, so an entry is the proxy's or the oracle's; any other role is a bug.
+    """
+    if proxy_entry.role not in ("proxy", "oracle"):
+        raise ValueError(f"instance {proxy_entry.id}: role {proxy_entry.role!r} in a screen-and-apply cell, which "
+                         "runs estimator: plain (role proxy or oracle)")
     if not accepted:
         return oracle_entry  # the proxy is never asked: no gate call either
     if proxy_entry.role == "proxy":

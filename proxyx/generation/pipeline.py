@@ -94,8 +94,9 @@ def run_generate(config: Config, *, screen: ScreenResult | None = None,
     """Explain every sampled question of a generate config; always returns what finished.
 
     ``screen``: a saved screen of the config's proxy (checked against this run
-    before any call: ``DataError`` when it was made for another oracle, task or
-    proxy). Without it, a substituting proxy is screened first when
+    before any call: ``DataError`` when it was made for another oracle, task,
+    proxy or settings; not used, and a note says so, with an estimator).
+    Without it, a substituting proxy is screened first when
     ``screen.enabled``; a rejected proxy explains nothing."""
     started = time.perf_counter()
     cache = CallCache(config.cache_dir)
@@ -114,9 +115,14 @@ def run_generate(config: Config, *, screen: ScreenResult | None = None,
             notes.append(f"{gen.name} returns no prompt log-probabilities: answer_logprob is not available and "
                          "decoded-output reuse is off (every perturbed input is decoded)")
         substitute = proxy is not None and config.explainer.estimator == "plain"
-        if substitute and screen is not None:
+        if screen is not None and proxy is not None:
             screen.check_valid_for(validity(config, gen, proxy))
-        elif substitute and config.screen.enabled:
+        if screen is not None and not substitute:  # nothing substitutes: the screen is not used, nor charged
+            notes.append("the saved screen was not used and its cost is not counted: "
+                         + (f"estimator {config.explainer.estimator} guards every question, the screen tests "
+                            "substituting the proxy (estimator: plain)" if proxy else "the config has no proxy"))
+            screen = None
+        elif substitute and screen is None and config.screen.enabled:
             on_instance(0, len(instances), f"screening {proxy.name}")
             screen = run_screen(config, gen, proxy, ledger, {x.id for x in instances})
             if screen.stopped == "budget":

@@ -10,7 +10,10 @@ active units with the same masks; both explanations are scored on the
 oracle's values (``screen.metric``: AOPC of deletion, or local fidelity on
 ``fidelity.heldout_samples`` held-out masks), and
 
-    d = mean over levels of (q_proxy - tau * q_oracle).
+    d = mean over levels of (q_proxy - tau * q_oracle),
+
+over the levels where local fidelity is defined (a question where it is
+defined at no level has no d: counted in ``undefined``, left out of the test).
 
 The decision rule, its looks and its error rate are the classifier screen's.
 """
@@ -33,7 +36,7 @@ from ..explainers.hierarchy import LevelResult, on_spans
 from ..ledger import Ledger
 from ..results import ProxyScreen, ScreenResult, ScreenValidity
 from ..results.screen import GenScreenInstance, GenScreenLevel
-from ..screen import MAX_EXAMINED_FACTOR, look
+from ..screen import MAX_EXAMINED_FACTOR, difference, look, measured_by
 from .build import build_generator
 from .data import QAInstance, load_qa
 from .proxy import GenProxy, build_proxy, check_scoring
@@ -49,8 +52,7 @@ def validity(config: Config, gen: Generator, proxy: GenProxy) -> ScreenValidity:
     ex = config.explainer
     spec = {"task": config.task.model_dump(mode="json"), "value": ex.value, "match": ex.match, "plan": plan(config)}
     return ScreenValidity(oracle=gen.fingerprint, task=hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
-                          method=ex.method, samples=ex.samples, tau=config.screen.tau, metric=config.screen.metric,
-                          proxies={proxy.name: proxy.fingerprint})
+                          proxies={proxy.name: proxy.fingerprint}, **measured_by(config))
 
 
 def screening_questions(config: Config, explained: set[str]) -> list[QAInstance]:
@@ -78,10 +80,9 @@ def screen_question(config: Config, gen: Generator, proxy: GenProxy, x: QAInstan
         levels.append(GenScreenLevel(unit=r.unit, active=list(r.active), **dict(c)))
 
     explainer.explain(q.levels, oracle_value, n_words, on_level)
-    q_p = [(lv.local_fidelity_proxy or 0.0) if local else lv.q_proxy.aopc for lv in levels]
-    q_o = [(lv.local_fidelity_oracle or 0.0) if local else lv.q_oracle.aopc for lv in levels]
-    d = float(np.mean([p - sc.tau * o for p, o in zip(q_p, q_o)]))
-    return GenScreenInstance(id=x.id, answer=q.answer, proxy_answer=gate.answer, d=d, levels=levels)
+    defined = [d for d in (difference(lv, sc) for lv in levels) if d is not None]
+    return GenScreenInstance(id=x.id, answer=q.answer, proxy_answer=gate.answer, levels=levels,
+                             d=float(np.mean(defined)) if defined else None)
 
 
 def screen_proxy(config: Config, gen: Generator, proxy: GenProxy, ledger: Ledger, questions: list[QAInstance],
@@ -97,8 +98,11 @@ def screen_proxy(config: Config, gen: Generator, proxy: GenProxy, ledger: Ledger
                 record.disagreements += 1
             else:
                 record.instances.append(got)
-                d.append(got.d)
-                look(record, d, sc)
+                if got.d is None:  # undefined at every level: left out of the test, counted
+                    record.undefined += 1
+                else:
+                    d.append(got.d)
+                    look(record, d, sc)
             if on_step:
                 on_step(record)
             if record.decision != "pending":

@@ -17,6 +17,7 @@ class ScreenStats(ResultModel):
     n: int = 0  # instances with a paired difference
     examined: int = 0  # screening instances looked at (gate disagreements included)
     disagreements: int = 0  # proxy label != oracle label (skipped)
+    undefined: int = 0  # d undefined (local fidelity on constant oracle answers): left out of the test
     mean_d: float | None = None
     lower: float | None = None
     upper: float | None = None
@@ -32,7 +33,7 @@ class ScreenStats(ResultModel):
 
 class ScreenInstance(Comparison):
     id: str
-    d: float  # q_proxy - tau * q_oracle
+    d: float | None  # q_proxy - tau * q_oracle; None when q is undefined (left out of the test)
 
 
 class GenScreenLevel(Comparison):
@@ -48,7 +49,7 @@ class GenScreenInstance(ResultModel):
     id: str
     answer: str  # the oracle's answer (what both explain)
     proxy_answer: str | None  # the proxy's own answer at the gate (None: a lexical proxy answers nothing)
-    d: float  # mean over levels of q_proxy - tau * q_oracle
+    d: float | None  # mean over the levels where it is defined of q_proxy - tau * q_oracle; None: at no level
     levels: list[GenScreenLevel]
 
 
@@ -75,18 +76,26 @@ class ScreenValidity(ResultModel):
     task: str  # sha256 of the task block
     method: str
     samples: int
+    unit: str | None = None  # None: a screen from an older proxyx, which did not record it
     tau: float
     metric: str = "aopc"
+    k_fraction: float | None = None  # the top-k share of AOPC (None: an older screen)
+    heldout_samples: int | None = None  # local fidelity's held-out masks; None when the metric is AOPC
     proxies: dict[str, str] = {}  # name -> fingerprint of each proxy in the pool
 
-    _NAMES: ClassVar[dict[str, str]] = {"method": "explainer.method", "samples": "explainer.samples",
-                                        "tau": "screen.tau", "metric": "the screen metric"}
+    _NAMES: ClassVar[dict[str, str]] = {
+        "method": "explainer.method", "samples": "explainer.samples", "unit": "explainer.unit", "tau": "screen.tau",
+        "metric": "the screen metric", "k_fraction": "fidelity.k_fraction",
+        "heldout_samples": "fidelity.heldout_samples"}
 
     def mismatch(self, run: ScreenValidity, accepted: list[str]) -> str | None:
         """What differs between this (the result's) and ``run`` (this run's), or None."""
         for field, name in self._NAMES.items():
-            if getattr(self, field) != getattr(run, field):
-                return f"{name}={getattr(self, field)}, this run uses {getattr(run, field)}"
+            made, now = getattr(self, field), getattr(run, field)
+            if made is None and field in ("unit", "k_fraction"):
+                return f"an older proxyx, which did not record {name}"
+            if made != now:
+                return f"{name}={made}, this run uses {now}"
         if self.task != run.task:  # before the oracle: its fingerprint includes the task
             return "another task block (labels, verbalizers, instruction, template or few-shot examples differ)"
         if self.oracle != run.oracle:
