@@ -40,6 +40,9 @@ NANO_PER_TOKEN = 1000
 
 LEXICON = {"model": "python:user_models:lexicon", "alias": "lexicon", "price": FREE}
 TINY = {"model": "python:user_models:FITTED", "alias": "tiny-tfidf", "price": FREE}
+#: VADER under another cache identity (top_logprobs does not change its answers): the oracle's answers, but its
+#: own calls at its own price, not cache hits of the oracle's at the oracle's price; the screen accepts it
+COPY = {"model": "local/vader", "alias": "vader-copy", "top_logprobs": 19, "price": FREE}
 
 
 # ----------------------------------------------------------------------------- running the CLI twice
@@ -92,12 +95,12 @@ def write(path: Path, config: dict) -> Path:
 
 
 def classify(tmp: Path, name: str, **blocks) -> Path:
-    """A fine_foods config: VADER the oracle (priced), the lexicon and a tiny TF-IDF the proxies (free)."""
+    """A fine_foods config: VADER the oracle (priced), a lexicon and a copy of VADER the proxies (free)."""
     return write(tmp / f"{name}.yaml", {
-        "seed": 0, "oracle": {"model": "local/vader", "price": PRICED}, "proxies": [LEXICON, TINY],
+        "seed": 0, "oracle": {"model": "local/vader", "price": PRICED}, "proxies": [LEXICON, COPY],
         "dataset": {"name": "fine_foods", "limit": 4, "max_words": 30, "screen_split": "test"},
         "explainer": {"method": "kernel_shap", "samples": 32},
-        "screen": {"min_instances": 2, "max_instances": 3, "all": True},
+        "screen": {"confidence": 0.9, "min_instances": 2, "max_instances": 3, "all": True},
         "fidelity": {"enabled": True, "heldout_samples": 16},
         "cache_dir": str(tmp / "cache"), "output": str(tmp / f"{name}.json"), **blocks})
 
@@ -112,7 +115,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     out: dict[str, Run] = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.syspath_prepend(str(USER_MODELS))
-        gated = classify(tmp, "explain", proxies=[LEXICON])
+        gated = classify(tmp, "explain", proxies=[TINY])  # its label agrees with VADER's on some instances only
         out["explain"] = run_twice(["explain", str(gated), "--no-html", "--show", "0"], tmp / "explain.json", cache)
         screened = classify(tmp, "screened")
         out["screen"] = run_twice(["screen", str(screened), "--out", str(tmp / "screen.json")], tmp / "screen.json",
@@ -120,14 +123,17 @@ def runs(tmp_path_factory) -> dict[str, Run]:
         out["explain-saved-screen"] = run_twice(
             ["explain", str(screened), "--screen", str(tmp / "screen.json"), "--no-html", "--show", "0"],
             tmp / "screened.json", cache)
-        inline = classify(tmp, "inline", screen={"enabled": True, "min_instances": 2, "max_instances": 3})
+        inline = classify(tmp, "inline", screen={"enabled": True, "confidence": 0.9, "min_instances": 2,
+                                                 "max_instances": 3},
+                          fidelity={"enabled": False})  # the all-oracle cost estimated from the masks' tokens
         out["explain-screening"] = run_twice(["explain", str(inline), "--no-html", "--show", "0"],
                                              tmp / "inline.json", cache)
         estimator = classify(tmp, "estimator", explainer=ESTIMATOR)
         out["explain-estimator"] = run_twice(
             ["explain", str(estimator), "--screen", str(tmp / "screen.json"), "--no-html", "--show", "0"],
             tmp / "estimator.json", cache)
-        grid = classify(tmp, "grid", explainer=ESTIMATOR, bench={"methods": ["kernel_shap"], "samples": [24, 8]})
+        grid = classify(tmp, "grid", proxies=[COPY, TINY], explainer=ESTIMATOR,
+                        bench={"methods": ["kernel_shap"], "samples": [24, 8]})
         out["bench-grid"] = run_twice(["bench", str(grid), "--out", str(tmp / "grid")], tmp / "grid" / "bench.json",
                                       cache)
         frontier = classify(tmp, "frontier", proxies=[LEXICON], bench={
@@ -279,18 +285,22 @@ def test_explain_spends_at_least_the_oracles_share_and_crr_agrees_in_tokens_and_
 @pytest.mark.parametrize("flow", EXPLAIN)
 def test_an_instance_the_oracle_explained_has_no_proxy_fidelity(runs, flow):
     r = report(runs[flow].doc)
+    scored = r.config["fidelity"]["enabled"]
     for e in r.instances:
         if e.role == "oracle":
             assert e.fidelity is None and e.oracle_attribution is None, e.id
         else:
-            assert e.fidelity is not None, e.id
+            assert (e.fidelity is not None) == scored and e.cost.estimated != scored, e.id
     compared = [e for e in r.instances if e.fidelity is not None]
     assert (r.fidelity.n if r.fidelity else 0) == len(compared)
 
 
-def test_the_runs_cover_both_who_explains(runs):
-    roles = {e.role for flow in EXPLAIN for e in report(runs[flow].doc).instances}
-    assert roles == {"proxy", "oracle", "estimator"}
+def test_the_runs_cover_every_path(runs):
+    explained = [e for flow in EXPLAIN for e in report(runs[flow].doc).instances]
+    assert {e.role for e in explained} == {"proxy", "oracle", "estimator"}
+    assert {e.role for e in report(runs["explain"].doc).instances} == {"proxy", "oracle"}  # the gate both ways
+    assert any(e.cost.estimated and e.role == "proxy" for e in explained)  # the all-oracle cost estimated
+    assert report(runs["screen"].doc).accepted == ["vader-copy"]
 
 
 def test_a_saved_screen_is_charged_only_where_it_is_used(runs):
@@ -328,6 +338,7 @@ def test_bench_grid_costs_add_up_and_crr_agrees(runs):
             assert d.explained_by in (c.proxy, "local/vader")
             if not d.gate_agrees:
                 assert d.proxy_fidelity is None and d.proxy_spearman is None
+    assert not all(d.gate_agrees for c in r.cells for d in c.instances_detail)  # the gate disagreed somewhere
 
 
 def test_bench_frontier_dollars_are_the_oracles_tokens(runs):
