@@ -1,8 +1,10 @@
 """The HTML view of a report: one self-contained page (inline CSS and JS, nothing from the network).
 
-Explain reports: a summary (fidelity, cost reduction, cost by model), then per
-instance a word heatmap, the proxy's and the oracle's explanations side by
-side where both exist; hovering a word shows its value. Bench reports: the
+Explain reports: with an estimator first the estimate against the oracle
+alone at the same n oracle calls, then a summary (fidelity, cost reduction,
+cost by model), then per instance a word heatmap, the explanation used and,
+where they exist, the oracle alone at n and the oracle's own explanation side
+by side; hovering a word shows its value. Bench reports: the
 headline, the grid and the fidelity-versus-cost plot as a data URI. Every
 unit is a ``<span class="u" data-i=".." data-v="..">`` holding its exact value.
 """
@@ -16,8 +18,10 @@ from pathlib import Path
 from typing import Mapping
 
 from .. import __version__
+from ..results import BaselineSummary
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
 from .assets import CSS, JS
+from .baseline import VERDICTS, baseline_lines, interval, metrics, title
 from .html_parts import card as _card, cost_table as _cost_table, esc as _e
 from .style import TOP, hex_color, shade, signed, text_color
 from .tables import num, pct, usd
@@ -37,7 +41,7 @@ def _heat(x: InstanceView, e: Explanation) -> str:
     tops = " &nbsp; ".join(
         f"{what} {_e(label)}: " + ", ".join(f"<b>{_e(x.units[i])}</b> {signed(e.values[i])}" for i in idx)
         for what, idx in zip(("towards", "against"), e.strongest(TOP)) if idx)
-    caption = f"{_e(e.role)} explanation · {_e(e.model)}"
+    caption = f"{_e(e.title)} · {_e(e.model)}"
     return (f'<figure class="expl" data-role="{_e(e.role)}" data-model="{_e(e.model)}">'
             f'<figcaption>{caption}</figcaption><p class="heat">{" ".join(spans)}</p>'
             f'<div class="top">{tops}</div></figure>')
@@ -52,6 +56,10 @@ def _chips(x: InstanceView) -> str:
     if x.explained_by:
         chips.append(f'<span class="chip {_e(x.role or "")}">explained by {_e(x.explained_by)}'
                      + (f" ({_e(x.role)})" if x.role else "") + "</span>")
+    if x.q_estimate is not None:
+        chips.append(f'<span class="chip" title="AOPC on the oracle of the estimate and of the oracle alone at the same '
+                     f'n oracle calls">AOPC {x.q_estimate:.3f} with the proxy vs {num(x.q_baseline, ".3f")} for the '
+                     f"oracle alone at n = {x.baseline_samples}</span>")
     if x.fidelity is not None or x.q_proxy is not None:
         chips.append(f'<span class="chip" title="AOPC of the proxy explanation over the oracle\'s, both on the oracle">'
                      f"fidelity {num(x.fidelity)} (AOPC {num(x.q_proxy, '.3f')} / {num(x.q_oracle, '.3f')})</span>")
@@ -73,6 +81,18 @@ def _instance(x: InstanceView, n: int) -> str:
     return f'<article id="i{n}" data-id="{_e(x.id)}">{head}<div class="pair">{figures}</div></article>'
 
 
+def _baseline(b: BaselineSummary) -> str:
+    """The estimator against the oracle alone at n: the page's first section."""
+    rows = "".join(f'<tr class="{_e(p.verdict)}"><td>{_e(metric)}</td><td class=n>{p.estimate:.3f}</td>'
+                   f"<td class=n>{p.baseline:.3f}</td><td class=n>{_e(interval(p))}</td>"
+                   f"<td>{_e(VERDICTS[p.verdict])}</td></tr>" for metric, p in metrics(b))
+    table = ("<table><thead><tr><th>quality on the oracle</th><th class=n>with the proxy</th>"
+             "<th class=n>oracle alone</th><th class=n>difference (95% CI)</th><th>verdict</th></tr></thead>"
+             f"<tbody>{rows}</tbody></table>") if rows else ""
+    lines = "".join(f'<p class="headline">{_e(line)}</p>' for line in baseline_lines(b))
+    return f'<section class="card baseline" id="baseline"><div class="k">{_e(title(b))}</div>{lines}{table}</section>'
+
+
 def _explain_summary(view: ReportView) -> str:
     cards = []
     if view.mean_fidelity is not None:
@@ -92,7 +112,8 @@ def _explain_summary(view: ReportView) -> str:
     who = ", ".join(f"{_e(m)}: {k}" for m, k in sorted(view.explained_by.items())) or "-"
     cards.append(_card("instances", str(len(view.instances)), f"explained by {who}"
                        + (f"; {view.failed} failed" if view.failed else "")))
-    return (f'<section class="cards">{"".join(cards)}</section>'
+    first = _baseline(view.baseline) if view.baseline is not None else ""
+    return (f'{first}<section class="cards">{"".join(cards)}</section>'
             f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view)}</section>')
 
 
