@@ -16,7 +16,7 @@ import numpy as np
 
 from .explain import comparison, score_masks
 from .explainers import Attribution
-from .results import Baseline, BaselineSummary, Comparison, InstanceResult, Paired
+from .results import Baseline, BaselineSummary, Comparison, GeneratedInstance, InstanceResult, Paired
 from .stats import paired_t
 
 #: an estimate within this share of the baseline's largest |value| is the baseline (the proxy set aside)
@@ -69,12 +69,31 @@ def same_explanation(estimate: Sequence[float], baseline: Sequence[float]) -> bo
 def baseline_summary(instances: Sequence[InstanceResult]) -> BaselineSummary | None:
     """The estimator's instances paired with the oracle alone at n; None when no instance has a baseline."""
     rows = [e for e in instances if e.status == "ok" and e.baseline is not None and e.estimator is not None]
-    if not rows:
-        return None
-    b = [e.baseline for e in rows]
+    return summarize(rows[0].estimator.name, [[(e.attribution, e.baseline)] for e in rows]) if rows else None
+
+
+def generated_baseline_summary(generated: Sequence[GeneratedInstance]) -> BaselineSummary | None:
+    """The same over generated answers: each question's quality is the mean over its levels."""
+    rows = [[([lv.values[i] for i in lv.active], lv.baseline) for lv in g.levels if lv.baseline is not None]
+            for g in generated if g.error is None]
+    rows = [r for r in rows if r]
+    name = next((lv.estimator.name for g in generated for lv in g.levels if lv.estimator is not None), None)
+    return summarize(name, rows) if rows and name else None
+
+
+def summarize(estimator: str, rows: Sequence[Sequence[tuple[Sequence[float], Baseline]]]) -> BaselineSummary:
+    """``rows``: per instance, each (estimate, baseline) it holds (one; a generated answer one per level)."""
+    def mean(xs):
+        xs = [x for x in xs if x is not None]
+        return float(np.mean(xs)) if xs else None
+
+    def per_instance(read):
+        return [mean(read(b) for _, b in pairs) for pairs in rows]
+
     return BaselineSummary(
-        estimator=rows[0].estimator.name, oracle_samples=rows[0].baseline.samples, instances=len(rows),
-        identical=sum(same_explanation(e.attribution, e.baseline.attribution) for e in rows),
-        aopc=paired([x.q_estimate.aopc if x.q_estimate else None for x in b],
-                    [x.q_baseline.aopc if x.q_baseline else None for x in b]),
-        local_fidelity=paired([x.local_fidelity_estimate for x in b], [x.local_fidelity_baseline for x in b]))
+        estimator=estimator, oracle_samples=rows[0][0][1].samples, instances=len(rows),
+        identical=sum(all(same_explanation(v, b.attribution) for v, b in pairs) for pairs in rows),
+        aopc=paired(per_instance(lambda b: b.q_estimate and b.q_estimate.aopc),
+                    per_instance(lambda b: b.q_baseline and b.q_baseline.aopc)),
+        local_fidelity=paired(per_instance(lambda b: b.local_fidelity_estimate),
+                              per_instance(lambda b: b.local_fidelity_baseline)))

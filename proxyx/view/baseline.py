@@ -1,12 +1,15 @@
 """The estimator against the oracle alone at the same n oracle calls, as every view says it.
 
-One wording for the terminal, ``proxyx show``, the HTML page and the story:
+One wording for the terminal, ``proxyx show``, the HTML page and the story
+(classified and generated answers alike):
 the mean quality with the proxy, the oracle alone's, their paired difference
 with its 95% interval, and a plain verdict (the proxy did not help is said
 as plainly as that it did).
 """
 
 from __future__ import annotations
+
+from html import escape
 
 from rich.table import Table
 
@@ -80,3 +83,18 @@ def baseline_table(b: BaselineSummary) -> Table:
     if not metrics(b):
         t.add_row("not scored (fidelity.enabled: false)", "-", "-", "-", "-", "-", "-")
     return t
+
+
+def baseline_html(b: BaselineSummary) -> str:
+    """The comparison as the HTML page's first section."""
+    def e(x: object) -> str:
+        return escape(str(x), quote=True)
+
+    rows = "".join(f'<tr class="{e(p.verdict)}"><td>{e(metric)}</td><td class=n>{p.estimate:.3f}</td>'
+                   f"<td class=n>{p.baseline:.3f}</td><td class=n>{e(interval(p))}</td>"
+                   f"<td>{e(VERDICTS[p.verdict])}</td></tr>" for metric, p in metrics(b))
+    table = ("<table><thead><tr><th>quality on the oracle</th><th class=n>with the proxy</th>"
+             "<th class=n>oracle alone</th><th class=n>difference (95% CI)</th><th>verdict</th></tr></thead>"
+             f"<tbody>{rows}</tbody></table>") if rows else ""
+    lines = "".join(f'<p class="headline">{e(line)}</p>' for line in baseline_lines(b))
+    return f'<section class="card baseline" id="baseline"><div class="k">{e(title(b))}</div>{lines}{table}</section>'

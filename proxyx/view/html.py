@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Mapping
 
 from .. import __version__
-from ..results import BaselineSummary
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
 from .assets import CSS, JS
-from .baseline import VERDICTS, baseline_lines, interval, metrics, title
+from .baseline import baseline_html
 from .html_parts import card as _card, cost_table as _cost_table, esc as _e
 from .style import TOP, hex_color, shade, signed, text_color
 from .tables import num, pct, usd
@@ -81,18 +80,6 @@ def _instance(x: InstanceView, n: int) -> str:
     return f'<article id="i{n}" data-id="{_e(x.id)}">{head}<div class="pair">{figures}</div></article>'
 
 
-def _baseline(b: BaselineSummary) -> str:
-    """The estimator against the oracle alone at n: the page's first section."""
-    rows = "".join(f'<tr class="{_e(p.verdict)}"><td>{_e(metric)}</td><td class=n>{p.estimate:.3f}</td>'
-                   f"<td class=n>{p.baseline:.3f}</td><td class=n>{_e(interval(p))}</td>"
-                   f"<td>{_e(VERDICTS[p.verdict])}</td></tr>" for metric, p in metrics(b))
-    table = ("<table><thead><tr><th>quality on the oracle</th><th class=n>with the proxy</th>"
-             "<th class=n>oracle alone</th><th class=n>difference (95% CI)</th><th>verdict</th></tr></thead>"
-             f"<tbody>{rows}</tbody></table>") if rows else ""
-    lines = "".join(f'<p class="headline">{_e(line)}</p>' for line in baseline_lines(b))
-    return f'<section class="card baseline" id="baseline"><div class="k">{_e(title(b))}</div>{lines}{table}</section>'
-
-
 def _explain_summary(view: ReportView) -> str:
     cards = []
     if view.mean_fidelity is not None:
@@ -112,7 +99,7 @@ def _explain_summary(view: ReportView) -> str:
     who = ", ".join(f"{_e(m)}: {k}" for m, k in sorted(view.explained_by.items())) or "-"
     cards.append(_card("instances", str(len(view.instances)), f"explained by {who}"
                        + (f"; {view.failed} failed" if view.failed else "")))
-    first = _baseline(view.baseline) if view.baseline is not None else ""
+    first = baseline_html(view.baseline) if view.baseline is not None else ""
     return (f'{first}<section class="cards">{"".join(cards)}</section>'
             f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view)}</section>')
 
