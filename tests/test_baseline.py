@@ -106,4 +106,4 @@ def test_a_useless_proxy_is_said_not_to_help(tmp_path, fine_foods, monkeypatch):
     b = report.baseline
     assert b.identical == b.instances == 6  # a constant carries no information: the estimate is the baseline
     assert b.aopc.difference == 0 and b.aopc.verdict == "no_difference"
-    assert story(report)[0].endswith("no measurable difference, so the proxy did not help.")
+    assert story(report)[0].endswith("no measurable difference on these instances, so the proxy did not help here.")

@@ -114,3 +114,15 @@ def test_estimator_asks_the_oracle_only_its_n_masks(tmp_path):
         assert len(e["attribution"]) == len(e["units"])
     assert report["crr"]["calls"] > 3  # 48 oracle calls replaced by at most 13
     assert "control variate estimator" in p.stdout
+    # the free baseline: the oracle alone at the same 12 calls, scored with the estimate, printed first
+    for e in report["instances"]:
+        assert len(e["baseline"]["attribution"]) == len(e["units"]) and e["baseline"]["q_baseline"] is not None
+    assert report["baseline"]["oracle_samples"] == 12 and report["baseline"]["aopc"]["n"] == 2
+    assert p.stdout.lstrip().startswith("quality on the oracle: with the proxy vs the oracle alone at the same n = 12")
+
+
+def test_the_quickstart_leads_with_the_free_baseline():
+    """make demo: an estimator scored against the oracle alone at its n, without the oracle at N (issue 19)."""
+    cfg = yaml.safe_load((ROOT / "configs" / "quickstart.yaml").read_text())
+    assert cfg["explainer"]["estimator"] != "plain" and cfg["explainer"]["oracle_samples"] < cfg["explainer"]["samples"]
+    assert cfg["fidelity"]["enabled"] is True and cfg["fidelity"]["reference"] is False

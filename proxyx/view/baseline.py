@@ -20,7 +20,7 @@ METRICS = (("aopc", "AOPC"), ("local_fidelity", "local fidelity"))
 VERDICTS = {
     "better": "the proxy helped",
     "worse": "the proxy made it worse (the oracle alone at n is better)",
-    "no_difference": "no measurable difference, so the proxy did not help",
+    "no_difference": "no measurable difference on these instances, so the proxy did not help here",
     "too_few": "one instance, too few for an interval",
 }
 #: the same, for a table cell
