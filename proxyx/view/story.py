@@ -43,7 +43,9 @@ def story(report: ExplainReport) -> list[str]:
         lines.append("The oracle explained every instance itself: no saving on the explanations.")
     c = report.crr
     if c is not None:
-        saving = "cheaper" if (c.calls or 0) > 1 else "more expensive"
+        fewer_calls, fewer_usd = (c.calls or 0) > 1, (c.usd or 0) > 1
+        saving = ("cheaper" if fewer_calls and fewer_usd else "more expensive" if not (fewer_calls or fewer_usd)
+                  else "fewer oracle calls but more dollars" if fewer_calls else "more oracle calls but fewer dollars")
         cost = " (its cost estimated from the texts: it did not run)" if c.estimated else ""
         lines.append(f"Against the oracle alone at {ex['samples']} samples{cost} this was {_x(c.calls)} in oracle calls "
                      f"and {_x(c.usd)} in dollars ({saving} than the oracle alone)"

@@ -59,6 +59,9 @@ def test_explain_prints_the_comparison_first_and_the_story_leads_with_it(run, re
     assert lines[:len(baseline_lines(report.baseline))] == baseline_lines(report.baseline)
     assert lines[0].startswith("With the proxy, the control variate estimator's explanations score AOPC")
     assert flat(lines[0]) in flat(out)  # the CLI prints the story
+    # fewer oracle calls, but the TF-IDF proxy's dollars outweigh VADER's: the story does not call that cheaper
+    assert report.crr.calls > 1 > report.crr.usd
+    assert any("(fewer oracle calls but more dollars than the oracle alone)" in line for line in lines)
 
 
 def test_show_leads_with_the_comparison_and_shows_the_baseline_explanation(run, report, tmp_path):
