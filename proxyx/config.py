@@ -156,7 +156,11 @@ class ScreenConfig(Strict):
 class FidelityConfig(Strict):
     """Score explanations on the oracle (AOPC of deletion)."""
 
-    enabled: bool = False  # also explain proxy-explained instances with the oracle
+    enabled: bool = False  # score explanations on the oracle; explain proxy-explained instances with it too
+    # with an estimator: also explain with the oracle at N (explainer.samples) to compare with (fidelity);
+    # false: no oracle explanation at N; the estimate is scored next to the oracle alone at n, its free
+    # baseline. A proxy's explanation (estimator: plain) is always compared with the oracle's at N.
+    reference: bool = True
     k_fraction: Annotated[float, Field(gt=0, le=1)] = 0.2
     heldout_samples: Annotated[int, Field(gt=0, le=5000)] = 200  # local fidelity: held-out masks per instance
 

@@ -9,7 +9,10 @@ the first eligible proxy: the estimator discounts a proxy that does not track
 the oracle). Eligible proxies are the
 screen's accepted ones when a screen ran, else the whole pool. With
 ``fidelity.enabled`` the oracle also explains proxy-explained instances and
-both explanations are scored on the oracle.
+both explanations are scored on the oracle. An estimator's instance also
+carries the oracle alone at n, fitted on the estimator's own oracle answers
+(``baseline.py``: no further call), scored with the estimate; with
+``fidelity.reference: false`` the oracle does not explain it at N.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .baseline import baseline_record
 from .config import Config
 from .data import Instance
 from .errors import BudgetExceeded, ModelError
-from .explain import attribute, compare, estimate_attribution_cost, informed_attribute, instance_seed, predict
+from .explain import (attribute, compare_masks, estimate_attribution_cost, informed_attribute, instance_seed,
+                      oracle_mask_value, predict)
 from .perturb import Segments
 from .report import explain_report
 from .results import ExplainReport, GateCheck, InstanceCost, InstanceResult, OracleLabel, ScreenResult
@@ -95,11 +100,11 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         watched = _Watched(chosen)
         try:
             if informed:
-                attr, estimator = informed_attribute(oracle, watched, segments, o.label, method=ex.method,
-                                                     samples=ex.samples, oracle_samples=ex.oracle_samples,
-                                                     estimator=ex.estimator, seed=seed, purpose="explain")
+                attr, estimator, alone = informed_attribute(oracle, watched, segments, o.label, method=ex.method,
+                                                            samples=ex.samples, oracle_samples=ex.oracle_samples,
+                                                            estimator=ex.estimator, seed=seed, purpose="explain")
             else:
-                estimator = None
+                estimator = alone = None
                 attr = attribute(oracle if chosen is oracle else watched, segments, o.label, method=ex.method,
                                  samples=ex.samples, seed=seed, purpose="explain")
             break
@@ -114,21 +119,29 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
     oracle_explain = ledger.total(model=oracle.name, purpose="explain", since=start)
     oracle_label = ledger.total(model=oracle.name, purpose="gate", since=start)
     # What explaining this instance with the oracle alone costs: measured where the oracle ran, else estimated.
-    fidelity = oracle_attribution = None
+    fid = config.fidelity
+    fidelity = oracle_attribution = oracle_attr = baseline = None
     if chosen is oracle:
         all_oracle, estimated = oracle_explain, False
-    elif config.fidelity.enabled:
+    elif fid.enabled and (alone is None or fid.reference):
         on_stage("oracle reference")
         before = ledger.snapshot()
         oracle_attr = attribute(oracle, segments, o.label, method=ex.method, samples=ex.samples, seed=seed, purpose="evaluate")
         all_oracle, estimated = ledger.total(since=before), False
-        on_stage("fidelity")
-        fidelity = compare(oracle, segments, o.label, attr, oracle_attr, k_fraction=config.fidelity.k_fraction,
-                           heldout=config.fidelity.heldout_samples, seed=seed)
         oracle_attribution = oracle_attr.values.tolist()
     else:
         all_oracle = estimate_attribution_cost(oracle, segments, method=ex.method, samples=ex.samples, seed=seed)
         estimated = True
+    scored_on = None  # masks -> the oracle's values, when explanations are scored
+    if fid.enabled and chosen is not oracle:
+        on_stage("fidelity")
+        scored_on = oracle_mask_value(oracle, segments, o.label)
+    scoring = dict(k_fraction=fid.k_fraction, heldout=fid.heldout_samples, seed=seed)
+    if alone is not None:  # the oracle alone at n (the estimator's own oracle answers), scored with the estimate
+        baseline, fidelity = baseline_record(attr, alone, samples=ex.oracle_samples, value_of_masks=scored_on,
+                                             reference=oracle_attr, **scoring)
+    elif oracle_attr is not None:
+        fidelity = compare_masks(scored_on, attr, oracle_attr, **scoring)
     cost = InstanceCost(
         gate=spent - explain_cost, explanation=explain_cost, evaluation=ledger.total(purpose="evaluate", since=start),
         all_oracle=all_oracle + oracle_label, estimated=estimated, with_proxy=spent, with_proxy_oracle=oracle_spent)
@@ -138,7 +151,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         gate=gate, explained_by=chosen.name if estimator is None else f"{ex.estimator}({oracle.name}, {chosen.name})",
         role=chosen.role if estimator is None else "estimator", estimator=estimator, attribution=attr.values.tolist(),
         base_value=attr.base_value, full_value=attr.full_value, n_evals=attr.n_evals, fidelity=fidelity,
-        oracle_attribution=oracle_attribution, cost=cost, status="ok")
+        oracle_attribution=oracle_attribution, baseline=baseline, cost=cost, status="ok")
 
 
 def failed_instance(x: Instance, error: ModelError) -> InstanceResult:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 
 from . import __version__
+from .baseline import baseline_summary
 from .config import Config
 from .costs import crr, fidelity_summary
 from .results import ExplainReport, ExplainSummary, InstanceResult, LedgerRow, ScreenResult, Spend
@@ -40,7 +41,8 @@ def created() -> str:
 def explain_report(config: Config, instances: list[InstanceResult], *, screen: ScreenResult | None,
                    ledger: list[LedgerRow], status: str, stop_reason: str | None, wall_time_s: float,
                    flags: dict[str, dict[str, int]]) -> ExplainReport:
-    """The explain document: summary, fidelity, CRR (screening cost included) and every instance."""
+    """The explain document: summary, the estimator against its baseline, fidelity, CRR (screening cost included)
+    and every instance."""
     done = [e for e in instances if e.status == "ok"]
     screen_cost = screen.cost.nominal if screen else None
     screen_oracle = screen.model_cost(config.oracle.name).nominal if screen else Spend()
@@ -51,5 +53,5 @@ def explain_report(config: Config, instances: list[InstanceResult], *, screen: S
                                failed=sum(e.status == "failed" for e in instances),
                                explained_by=dict(Counter(e.explained_by for e in done)),
                                wall_time_s=wall_time_s, flags=flags),
-        fidelity=fidelity_summary(done), crr=crr(done, screen=screen_cost, screen_oracle=screen_oracle),
+        baseline=baseline_summary(done), fidelity=fidelity_summary(done), crr=crr(done, screen=screen_cost, screen_oracle=screen_oracle),
         ledger=ledger, instances=instances)

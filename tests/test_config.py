@@ -96,6 +96,9 @@ def test_cli_overrides_yaml(tmp_path):
 def test_quickstart_config_is_valid():
     cfg = load_config(Path(__file__).parents[1] / "configs" / "quickstart.yaml")
     assert cfg.oracle.model == "local/gemma-3-270m"
+    # make demo leads with an estimator against the oracle alone at its n, without paying for the oracle at N
+    assert cfg.explainer.estimator != "plain" and cfg.explainer.oracle_samples < cfg.explainer.samples
+    assert cfg.fidelity.enabled and not cfg.fidelity.reference
 
 
 # ------------------------------------------------------------------ strict YAML (proxyx.yamlload)

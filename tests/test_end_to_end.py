@@ -103,7 +103,8 @@ def test_gemma_under_another_name_passes_the_screen_with_fidelity_one(tmp_path):
 
 def test_estimator_asks_the_oracle_only_its_n_masks(tmp_path):
     config = quickstart(tmp_path, **{"explainer.estimator": "control_variate", "explainer.oracle_samples": 12,
-                                     "explainer.samples": 48, "fidelity.enabled": True, "fidelity.heldout_samples": 16})
+                                     "explainer.samples": 48, "fidelity.enabled": True, "fidelity.reference": True,
+                                     "fidelity.heldout_samples": 16})
     p, report = explain(config, "--limit", "2", "-q", "--no-html", "--show", "0")
     assert p.returncode == 0, p.stderr
     for e in report["instances"]:
@@ -114,3 +115,8 @@ def test_estimator_asks_the_oracle_only_its_n_masks(tmp_path):
         assert len(e["attribution"]) == len(e["units"])
     assert report["crr"]["calls"] > 3  # 48 oracle calls replaced by at most 13
     assert "control variate estimator" in p.stdout
+    # the free baseline: the oracle alone at the same 12 calls, scored with the estimate, printed first
+    for e in report["instances"]:
+        assert len(e["baseline"]["attribution"]) == len(e["units"]) and e["baseline"]["q_baseline"] is not None
+    assert report["baseline"]["oracle_samples"] == 12 and report["baseline"]["aopc"]["n"] == 2
+    assert p.stdout.lstrip().startswith("quality on the oracle: with the proxy vs the oracle alone at the same n = 12")

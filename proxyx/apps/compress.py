@@ -9,7 +9,9 @@ words or sentences) from least to most important:
 * ``proxy:NAME`` / ``oracle``: the model's attributions of the oracle's
   label, averaged over the validation instances, lowest first;
 * ``informed:NAME``: the same with the proxy-informed estimator
-  (``explainer.estimator``, ``oracle_samples`` oracle answers).
+  (``explainer.estimator``, ``oracle_samples`` oracle answers);
+* ``oracle_at_n`` (with ``informed``): the oracle alone on those same
+  ``oracle_samples`` answers, its free baseline (no further call).
 
 Units are then removed in that order, in nested steps, and the oracle's
 accuracy is measured on the test instances at each step. A method's result
@@ -31,8 +33,8 @@ from ..perturb import PromptSegments
 from .demos import demonstrations, instances, with_shots
 from .render import plot_compress, write_prompt
 from .results import CompressReport, Curve, CurvePoint, Interval, MethodSummary, Shot
-from .scoring import (OnProgress, accuracy, check_proxy, explain_all, explain_informed_all, open_prompt_session,
-                      path_cost, probabilities)
+from .scoring import (ORACLE_AT_N, OnProgress, accuracy, check_proxy, explain_all, explain_informed_all,
+                      open_prompt_session, path_cost, probabilities)
 from .selfinfo import token_surprisal, unit_values
 
 
@@ -117,6 +119,7 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
             for proxy in session.proxies:
                 exp = explain_informed_all(session, proxy, validation, targets, config=config, on_progress=on_progress)
                 orders[f"informed:{proxy.name}"] = order_by(exp.values.mean(axis=0))
+            orders[ORACLE_AT_N] = order_by(exp.baseline.mean(axis=0))  # the same for every proxy: the oracle's answers
         if "self_information" in cc.methods:
             spans, surprisal = token_surprisal(bare.full, config=config.oracle, cache=session.cache,
                                                ledger=session.ledger)

@@ -32,6 +32,8 @@ from .results import ProxyCheck
 
 #: progress callback: (stage, done, total)
 OnProgress = Callable[[str, int, int], None]
+#: the ranking of the oracle alone at ``oracle_samples``: the informed routes' free baseline
+ORACLE_AT_N = "oracle_at_n"
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Explained:
     model: str
     values: np.ndarray
     targets: list[int]
+    baseline: np.ndarray | None = None  # informed: the oracle alone at oracle_samples, from the same oracle answers
 
 
 def explain_all(session: PromptSession, scorer: Scorer, items: list[Instance], targets: list[int], *,
@@ -104,18 +107,25 @@ def explain_all(session: PromptSession, scorer: Scorer, items: list[Instance], t
 
 def explain_informed_all(session: PromptSession, proxy: Scorer, items: list[Instance], targets: list[int], *,
                          config: Config, on_progress: OnProgress | None = None) -> Explained:
-    """The proxy-informed estimator (``explainer.estimator``): ``oracle_samples`` oracle answers, ``samples`` proxy ones."""
-    ex, rows, purpose = config.explainer, [], f"informed:{proxy.name}"
+    """The proxy-informed estimator (``explainer.estimator``): ``oracle_samples`` oracle answers, ``samples`` proxy ones.
+
+    ``baseline`` holds the oracle alone at ``oracle_samples`` (the plain
+    explainer on the same oracle answers: no further call).
+    """
+    ex, rows, alone, purpose = config.explainer, [], [], f"informed:{proxy.name}"
     for i, (x, target) in enumerate(zip(items, targets)):
         if on_progress:
             on_progress(f"explaining with {proxy.name} informing the oracle", i, len(items))
         seg = session.segments(x.text)
-        attr, _ = explain_informed(
+        attr, info = explain_informed(
             ex.method, len(seg), lambda m: session.oracle(seg.render_many(m), purpose)[:, target],  # noqa: B023
             lambda m: proxy(seg.render_many(m), purpose)[:, target], samples=ex.samples,  # noqa: B023
             oracle_samples=ex.oracle_samples, estimator=ex.estimator, seed=instance_seed(config.seed, x.id))
         rows.append(attr.values)
-    return Explained(model=proxy.name, values=np.array(rows, dtype=float).reshape(len(items), -1), targets=targets)
+        alone.append(info.baseline.values)
+    shape = (len(items), -1)
+    return Explained(model=proxy.name, values=np.array(rows, dtype=float).reshape(shape), targets=targets,
+                     baseline=np.array(alone, dtype=float).reshape(shape))
 
 
 def screen_decision(d: list[float], cfg: ScreenConfig) -> tuple[str, int, float | None, float | None]:
@@ -177,6 +187,9 @@ def path_cost(session: PromptSession, method: str, *, model: str | None = None) 
     if method == "self_information":
         return ledger.total(model=model, purpose="self_information")
     labels = ledger.total(model=oracle, purpose="predict") if model in (None, oracle) else Cost()
+    if method == ORACLE_AT_N:  # the first informed route's own oracle answers
+        first = f"informed:{session.proxies[0].name}"
+        return (ledger.total(model=oracle, purpose=first) if model in (None, oracle) else Cost()) + labels
     if method.startswith("informed:"):
         return ledger.total(model=model, purpose=method) + labels
     name = oracle if method == "oracle" else method.removeprefix("proxy:")

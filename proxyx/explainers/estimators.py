@@ -87,6 +87,7 @@ class EstimatorInfo:
     oracle_calls: int
     proxy_calls: int
     gamma: float | None = None  # prior_control_variate: the control variate's coefficient (0 = the prior alone)
+    baseline: Attribution | None = None  # the oracle alone at n: the plain explainer on these oracle answers (free)
 
 
 def prior(answers: Answers, *, taus=TAUS, betas=None, guard: float = GUARD) -> tuple[np.ndarray, float, float, float]:
@@ -239,7 +240,9 @@ def explain_informed(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: Va
     """Explain the oracle with ``oracle_samples`` of its answers and ``samples`` of the proxy's.
 
     ``oracle_fn`` and ``proxy_fn`` map masks to the target label's probability
-    (as for ``Explainer.explain``); each is called once.
+    (as for ``Explainer.explain``); each is called once. ``info.baseline`` is
+    the plain explainer at ``oracle_samples`` on the same oracle answers: the
+    oracle alone at the same n calls, for nothing more.
     """
     if estimator not in ESTIMATORS:
         raise ConfigError(f"unknown estimator {estimator!r}; use one of: plain, {', '.join(ESTIMATORS)}")
@@ -253,8 +256,8 @@ def explain_informed(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: Va
                       seed=seed)
     lam = gamma = None
     penalised = estimator in ("prior", "prior_control_variate")
+    plain = make_explainer(method, samples=oracle_samples, seed=seed).fit(answers.oracle_masks, answers.y_oracle)
     if answers.n_units == 1:  # every coalition is already the oracle's: nothing to add
-        plain = make_explainer(method, samples=oracle_samples, seed=seed).fit(answers.oracle_masks, answers.y_oracle)
         values, base, beta = plain.values, plain.base_value, 0.0
         lam, gamma = (0.0 if penalised else None), (0.0 if estimator == "prior_control_variate" else None)
     elif estimator == "prior":
@@ -270,6 +273,6 @@ def explain_informed(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: Va
     info = EstimatorInfo(
         name=estimator, oracle_samples=oracle_samples, proxy_samples=samples, lam=lam, beta=beta,
         rho=weighted_correlation(answers.y_oracle, answers.proxy_on_oracle, answers.oracle_weights),
-        oracle_calls=len(answers.oracle_masks), proxy_calls=answers.proxy_calls, gamma=gamma,
+        oracle_calls=len(answers.oracle_masks), proxy_calls=answers.proxy_calls, gamma=gamma, baseline=plain,
     )
     return attribution, info

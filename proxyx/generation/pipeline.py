@@ -25,11 +25,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..baseline import baseline_record, generated_baseline_summary
 from ..cache import CallCache
 from ..config import Config
 from ..errors import BudgetExceeded, ModelError
 from ..explain import estimator_result
-from ..explainers.hierarchy import LevelResult, select
+from ..explainers.hierarchy import LevelResult, on_spans, select
 from ..ledger import Ledger
 from ..report import created, versions
 from ..results import Cost, ExplainReport, ExplainSummary, ScreenResult
@@ -66,22 +67,39 @@ def explain_question(config: Config, gen: Generator, ledger: Ledger, x: QAInstan
             if gate[-1].agrees:
                 value, by = proxy_value, proxy.name
     out: list[GenLevel] = []
+    explainer, n_words, fid = hierarchy(config, x), len(q.words.all_words), config.fidelity
+    scored_on = None  # with an estimator and fidelity.enabled: the oracle's values that score it and its baseline
+    if proxy_fn is not None and fid.enabled:
+        scored_on = make_value(ex.value, gen, q.render, q.answer, match=ex.match, reuse=ex.reuse, purpose="evaluate")
+
+    def baseline(i: int, r: LevelResult):
+        """The oracle alone at this level's n, from the estimator's own oracle answers (no further call)."""
+        if r.estimator is None:
+            return None
+        spans = [q.levels[i].ranges[u] for u in r.active]
+        record, _ = baseline_record(
+            r.attribution, r.estimator.baseline, samples=r.estimator.oracle_samples,
+            value_of_masks=None if scored_on is None else on_spans(scored_on, spans, n_words),
+            k_fraction=fid.k_fraction, heldout=fid.heldout_samples, seed=explainer.seed + i)
+        return record
+
     since = [ledger.snapshot(), time.perf_counter()]
 
     def on_level(i: int, r: LevelResult) -> None:
         chosen = select(r.attribution.values, top_k, threshold) if i + 1 < len(levels) else []
         vals = r.values(len(q.levels[i]))
-        out.append(GenLevel(unit=r.unit, units=list(q.levels[i].units), active=list(r.active),
-                            values=[None if np.isnan(v) else float(v) for v in vals],
-                            selected=[r.active[j] for j in chosen], base_value=r.attribution.base_value,
-                            full_value=r.attribution.full_value, samples=r.samples, evals=r.attribution.n_evals,
-                            exact=r.exact, cost=ledger.total(since=since[0]),
-                            oracle_calls=ledger.total(model=gen.name, since=since[0]).nominal.calls,
-                            seconds=time.perf_counter() - since[1],
-                            estimator=None if r.estimator is None else estimator_result(r.estimator)))
+        level = GenLevel(unit=r.unit, units=list(q.levels[i].units), active=list(r.active),
+                         values=[None if np.isnan(v) else float(v) for v in vals],
+                         selected=[r.active[j] for j in chosen], base_value=r.attribution.base_value,
+                         full_value=r.attribution.full_value, samples=r.samples, evals=r.attribution.n_evals,
+                         exact=r.exact, cost=ledger.total(since=since[0]),
+                         oracle_calls=ledger.total(model=gen.name, since=since[0]).nominal.calls,
+                         seconds=time.perf_counter() - since[1],
+                         estimator=None if r.estimator is None else estimator_result(r.estimator))
+        out.append(level.model_copy(update={"baseline": baseline(i, r)}))  # its scoring is not the level's cost
         since[:] = [ledger.snapshot(), time.perf_counter()]
 
-    hierarchy(config, x).explain(q.levels, value, len(q.words.all_words), on_level, proxy_fn=proxy_fn)
+    explainer.explain(q.levels, value, n_words, on_level, proxy_fn=proxy_fn)
     reuse = ReuseInfo(**vars(value.stats)) if isinstance(value, AnswerMatch) else None
     return GeneratedInstance(id=x.id, question=x.question, documents=[" ".join(d.split()) for d in x.documents],
                              gold_document=x.gold_document, answer=q.answer, prompt_tokens=q.prompt_tokens,
@@ -152,7 +170,8 @@ def run_generate(config: Config, *, screen: ScreenResult | None = None,
     by = Counter(g.explained_by for g in done if g.error is None)
     return ExplainReport(
         created=created(), status=status, stop_reason=reason, seed=config.seed, versions=versions(),
-        config=config.model_dump(mode="json"), notes=notes, screen=screen, summary=ExplainSummary(
+        config=config.model_dump(mode="json"), notes=notes, screen=screen,
+        baseline=generated_baseline_summary(done), summary=ExplainSummary(
             instances=len(instances), explained=len(done) - failed, failed=failed, explained_by=dict(by),
             wall_time_s=time.perf_counter() - started),
         ledger=ledger.rows(), instances=[], generation=info(config, gen, done), generated=done)

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..results import ExplainReport
+from ..view.baseline import baseline_table
 
 
 def _short(text: str, n: int = 60) -> str:
@@ -16,6 +17,8 @@ def _short(text: str, n: int = 60) -> str:
 
 def print_generate(report: ExplainReport, console: Console, path=None, top: int = 3) -> None:
     info = report.generation
+    if report.baseline is not None:  # an estimator: first, did the proxy help at the same oracle spend
+        console.print(baseline_table(report.baseline))
     console.print(f"[bold]{escape(info.oracle)}[/]: value {info.value}; {escape(info.rule)}", highlight=False)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False, markup=False)

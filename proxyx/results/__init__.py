@@ -10,7 +10,7 @@ is generated from these models (``json_schema``; ``scripts/gen_report_schema.py`
 writes it into docs/report-schema.md, and a test checks that the two agree).
 
     core       Spend, Cost (integer nano-dollars: see its docstring), Document
-    instance   InstanceResult and its parts; FidelitySummary, CRR
+    instance   InstanceResult and its parts; FidelitySummary, BaselineSummary, CRR
     screen     ScreenResult, ProxyScreen, ScreenValidity
     reports    ExplainReport, BenchReport and its cells
     generate   GenerationInfo, GeneratedInstance, GenLevel (task.type: generate)
@@ -23,8 +23,8 @@ import json
 from pydantic.json_schema import models_json_schema
 
 from .core import NANO, Cost, Document, LedgerRow, ResultModel, Spend, nano, total
-from .instance import (CRR, Agreement, Comparison, EstimatorInfo, FidelitySummary, GateCheck, InstanceCost,
-                       InstanceResult, OracleLabel, QualityScores, Ratios)
+from .instance import (CRR, Agreement, Baseline, BaselineSummary, Comparison, EstimatorInfo, FidelitySummary, GateCheck, InstanceCost,
+                       InstanceResult, OracleLabel, Paired, QualityScores, Ratios)
 from .reports import (BenchCell, BenchReport, BestProxy, CellCost, CellRef, CellScreen, ExplainReport, ExplainSummary,
                       Headline, InstanceDetail, Reference, ReferenceCost, RunInfo, SpendSplit, Throughput, View)
 from .frontier import Estimate, Frontier, FrontierCell, FrontierPoint, FrontierSummary, Route, Target
@@ -53,9 +53,9 @@ def schema_markdown() -> str:
 
 
 __all__ = [
-    "CRR", "DOCUMENTS", "NANO", "Agreement", "BenchCell", "BenchReport", "BestProxy", "CellCost", "CellRef", "CellScreen",
+    "CRR", "DOCUMENTS", "NANO", "Agreement", "Baseline", "BaselineSummary", "BenchCell", "BenchReport", "BestProxy", "CellCost", "CellRef", "CellScreen",
     "Comparison", "Cost", "Document", "Estimate", "EstimatorInfo", "ExplainReport", "ExplainSummary", "FidelitySummary", "Frontier", "FrontierCell", "FrontierPoint", "FrontierSummary", "GateCheck",
-    "Headline", "InstanceCost", "InstanceDetail", "InstanceResult", "LedgerRow", "OracleLabel", "ProxyScreen",
+    "Headline", "InstanceCost", "InstanceDetail", "InstanceResult", "LedgerRow", "OracleLabel", "Paired", "ProxyScreen",
     "QualityScores", "Ratios", "Reference", "ReferenceCost", "ResultModel", "Route", "RunInfo", "ScreenInstance",
     "ScreenResult", "ScreenStats", "ScreenValidity", "Spend", "SpendSplit", "Target", "Throughput", "View", "json_schema", "nano",
     "schema_markdown", "total",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .core import Cost, ResultModel
-from .instance import EstimatorInfo
+from .instance import Baseline, EstimatorInfo
 
 
 class GenLevel(ResultModel):
@@ -23,6 +23,9 @@ class GenLevel(ResultModel):
     oracle_calls: int = 0  # nominal oracle calls of this level
     seconds: float
     estimator: EstimatorInfo | None = None  # with a proxy: the proxy-informed estimator's choices and calls
+    # with an estimator: the oracle alone at the same n (over the active units, in their order), scored with
+    # the estimate with fidelity.enabled
+    baseline: Baseline | None = None
 
 
 class ReuseInfo(ResultModel):

@@ -1,4 +1,4 @@
-"""One explained instance (``InstanceResult``) and the summaries over instances (fidelity, CRR)."""
+"""One explained instance (``InstanceResult``) and the summaries over instances (fidelity, baseline, CRR)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,25 @@ class EstimatorInfo(ResultModel):
     proxy_calls: int | None = None
 
 
+class Baseline(ResultModel):
+    """The oracle alone at the estimator's n, next to the estimate; both scored on the oracle.
+
+    The plain explainer fitted on the estimator's own ``samples`` oracle
+    answers: what the same oracle calls give without the proxy, for no
+    further call. The scores (with ``fidelity.enabled``) use the estimate's
+    scheme: AOPC of deletion with the same tie seed, local fidelity on the
+    same held-out masks, in one batch with it.
+    """
+
+    samples: int  # n: the oracle's masks (explainer.oracle_samples)
+    attribution: list[float]
+    base_value: float
+    q_estimate: QualityScores | None = None
+    q_baseline: QualityScores | None = None
+    local_fidelity_estimate: float | None = None
+    local_fidelity_baseline: float | None = None
+
+
 class InstanceCost(ResultModel):
     gate: Cost
     explanation: Cost
@@ -90,6 +109,7 @@ class InstanceResult(ResultModel):
     fidelity: Comparison | None = None
     oracle_attribution: list[float] | None = None
     estimator: EstimatorInfo | None = None
+    baseline: Baseline | None = None  # role estimator: the oracle alone at the same n calls
     cost: InstanceCost | None = None
     status: Literal["ok", "failed"] = "ok"
     error: str | None = None
@@ -106,6 +126,29 @@ class FidelitySummary(ResultModel):
     mean_spearman: float | None
     mean_topk_jaccard: float | None
     mean_sign_agreement: float | None
+
+
+class Paired(ResultModel):
+    """mean(estimate - baseline) over the instances where both are defined, with a 95% Student t interval."""
+
+    n: int
+    estimate: float | None  # mean quality with the proxy
+    baseline: float | None  # mean quality of the oracle alone at n
+    difference: float | None
+    low: float | None  # null below 2 instances
+    high: float | None
+    verdict: Literal["better", "worse", "no_difference", "too_few"]  # the interval above 0, below 0, across 0
+
+
+class BaselineSummary(ResultModel):
+    """The estimator with the proxy against the oracle alone at the same n oracle calls, paired per instance."""
+
+    estimator: str
+    oracle_samples: int
+    instances: int  # explained by the estimator
+    identical: int  # of which the estimate is the oracle alone's (the estimator set the proxy aside)
+    aopc: Paired | None = None  # null without fidelity.enabled
+    local_fidelity: Paired | None = None
 
 
 class Ratios(ResultModel):

@@ -9,7 +9,7 @@ from pydantic import Field
 from .core import Document, LedgerRow, ResultModel, Spend
 from .frontier import Frontier
 from .generate import GeneratedInstance, GenerationInfo
-from .instance import CRR, FidelitySummary, InstanceResult, Ratios
+from .instance import CRR, BaselineSummary, FidelitySummary, InstanceResult, Ratios
 from .screen import ScreenResult, ScreenStats
 
 
@@ -37,6 +37,7 @@ class ExplainReport(Document):
     notes: list[str] = []  # what a reader must know about the run, e.g. how dataset.path was split
     screen: ScreenResult | None = None
     summary: ExplainSummary
+    baseline: BaselineSummary | None = None  # estimators: with the proxy vs the oracle alone at the same n
     fidelity: FidelitySummary | None = None
     crr: CRR | None = None
     ledger: list[LedgerRow]

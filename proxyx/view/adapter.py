@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import DataError
+from ..results import BaselineSummary
 from .generated import GenInfo, GenInstance, read_generated
 
 LEGACY_EXPLAIN, LEGACY_BENCH = "proxyx.report/1", "proxyx.bench/1"
@@ -28,8 +29,13 @@ class Explanation:
     """One attribution vector over an instance's units, and who computed it."""
 
     model: str
-    role: str  # "proxy" or "oracle"
+    role: str  # "proxy", "oracle", "estimator" or "baseline" (the oracle alone at the estimator's n)
     values: tuple[float, ...]
+    caption: str = ""  # how a view titles it; default "ROLE explanation"
+
+    @property
+    def title(self) -> str:
+        return self.caption or f"{self.role} explanation"
 
     @property
     def scale(self) -> float:
@@ -66,10 +72,14 @@ class InstanceView:
     spearman: float | None
     usd: float | None  # this instance's cost with proxies (nominal)
     all_oracle_usd: float | None  # the same instance explained by the oracle alone
+    baseline_explanation: Explanation | None = None  # estimators: the oracle alone at the same n calls
+    baseline_samples: int | None = None
+    q_estimate: float | None = None  # estimators: AOPC on the oracle, with the proxy and the oracle alone at n
+    q_baseline: float | None = None
 
     @property
     def explanations(self) -> list[Explanation]:
-        return [e for e in (self.explanation, self.oracle_explanation) if e is not None]
+        return [e for e in (self.explanation, self.baseline_explanation, self.oracle_explanation) if e is not None]
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,7 @@ class ReportView:
     headlines: list[str] = field(default_factory=list)  # bench: one sentence per method
     cells: list[BenchCell] = field(default_factory=list)
     plot_png: bytes | None = None
+    baseline: BaselineSummary | None = None  # estimators: with the proxy vs the oracle alone at the same n
     generation: GenInfo | None = None  # task.type: generate (then instances is empty and generated holds the questions)
     generated: list[GenInstance] = field(default_factory=list)
 
@@ -151,8 +162,12 @@ def _instance(e: Mapping, oracle_name: str | None) -> InstanceView:
     if values is not None:
         main = Explanation(explained_by or "?", role or "?", values)
     if role in ("proxy", "estimator") and e.get("oracle_attribution") is not None:
-        oracle = Explanation(oracle_name or "oracle", "oracle", _floats(e["oracle_attribution"]))
-    for x in (main, oracle):
+        oracle = Explanation(oracle_name or "oracle", "oracle", _floats(e["oracle_attribution"]),
+                             f"oracle explanation at {e.get('samples')} samples" if role == "estimator" else "")
+    b = e.get("baseline")
+    alone = None if b is None else Explanation(oracle_name or "oracle", "baseline", _floats(b["attribution"]),
+                                               f"oracle alone at the same n = {b['samples']} calls")
+    for x in (main, oracle, alone):
         if x is not None and len(x.values) != len(units):
             raise DataError(f"instance {e.get('id')!r}: {len(x.values)} attributions for {len(units)} units; "
                             "the report is damaged, write it again with 'proxyx explain'")
@@ -163,7 +178,9 @@ def _instance(e: Mapping, oracle_name: str | None) -> InstanceView:
         gold=e.get("gold_label"), explained_by=explained_by, role=role, explanation=main, oracle_explanation=oracle,
         fidelity=_get(fid, "fidelity"), q_proxy=_get(fid, "q_proxy", "aopc"), q_oracle=_get(fid, "q_oracle", "aopc"),
         spearman=_get(fid, "agreement", "spearman"), usd=_usd(_get(e, "cost", "with_proxy")),
-        all_oracle_usd=_usd(_get(e, "cost", "all_oracle")))
+        all_oracle_usd=_usd(_get(e, "cost", "all_oracle")), baseline_explanation=alone,
+        baseline_samples=_get(b, "samples"), q_estimate=_get(b, "q_estimate", "aopc"),
+        q_baseline=_get(b, "q_baseline", "aopc"))
 
 
 def _costs(ledger: list[Mapping]) -> list[ModelCost]:
@@ -206,7 +223,8 @@ def _explain_view(doc: Mapping, source: Path | None) -> ReportView:
         mean_fidelity=fid.get("mean_fidelity"),
         fidelity_ci95=tuple(ci) if ci and None not in ci else None, fidelity_n=fid.get("n") or 0,
         fidelity_undefined=fid.get("undefined") or 0, mean_spearman=fid.get("mean_spearman"),
-        costs=_costs(doc.get("ledger") or []), generation=generation, generated=generated)
+        costs=_costs(doc.get("ledger") or []), generation=generation, generated=generated,
+        baseline=BaselineSummary.model_validate(doc["baseline"]) if doc.get("baseline") else None)
 
 
 def _cell(c: Mapping) -> BenchCell:

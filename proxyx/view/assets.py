@@ -17,6 +17,8 @@ h2 { font-size: 16px; margin: 0; }
 .card .v { font-size: 24px; font-weight: 650; margin: 2px 0; }
 .card p { margin: 0; font-size: 13px; color: var(--muted); }
 .card p.headline { font-size: 14px; color: var(--fg); margin: 4px 0; }
+.baseline { margin: 18px 0 0; } .baseline table { margin-top: 8px; }
+.baseline tr.better td { background: #e6f4ea; } .baseline tr.worse td { background: #fde7e9; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }

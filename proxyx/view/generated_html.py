@@ -12,6 +12,7 @@ level (``data-scope``).
 from __future__ import annotations
 
 from .adapter import ReportView
+from .baseline import baseline_html
 from .generated import GenInfo, GenInstance, Level, groups
 from .generated_text import level_caption
 from .html_parts import card, cost_table, esc
@@ -111,7 +112,8 @@ def _summary(view: ReportView, info: GenInfo | None) -> str:
             if info is not None and info.rule else "")
     costs = (f'<section class="card"><div class="k">cost by model (nominal)</div>{cost_table(view)}</section>'
              if view.costs else "")
-    return f'<section class="cards">{"".join(cards)}</section>{rule}{costs}'
+    first = baseline_html(view.baseline) if view.baseline is not None else ""
+    return f'{first}<section class="cards">{"".join(cards)}</section>{rule}{costs}'
 
 
 def _legend() -> str:

@@ -18,6 +18,7 @@ from rich.style import Style
 from rich.text import Text
 
 from .adapter import ReportView
+from .baseline import baseline_lines
 from .generated import GenInfo, GenInstance, Level, groups
 from .style import FAINT, TOP, hex_color, shade, signed, text_color
 from .tables import num, usd
@@ -133,8 +134,12 @@ def instance_panel(x: GenInstance, n: int, *, plain: bool = False) -> Panel:
 
 
 def summary_text(view: ReportView, info: GenInfo | None) -> Text:
-    """What the values mean (value function, refinement rule), decodes saved, who explained, cost by model."""
+    """With an estimator first its comparison with the oracle alone at n; then what the values mean (value
+    function, refinement rule), decodes saved, who explained, cost by model."""
     out = Text()
+    if view.baseline is not None:
+        for line in baseline_lines(view.baseline):
+            out.append(line + "\n", style="bold")
     if info is not None:
         value = info.value or "?"
         if info.match:

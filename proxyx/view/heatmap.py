@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
+from .baseline import baseline_lines
 from .style import FAINT, TOP, hex_color, shade, signed, text_color
 from .tables import num, pct, usd
 
@@ -49,6 +50,9 @@ def top_words(units: tuple[str, ...], explanation: Explanation, label: str | Non
 def _facts(x: InstanceView) -> Text:
     parts = [f"oracle's label: {x.label or '-'}" + (f" (p={x.prob:.2f})" if x.prob is not None else ""),
              f"gold: {x.gold or '-'}", f"explained by {x.explained_by or '-'}" + (f" ({x.role})" if x.role else "")]
+    if x.q_estimate is not None:
+        parts.append(f"AOPC {x.q_estimate:.3f} with the proxy vs {num(x.q_baseline, '.3f')} for the oracle alone at "
+                     f"n = {x.baseline_samples}")
     if x.fidelity is not None or x.q_proxy is not None:
         parts.append(f"fidelity {num(x.fidelity)} (AOPC {num(x.q_proxy, '.3f')} vs oracle's {num(x.q_oracle, '.3f')})")
     if x.spearman is not None:
@@ -66,15 +70,19 @@ def instance_panel(x: InstanceView, number: int, *, plain: bool = False) -> Pane
         return Panel(body, title=title, title_align="left", border_style="red")
     rows: list = [_facts(x)]
     for e in x.explanations:
-        rows.append(Text(f"{e.role} explanation ({e.model})", style="bold"))
+        rows.append(Text(f"{e.title} ({e.model})", style="bold"))
         rows.append(heatmap_text(x.units, e, plain=plain))
         rows.append(top_words(x.units, e, x.label))
     return Panel(Group(*rows), title=title, title_align="left")
 
 
 def summary_text(view: ReportView) -> Text:
-    """One line each: fidelity, cost reduction, who explained, cost by model."""
+    """One line each: with the proxy vs the oracle alone at n (estimators), fidelity, cost reduction, who explained,
+    cost by model."""
     out = Text()
+    if view.baseline is not None:
+        for line in baseline_lines(view.baseline):
+            out.append(line + "\n", style="bold")
     if view.mean_fidelity is not None:
         ci = f", 95% CI {view.fidelity_ci95[0]:.2f}-{view.fidelity_ci95[1]:.2f}" if view.fidelity_ci95 else ""
         n = view.fidelity_n - view.fidelity_undefined

@@ -1,8 +1,10 @@
 """The HTML view of a report: one self-contained page (inline CSS and JS, nothing from the network).
 
-Explain reports: a summary (fidelity, cost reduction, cost by model), then per
-instance a word heatmap, the proxy's and the oracle's explanations side by
-side where both exist; hovering a word shows its value. Bench reports: the
+Explain reports: with an estimator first the estimate against the oracle
+alone at the same n oracle calls, then a summary (fidelity, cost reduction,
+cost by model), then per instance a word heatmap, the explanation used and,
+where they exist, the oracle alone at n and the oracle's own explanation side
+by side; hovering a word shows its value. Bench reports: the
 headline, the grid and the fidelity-versus-cost plot as a data URI. Every
 unit is a ``<span class="u" data-i=".." data-v="..">`` holding its exact value.
 """
@@ -18,6 +20,7 @@ from typing import Mapping
 from .. import __version__
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
 from .assets import CSS, JS
+from .baseline import baseline_html
 from .html_parts import card as _card, cost_table as _cost_table, esc as _e
 from .style import TOP, hex_color, shade, signed, text_color
 from .tables import num, pct, usd
@@ -37,7 +40,7 @@ def _heat(x: InstanceView, e: Explanation) -> str:
     tops = " &nbsp; ".join(
         f"{what} {_e(label)}: " + ", ".join(f"<b>{_e(x.units[i])}</b> {signed(e.values[i])}" for i in idx)
         for what, idx in zip(("towards", "against"), e.strongest(TOP)) if idx)
-    caption = f"{_e(e.role)} explanation · {_e(e.model)}"
+    caption = f"{_e(e.title)} · {_e(e.model)}"
     return (f'<figure class="expl" data-role="{_e(e.role)}" data-model="{_e(e.model)}">'
             f'<figcaption>{caption}</figcaption><p class="heat">{" ".join(spans)}</p>'
             f'<div class="top">{tops}</div></figure>')
@@ -52,6 +55,10 @@ def _chips(x: InstanceView) -> str:
     if x.explained_by:
         chips.append(f'<span class="chip {_e(x.role or "")}">explained by {_e(x.explained_by)}'
                      + (f" ({_e(x.role)})" if x.role else "") + "</span>")
+    if x.q_estimate is not None:
+        chips.append(f'<span class="chip" title="AOPC on the oracle of the estimate and of the oracle alone at the same '
+                     f'n oracle calls">AOPC {x.q_estimate:.3f} with the proxy vs {num(x.q_baseline, ".3f")} for the '
+                     f"oracle alone at n = {x.baseline_samples}</span>")
     if x.fidelity is not None or x.q_proxy is not None:
         chips.append(f'<span class="chip" title="AOPC of the proxy explanation over the oracle\'s, both on the oracle">'
                      f"fidelity {num(x.fidelity)} (AOPC {num(x.q_proxy, '.3f')} / {num(x.q_oracle, '.3f')})</span>")
@@ -92,7 +99,8 @@ def _explain_summary(view: ReportView) -> str:
     who = ", ".join(f"{_e(m)}: {k}" for m, k in sorted(view.explained_by.items())) or "-"
     cards.append(_card("instances", str(len(view.instances)), f"explained by {who}"
                        + (f"; {view.failed} failed" if view.failed else "")))
-    return (f'<section class="cards">{"".join(cards)}</section>'
+    first = baseline_html(view.baseline) if view.baseline is not None else ""
+    return (f'{first}<section class="cards">{"".join(cards)}</section>'
             f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view)}</section>')
 
 

@@ -1,4 +1,7 @@
-"""An explain report in plain words: where the saving came from, and where it did not.
+"""An explain report in plain words: whether the proxy helped, where the saving came from, and where it did not.
+
+With an estimator the first line is the comparison that matters: the
+estimate against the oracle alone at the same n oracle calls.
 
 The tables give every number; these few sentences say what they mean for
 someone who runs proxyx for the first time.
@@ -9,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..results import ExplainReport
+from .baseline import baseline_lines
 
 
 def _x(ratio: float | None) -> str:
@@ -21,7 +25,7 @@ def story(report: ExplainReport) -> list[str]:
         return ["Nothing was explained (see the status above)."]
     ex = report.config["explainer"]
     roles = Counter(e.role for e in done)
-    lines = []
+    lines = baseline_lines(report.baseline) if report.baseline is not None else []  # what a first run must see
     if report.screen is not None and not report.screen.accepted:
         lines.append("The screen rejected every proxy: their explanations were not faithful enough to the oracle's, "
                      "so the oracle explained everything and the screen's own cost was pure overhead.")
@@ -39,14 +43,21 @@ def story(report: ExplainReport) -> list[str]:
         lines.append("The oracle explained every instance itself: no saving on the explanations.")
     c = report.crr
     if c is not None:
-        saving = "cheaper" if (c.calls or 0) > 1 else "more expensive"
-        lines.append(f"Against the oracle alone at {ex['samples']} samples this was {_x(c.calls)} in oracle calls and "
-                     f"{_x(c.usd)} in dollars ({saving} than the oracle alone)"
+        fewer_calls, fewer_usd = (c.calls or 0) > 1, (c.usd or 0) > 1
+        saving = ("cheaper" if fewer_calls and fewer_usd else "more expensive" if not (fewer_calls or fewer_usd)
+                  else "fewer oracle calls but more dollars" if fewer_calls else "more oracle calls but fewer dollars")
+        cost = " (its cost estimated from the texts: it did not run)" if c.estimated else ""
+        lines.append(f"Against the oracle alone at {ex['samples']} samples{cost} this was {_x(c.calls)} in oracle calls "
+                     f"and {_x(c.usd)} in dollars ({saving} than the oracle alone)"
                      + (", screening included." if c.screen is not None else "."))
     f = report.fidelity
     if f is not None and f.ratio_of_means is not None:
         lines.append(f"Quality, measured on the oracle: these explanations keep {f.ratio_of_means:.2f} of the "
                      "deletion quality (AOPC) of the oracle's own explanation at the full budget.")
-    lines.append("Is that worth it? The honest comparison is the oracle alone with fewer samples at the same spend: "
-                 "`proxyx bench` measures it (docs/results.md).")
+    if report.baseline is not None:
+        lines.append("The oracle alone at other budgets and the other estimators, on more instances: `proxyx bench` "
+                     "with bench.oracle_ladder (docs/results.md).")
+    else:
+        lines.append("Is that worth it? The honest comparison is the oracle alone with fewer samples at the same "
+                     "spend: `proxyx bench` measures it (docs/results.md).")
     return lines

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..results import ExplainReport, LedgerRow, ScreenResult
+from .baseline import baseline_table
 
 
 def usd(x: float | None) -> str:
@@ -88,6 +89,9 @@ def explain_table(report: ExplainReport) -> Table:
 
 
 def print_explain(report: ExplainReport, console: Console, path: Path | None = None) -> None:
+    """The estimator against the oracle alone at n first (when an estimator explained), then the run's tables."""
+    if report.baseline is not None:
+        console.print(baseline_table(report.baseline))
     console.print(explain_table(report))
     console.print(ledger_table(report.ledger))
     if path:

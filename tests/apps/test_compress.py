@@ -102,3 +102,26 @@ def test_informed_ranking_uses_few_oracle_answers(app_config, tmp_path):
     assert informed.oracle_cost.nominal.calls == n * 16 + n  # 16 oracle answers per instance
     assert informed.cost.nominal.calls > informed.oracle_cost.nominal.calls  # and the proxy's
     assert "informed:incontext-b8" in report.proxy_vs_oracle
+    # the oracle alone at the same 16 answers: the informed route's free baseline, ranked from them
+    alone = report.method("oracle_at_n")
+    assert alone.oracle_cost == informed.oracle_cost and alone.cost == alone.oracle_cost
+    (a,) = [c for c in report.curves if c.method == "oracle_at_n"]
+    assert a.order == order_by(baseline_values(cfg, report).mean(axis=0))
+
+
+def baseline_values(cfg, report) -> np.ndarray:
+    """The plain explainer at oracle_samples on each validation instance, asked afresh (from the cache)."""
+    from proxyx.apps.demos import demonstrations, instances, with_shots
+    from proxyx.apps.scoring import explain_all, open_prompt_session, probabilities
+
+    shots = demonstrations(cfg)
+    task, unit = with_shots(cfg.task, shots), cfg.compress.unit
+    validation, _ = instances(cfg, shots, cfg.compress.validation, cfg.compress.test)
+    plain = cfg.model_copy(update={"explainer": cfg.explainer.model_copy(update={"samples": 16})})
+    session = open_prompt_session(cfg, task, unit)
+    try:
+        full = np.ones(len(session.segments("")), dtype=bool)
+        labels = probabilities(session.oracle, task, unit, validation, [full], "predict")[0].argmax(axis=1)
+        return explain_all(session, session.oracle, validation, labels.tolist(), config=plain).values
+    finally:
+        session.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from proxyx.cli import app
@@ -83,13 +84,21 @@ def test_generation_fields_need_a_generate_task(tmp_path):
 def test_explain_generate_with_the_lexical_proxy_and_an_estimator(tmp_path):
     cfg = make(tmp_path, explainer="  method: kernel_shap\n  estimator: control_variate\n  oracle_samples: 16\n"
                                    "  hierarchy: {levels: [document, word], top_k: 1, samples: [4, 64]}\n")
-    cfg.write_text(cfg.read_text() + "proxies: [local/answer-overlap]\n")
+    cfg.write_text(cfg.read_text() + "proxies: [local/answer-overlap]\nfidelity: {enabled: true, heldout_samples: 8}\n")
     result = runner.invoke(app, ["explain", str(cfg), "-q"])
     assert result.exit_code == 0, result.output
-    doc, word = ExplainReport.load(tmp_path / "report.json").generated[0].levels
+    report = ExplainReport.load(tmp_path / "report.json")
+    doc, word = report.generated[0].levels
     assert doc.estimator.oracle_calls == 4 and doc.exact  # 2 documents: 4 coalitions fit n = 16
     assert word.estimator.oracle_calls == 16 and word.estimator.proxy_samples == 64 and not word.exact
-    assert word.oracle_calls <= 16  # the oracle answered n of the 64 word masks (some shared with level 0)
+    assert word.oracle_calls <= 16  # the oracle answered n of the 64 word masks (scoring is not the level's)
+    # each level carries the oracle alone at its n, scored with the estimate; the report pairs them first
+    assert doc.baseline.attribution == pytest.approx([doc.values[i] for i in doc.active], abs=1e-12)  # exact level
+    assert len(word.baseline.attribution) == len(word.active) and word.baseline.samples == 16
+    assert word.baseline.q_estimate is not None and word.baseline.q_baseline is not None
+    b = report.baseline
+    assert (b.estimator, b.instances, b.aopc.n, b.aopc.verdict) == ("control_variate", 1, 1, "too_few")
+    assert result.output.lstrip().startswith("quality on the oracle: with the proxy vs the oracle alone")
 
 
 def test_an_estimator_without_a_proxy_is_one_line(tmp_path):
