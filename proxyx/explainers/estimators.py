@@ -1,5 +1,5 @@
-"""Proxy-informed estimators: a few oracle answers sharpened by many cheap proxy answers, never worse than
-the oracle alone beyond noise.
+"""Proxy-informed estimators: a few oracle answers sharpened by many cheap proxy answers, on average never
+worse than the oracle alone beyond noise.
 
 The oracle answers exactly the masks of the plain explainer at budget
 ``n = oracle_samples`` (row 0 is the full text), in one call; the proxy
@@ -12,10 +12,12 @@ keeps the efficiency constraint and is linear in the answers (the gap
 
 Each estimator is a set of candidates, one of them the oracle alone at ``n``
 (``A_n y_o``), and chooses among them on the oracle's own answers left out
-(``heldout.py``): the best candidate is kept only if it beats the oracle alone
-by more than its noise. A useless proxy (random answers, a constant, the
-oracle plus noise it cannot see through) therefore leaves the oracle alone, and
-a proxy identical to the oracle gives its explanation at ``N``.
+(``heldout.py``): the chosen candidate is kept only if it beats the oracle
+alone by more than its noise. With a useless proxy (random answers, a
+constant, the oracle plus noise) the estimate is the oracle alone, or now and
+then a candidate the check could not tell from it: on average no worse beyond
+noise (``tests/explainers/test_estimator_safety.py``). With a proxy equal to
+the oracle it is, mostly, the oracle's explanation at ``N``.
 
 ``prior``
     ``phi_p = A_N y_p``, the proxy's own explanation. Minimise the method's
@@ -23,8 +25,11 @@ a proxy identical to the oracle gives its explanation at ``N``.
     ridge ``alpha |phi|^2``) plus ``lam |phi - beta phi_p|^2``: ``lam`` in
     units of the mean eigenvalue of the weighted Gram matrix, from 0 (the
     oracle alone) to ``PROXY_ALONE`` (``beta phi_p`` itself, with the oracle's
-    gap or intercept); ``beta`` 0, 1, the weighted least-squares slope of the
-    oracle's answers on the proxy's (``slope``) and half of it.
+    gap or intercept); ``beta`` 1, the weighted least-squares slope of the
+    oracle's answers on the proxy's (``slope``) or half of it (0 is the
+    penalty pulling to zero: what the proxy must beat, not a candidate).
+    Among the candidates not worse than the best beyond noise the strongest
+    prior is taken, so a proxy equal to the oracle gives its explanation.
 ``control_variate``
     ``phi = A_n (y_o - beta y_p) + beta A_N y_p``, ``beta`` 0 (the oracle
     alone), the variance-minimising slope of the oracle fit's residuals on the

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
 import pytest
 
 from proxyx.errors import ConfigError
+from proxyx.explain import estimator_result
 from proxyx.explainers import ESTIMATORS, EstimatorInfo, explain_informed, make_explainer
 from proxyx.explainers.answers import collect
 from proxyx.explainers.estimators import PROXY_ALONE, candidate, prior
@@ -158,6 +160,19 @@ def test_each_model_is_called_once_with_the_masks_it_owes(method, estimator):
     assert (info.gamma is None) == (estimator not in ("prior_control_variate", "regression_adjusted"))
     assert (info.slope is None) == (estimator not in ("prior", "prior_control_variate"))
     np.testing.assert_allclose(info.baseline.values, plain(method, 25, fn, 50, seed=5).values, atol=1e-8)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_the_report_records_what_the_estimator_chose(estimator):
+    """The report's record (``proxyx.results``) carries every choice of the estimator's (not the baseline: the
+    report's own comparison carries that)."""
+    fn = nonlinear(14, seed=19)
+    _, info = explain_informed("kernel_shap", 14, fn, lambda m: 0.8 * fn(m) + 0.1, samples=500, oracle_samples=60,
+                               estimator=estimator, seed=2)
+    record = estimator_result(info)
+    fields = {f.name for f in dataclasses.fields(info)} - {"baseline"}
+    assert fields == set(type(record).model_fields)
+    assert {name: getattr(record, name) for name in fields} == {name: getattr(info, name) for name in fields}
 
 
 @pytest.mark.parametrize("method", METHODS)
