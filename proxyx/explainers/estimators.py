@@ -25,9 +25,8 @@ the oracle it is, mostly, the oracle's explanation at ``N``.
     ridge ``alpha |phi|^2``) plus ``lam |phi - beta phi_p|^2``: ``lam`` in
     units of the mean eigenvalue of the weighted Gram matrix, from 0 (the
     oracle alone) to ``PROXY_ALONE`` (``beta phi_p`` itself, with the oracle's
-    gap or intercept); ``beta`` 1, the weighted least-squares slope of the
-    oracle's answers on the proxy's (``slope``) or half of it (0 is the
-    penalty pulling to zero: what the proxy must beat, not a candidate).
+    gap or intercept); ``beta`` 0 (a ridge), 1, the weighted least-squares
+    slope of the oracle's answers on the proxy's (``slope``) or half of it.
     Among the candidates not worse than the best beyond noise the strongest
     prior is taken, so a proxy equal to the oracle gives its explanation.
 ``control_variate``
@@ -213,8 +212,9 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-_RUN = {"prior": prior, "control_variate": control_variate, "regression_adjusted": regression_adjusted,
-        "prior_control_variate": prior_control_variate}
+#: the estimators by name (each takes an ``Answers``)
+BY_NAME = {"prior": prior, "control_variate": control_variate, "regression_adjusted": regression_adjusted,
+           "prior_control_variate": prior_control_variate}
 
 
 def explain_informed(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *, samples: int,
@@ -242,7 +242,7 @@ def explain_informed(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: Va
                             gamma=0.0 if estimator in ("prior_control_variate", "regression_adjusted") else None,
                             slope=0.0 if penalised else None)
     else:
-        estimate = _RUN[estimator](answers)
+        estimate = BY_NAME[estimator](answers)
     attribution = Attribution(values=estimate.values, base_value=float(estimate.base_value),
                               full_value=float(answers.y_oracle[0]), n_evals=len(answers.oracle_masks), method=method)
     info = EstimatorInfo(

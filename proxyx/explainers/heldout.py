@@ -17,11 +17,13 @@ worse than it is), and a mask drawn with its complement (Kernel SHAP) is left ou
 sampling cancels much of the fit's variance, which leaving one mask out at a time would ignore. A mask,
 or a mask and its complement, is a *block*.
 
-The guard: the best candidate is kept only if it beats the oracle alone by more than its noise, the
-mean of the per-block loss differences more than ``t`` of their standard errors, ``t`` Student's
-quantile at the normal's ``GUARD`` (one standard error for many blocks, more for few). Otherwise, and
-when fewer than ``MIN_BLOCKS`` blocks can be left out or the oracle alone cannot be scored, the oracle
-alone.
+The choice: the candidate with the least loss, then the strongest prior (largest ``lam``) not worse
+than it beyond noise. The guard: the choice is kept only if it beats the oracle alone by more than its
+noise, the mean of the per-block loss differences more than ``t`` of their standard errors, ``t``
+Student's quantile at the normal's ``GUARD`` (one standard error for many blocks, more for few); and
+since the choice was made on the same losses, it is judged by the choice made without each block,
+scored on that block. Otherwise, and when fewer than ``MIN_BLOCKS`` blocks can be left out or the oracle
+alone cannot be scored, the oracle alone.
 """
 
 from __future__ import annotations
@@ -124,7 +126,8 @@ class HeldOut:
 
         py, px = parts(e_y, u_y), parts(e_x, u_x)
         var_x, cov, var_y = inner(px, px), inner(py, px), inner(py, py)
-        flat = (var_x <= 1e-300) | (var_x <= 1e-24 * np.maximum(var_y, 1e-300))
+        energy = float(np.sum((fit.root_w * x[fit.rows]) ** 2))  # residuals this small are round-off
+        flat = (var_x <= 1e-20 * energy) | (var_x <= 1e-24 * np.maximum(var_y, 1e-300)) | (var_x <= 1e-300)
         return np.where(flat, 0.0, cov / np.where(flat, 1.0, var_x))
 
 
@@ -139,10 +142,12 @@ def choose(held: HeldOut, u_o: np.ndarray, u_p: np.ndarray, u_d: np.ndarray, mis
     ``u_o - gamma (u_p - miss_p) + beta u_d``. ``gammas`` ``(G, blocks)`` and ``betas`` ``(G, B, blocks)``
     are fitted without each block; ``gammas[0]`` must be 0 and ``lams[0]`` 0; ``held.can_check``.
 
-    The proxy must earn its place twice: against the oracle alone, and against the same penalty pulling
-    to zero instead of to the proxy (a ridge, ``unaided``), whose gain, if any, is not the proxy's. And
-    the best candidate is picked on the same losses it is judged on, so it is judged by the choice made
-    without each block, scored on that block (the selection's own loss left out).
+    The best candidate is picked on the same losses it is judged on, so it is judged by the choice made
+    without each block, scored on that block (the selection's own loss left out). Where the unpenalised
+    fit passes through every answer (Kernel SHAP with fewer masks than units), leaving masks out tells how
+    a fit predicts directions it has not seen, but not what shrinking it does to those it has: there a
+    penalty pulling to zero (a ridge, ``unaided``) is not a candidate, and the chosen candidate must beat
+    it too, at its own strength.
     """
     gam = held.per_row(gammas)[:, None, None, :]
     bet = held.per_row(betas)[:, None, :, :]
@@ -151,12 +156,15 @@ def choose(held: HeldOut, u_o: np.ndarray, u_p: np.ndarray, u_d: np.ndarray, mis
     unaided = held.block_sums(u_o * u_o)  # (L, blocks); lam = 0: the oracle alone
     if not (np.isfinite(losses).all() and np.isfinite(unaided).all()):  # a row no fit can score: no check
         return 0, 0, 0
-    allowed = ~((gammas == 0).all(axis=1)[:, None, None] & (betas == 0).all(axis=2)[:, None, :]
-                & (np.arange(len(u_o)) > 0)[None, :, None])  # not the unaided penalty itself
+    aided = held.fit.interpolates  # then a penalty pulling to zero cannot be checked: the proxy must beat it
+    allowed = np.ones(losses.shape[:3], dtype=bool)
+    if aided:
+        allowed = ~((gammas == 0).all(axis=1)[:, None, None] & (betas == 0).all(axis=2)[:, None, :]
+                    & (np.arange(len(u_o)) > 0)[None, :, None])  # not the unaided penalty itself
     picks = _select(losses, allowed, guard)
     blocks = np.arange(held.n_blocks)
     honest = losses[picks[1:, 0], picks[1:, 1], picks[1:, 2], blocks]
-    kept = _better(unaided[0], honest, guard) and _better(unaided[picks[1:, 1], blocks], honest, guard)
+    kept = _better(unaided[0], honest, guard) and (not aided or _better(unaided[picks[1:, 1], blocks], honest, guard))
     return tuple(int(i) for i in picks[0]) if kept else (0, 0, 0)
 
 

@@ -99,6 +99,12 @@ class LinearSurrogate:
     def n_units(self) -> int:
         return self.masks.shape[1]
 
+    @property
+    def interpolates(self) -> bool:
+        """Whether the unpenalised fit passes through every answer: no ridge and fewer fitted masks than units
+        (Kernel SHAP)."""
+        return self.alpha == 0 and len(self.rows) < self.n_units
+
     def _offset(self, rows) -> np.ndarray:
         """What ``Z`` subtracts from the masks on ``rows``: LIME the fitted rows' mean, Kernel SHAP each
         row's own."""

@@ -17,15 +17,13 @@ from proxyx.config import ModelConfig, TaskConfig
 from proxyx.explainers import ESTIMATORS, make_explainer
 from proxyx.explainers.answers import collect
 from proxyx.explainers.base import all_coalitions
-from proxyx.explainers.estimators import control_variate, prior, prior_control_variate, regression_adjusted
+from proxyx.explainers.estimators import BY_NAME
 from proxyx.models import build_model
 from proxyx.perturb import Segments
 
 from .test_estimators import hashed, nonlinear
 
 UNITS, SEEDS, N = 12, 20, 1000
-RUN = {"prior": prior, "control_variate": control_variate, "regression_adjusted": regression_adjusted,
-       "prior_control_variate": prior_control_variate}
 CODES = 2.0 ** np.arange(UNITS)
 
 
@@ -83,7 +81,7 @@ def runs(oracles):
                     row["alone"].append(np.linalg.norm(alone - exact))
                     row["alone_to_n"].append(np.linalg.norm(alone - at_n))
                     for name in ESTIMATORS:
-                        values = RUN[name](answers).values
+                        values = BY_NAME[name](answers).values
                         row.setdefault(name, []).append(np.linalg.norm(values - exact))
                         row.setdefault(name + "_to_n", []).append(np.linalg.norm(values - at_n))
     return {key: {k: np.array(v) for k, v in row.items()} for key, row in out.items()}

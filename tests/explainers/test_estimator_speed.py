@@ -37,7 +37,8 @@ def reference_slope(y, x, w) -> float:
 
 def reference_loo(fit: LinearSurrogate, y, lams, theta0s, rows) -> np.ndarray:
     """Leave-one-out losses ``(lams, theta0s, rows)``: per ``lam`` a pseudo-inverse and the hat matrix,
-    ``e_i / (1 - h_ii)`` alone, ``(I - H_pair)^-1 e_pair`` for a mask and its complement (Kernel SHAP)."""
+    ``e_i / (1 - h_ii)`` alone, ``(I - H_pair)^-1 e_pair`` for a mask and its complement (Kernel SHAP); where
+    the unpenalised fit interpolates them, the minimum-norm fit refitted without them."""
     masks, w, z, t = fit.masks[rows], fit.weights[rows], fit.z[rows], fit.target(y)[rows]
     where = {m.tobytes(): k for k, m in enumerate(masks)}
     partner = [where.get((~m).tobytes()) if fit.method == "kernel_shap" else None for m in masks]
@@ -50,7 +51,13 @@ def reference_loo(fit: LinearSurrogate, y, lams, theta0s, rows) -> np.ndarray:
             e = t - z @ (inverse @ (rhs + lam * theta0))
             for k, j in enumerate(partner):
                 pair = [k] if j is None else [k, j]
-                left_out = np.linalg.solve(np.eye(len(pair)) - hat[np.ix_(pair, pair)], e[pair])[0]
+                block = np.eye(len(pair)) - hat[np.ix_(pair, pair)]
+                if fit.alpha + lam == 0 and abs(np.linalg.det(block)) < 1e-9:
+                    part = LinearSurrogate(fit.method, fit.masks, fit.weights, np.setdiff1d(fit.rows, rows[pair]))
+                    values, base = part.attribution(part.path(y, [0.0])[0, 0], y)
+                    left_out = y[rows[k]] - base - fit.masks[rows[k]] @ values
+                else:
+                    left_out = np.linalg.solve(block, e[pair])[0]
                 out[i, b, k] = w[k] * left_out**2
     return out
 
@@ -100,7 +107,7 @@ def reference_choice(answers, rules, taus=TAUS):
     y_o, y_p, w = answers.y_oracle, answers.proxy_on_oracle, answers.oracle_weights
     fitted = np.flatnonzero(w > 0)
     phi_p, base_p = answers.proxy_explanation
-    blocks = blocks_of(answers)
+    blocks, scale = blocks_of(answers), answers.oracle_fit().scale
     losses = np.zeros((len(rules), len(taus), 4, len(blocks)))
     for k, block in enumerate(blocks):
         rest = np.setdiff1d(fitted, block)
@@ -114,13 +121,14 @@ def reference_choice(answers, rules, taus=TAUS):
             for b, beta in enumerate((0.0, 1 - c, slope - c, (slope - c) / 2)):
                 theta0 = part.prior_direction(beta * phi_p)[None, :]
                 for t, tau in enumerate(taus):
-                    theta = part.path(y_o - c * y_p, [tau * part.scale], theta0)[0, 0]
+                    theta = part.path(y_o - c * y_p, [tau * scale], theta0)[0, 0]  # lam as on all masks
                     values, base = part.attribution(theta, y_o - c * y_p)
                     miss = y_o[block] - c * (base_p + x @ phi_p) - base - x @ values
                     losses[g, t, b, k] = w[block] @ miss**2
     unaided = losses[0, :, 0]  # gamma "none" comes first: beta 0 is the penalty pulling to zero
+    aided = answers.method == "kernel_shap" and len(fitted) < answers.n_units  # the fit passes through every answer
     allowed = np.ones(losses.shape[:3], dtype=bool)
-    allowed[0, 1:, 0] = False
+    allowed[0, 1:, 0] = not aided
 
     def select(keep):
         totals = np.where(allowed, losses[..., keep].sum(axis=-1), np.inf)
@@ -133,7 +141,9 @@ def reference_choice(answers, rules, taus=TAUS):
     every = np.arange(len(blocks))
     picks = [select(every != k) for k in every]
     honest = [losses[g, t, b, k] for k, (g, t, b) in enumerate(picks)]
-    if not (beats(unaided[0], honest) and beats([unaided[t, k] for k, (_, t, _) in enumerate(picks)], honest)):
+    if not beats(unaided[0], honest):
+        return None
+    if aided and not beats([unaided[t, k] for k, (_, t, _) in enumerate(picks)], honest):
         return None
     g, t, b = select(every >= 0)
     slope = reference_slope(y_o[fitted], y_p[fitted], w[fitted])
@@ -148,7 +158,8 @@ def informed(method, n_units, n, seed):
                    seed=seed)
 
 
-CASES = [pytest.param(8, 60, 0, id="8-units-60"), pytest.param(12, 100, 1, id="12-units-100"),
+CASES = [pytest.param(20, 15, 3, id="20-units-15"), pytest.param(8, 60, 0, id="8-units-60"),
+         pytest.param(12, 100, 1, id="12-units-100"),
          pytest.param(16, 200, 2, id="16-units-200")]
 
 
@@ -165,7 +176,7 @@ def test_batched_leave_one_out_is_the_loop_over_lams_betas_and_gammas(method, n_
     assert got.shape == (2, len(lams), 3, len(rows))
     for g, scale in enumerate((1, 2)):
         expected = reference_loo(fit, ys[g], lams, scale * theta0s, rows)
-        np.testing.assert_allclose(got[g], expected, rtol=1e-9, atol=1e-14)
+        np.testing.assert_allclose(got[g], expected, rtol=1e-7, atol=1e-14)  # the limit lam -> 0+: ~1e-8
 
 
 @pytest.mark.parametrize("method", METHODS)
