@@ -32,8 +32,9 @@ the oracle it is, mostly, the oracle's explanation at ``N``.
 ``control_variate``
     ``phi = A_n (y_o - beta y_p) + beta A_N y_p``, ``beta`` 0 (the oracle
     alone), the variance-minimising slope of the oracle fit's residuals on the
-    proxy's, or the slope of the answers themselves (what matters where the
-    fit leaves few residuals: fewer masks than units).
+    proxy's, or the slope of the answers themselves. Unpenalised, so only
+    where the check is stable (``heldout.STABLE_LEVERAGE``; Kernel SHAP needs
+    about twice as many masks as units), as ``regression_adjusted``.
 ``regression_adjusted``
     Regression-adjusted Monte Carlo (Witter, Liu & Musco 2025) with the proxy
     as the surrogate: ``s = sigmoid(a + b logit y_p)`` calibrated on the

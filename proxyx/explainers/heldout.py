@@ -28,7 +28,7 @@ alone cannot be scored, the oracle alone.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy import stats
@@ -40,6 +40,9 @@ from .linear import LinearSurrogate
 GUARD = 1.0
 #: fewer blocks left out than this: no check is possible, and every estimator is the oracle alone
 MIN_BLOCKS = 5
+#: above this mean leverage of a block in the unpenalised fit, leaving it out changes that fit too much to stand
+#: for it: no unpenalised candidate but the oracle alone (see ``choose``)
+STABLE_LEVERAGE = 0.5
 
 
 class HeldOut:
@@ -63,6 +66,18 @@ class HeldOut:
     @property
     def n_blocks(self) -> int:
         return len(self.members)
+
+    @cached_property
+    def hat(self) -> np.ndarray:
+        """The unpenalised fit's hat matrix, the left-out rows by the fitted rows (``LinearSurrogate.hat``)."""
+        return self.fit.hat(self.rows)
+
+    @property
+    def stable(self) -> bool:
+        """Whether the unpenalised fit without a block stands for the fit on all masks: the mean share of a
+        block the fit takes from the block itself (its leverage) is at most ``STABLE_LEVERAGE``."""
+        own = self.hat[np.arange(len(self.rows)), np.searchsorted(self.fit.rows, self.rows)]
+        return float(self.block_sums(own).mean()) <= STABLE_LEVERAGE
 
     @property
     def can_check(self) -> bool:
@@ -110,7 +125,7 @@ class HeldOut:
         valid = self.members >= 0
         at = np.where(valid, self.members, 0)  # (B, 2) positions in rows
         where = np.searchsorted(fit.rows, self.rows)[at]  # (B, 2) positions among the fitted rows
-        hat = fit.hat(self.rows)[at] * valid[..., None]  # (B, 2, m)
+        hat = self.hat[at] * valid[..., None]  # (B, 2, m)
         h_ss = np.take_along_axis(hat, np.repeat(where[:, None, :], 2, axis=1), axis=2) * valid[:, None, :]
         h2_ss = np.einsum("bkm,blm->bkl", hat, hat)
         spread = h2_ss - h_ss @ h_ss
@@ -147,7 +162,10 @@ def choose(held: HeldOut, u_o: np.ndarray, u_p: np.ndarray, u_d: np.ndarray, mis
     fit passes through every answer (Kernel SHAP with fewer masks than units), leaving masks out tells how
     a fit predicts directions it has not seen, but not what shrinking it does to those it has: there a
     penalty pulling to zero (a ridge, ``unaided``) is not a candidate, and the chosen candidate must beat
-    it too, at its own strength.
+    it too, at its own strength. And where a block takes on average more than half of the unpenalised fit
+    to itself (``stable``), the fits without a block are near-singular and their residuals share one
+    dominant direction: any ``gamma`` cancels it on most blocks whether or not it helps the fit on all
+    masks, so unpenalised candidates other than the oracle alone are not candidates there.
     """
     gam = held.per_row(gammas)[:, None, None, :]
     bet = held.per_row(betas)[:, None, :, :]
@@ -156,11 +174,12 @@ def choose(held: HeldOut, u_o: np.ndarray, u_p: np.ndarray, u_d: np.ndarray, mis
     unaided = held.block_sums(u_o * u_o)  # (L, blocks); lam = 0: the oracle alone
     if not (np.isfinite(losses).all() and np.isfinite(unaided).all()):  # a row no fit can score: no check
         return 0, 0, 0
-    aided = held.fit.interpolates  # then a penalty pulling to zero cannot be checked: the proxy must beat it
     allowed = np.ones(losses.shape[:3], dtype=bool)
-    if aided:
-        allowed = ~((gammas == 0).all(axis=1)[:, None, None] & (betas == 0).all(axis=2)[:, None, :]
-                    & (np.arange(len(u_o)) > 0)[None, :, None])  # not the unaided penalty itself
+    allowed[1:, 0] = held.stable  # an unpenalised proxy candidate needs a stable check
+    aided = held.fit.interpolates  # then a penalty pulling to zero cannot be checked: the proxy must beat it
+    if aided:  # the unaided penalty itself is no candidate
+        allowed &= ~((gammas == 0).all(axis=1)[:, None, None] & (betas == 0).all(axis=2)[:, None, :]
+                     & (np.arange(len(u_o)) > 0)[None, :, None])
     picks = _select(losses, allowed, guard)
     blocks = np.arange(held.n_blocks)
     honest = losses[picks[1:, 0], picks[1:, 1], picks[1:, 2], blocks]

@@ -77,9 +77,10 @@ def runs(oracles):
                     proxy = oracle if kind == "identical" else useless(kind, oracle, seed)
                     answers = collect(method, UNITS, oracle, proxy, samples=N, oracle_samples=n, seed=seed)
                     alone = answers.oracle_alone().values
-                    row = out.setdefault((method, n, kind), {"alone": [], "alone_to_n": []})
+                    row = out.setdefault((method, n, kind), {"alone": [], "alone_to_n": [], "stable": []})
                     row["alone"].append(np.linalg.norm(alone - exact))
                     row["alone_to_n"].append(np.linalg.norm(alone - at_n))
+                    row["stable"].append(answers.held_out.stable)
                     for name in ESTIMATORS:
                         values = BY_NAME[name](answers).values
                         row.setdefault(name, []).append(np.linalg.norm(values - exact))
@@ -104,5 +105,11 @@ def test_a_useless_proxy_is_never_worse_than_the_oracle_alone_beyond_noise(runs,
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 @pytest.mark.parametrize("method,n", CELLS)
 def test_a_proxy_equal_to_the_oracle_approaches_the_oracle_at_n_proxy_calls(runs, method, n, estimator):
+    """Every estimator where its check can judge it: the correction estimators (no penalty) only where
+    leaving a block out leaves the unpenalised fit stable (``HeldOut.stable``: Kernel SHAP needs about twice
+    as many masks as units); elsewhere they are the oracle alone."""
     row = runs[(method, n, "identical")]
-    assert row[estimator + "_to_n"].mean() <= 0.25 * row["alone_to_n"].mean()
+    judged = row["stable"] if estimator in ("control_variate", "regression_adjusted") else np.ones_like(row["stable"])
+    if judged.any():
+        assert row[estimator + "_to_n"][judged].mean() <= 0.25 * row["alone_to_n"][judged].mean()
+    np.testing.assert_allclose(row[estimator][~judged], row["alone"][~judged], rtol=0, atol=1e-10)

@@ -84,6 +84,15 @@ def reference_regression_adjusted(answers):
     return v_large + v_small, b
 
 
+def reference_leverage(answers) -> np.ndarray:
+    """Each mask's leverage in the unpenalised fit on all masks: the diagonal of ``A (A'A)^+ A'`` with
+    ``A = sqrt(W) Z`` (LIME: with its ridge, and its intercept's ``w / sum(w)``)."""
+    fit, w = answers.oracle_fit(), answers.oracle_weights
+    a = np.sqrt(w)[:, None] * fit.z
+    inverse = np.linalg.pinv(a.T @ a + fit.alpha * np.eye(fit.n_units), rcond=RANK_TOL, hermitian=True)
+    return np.einsum("ij,jk,ik->i", a, inverse, a) + (w / w.sum() if fit.method == "lime" else 0.0)
+
+
 def blocks_of(answers):
     """The held-out blocks: each sampled mask with its complement when that is sampled too (Kernel SHAP)."""
     rows, out = list(answers.sampled), []
@@ -129,6 +138,7 @@ def reference_choice(answers, rules, taus=TAUS):
     aided = answers.method == "kernel_shap" and len(fitted) < answers.n_units  # the fit passes through every answer
     allowed = np.ones(losses.shape[:3], dtype=bool)
     allowed[0, 1:, 0] = not aided
+    allowed[1:, 0] = np.mean([reference_leverage(answers)[block].sum() for block in blocks]) <= 0.5  # stable
 
     def select(keep):
         totals = np.where(allowed, losses[..., keep].sum(axis=-1), np.inf)
