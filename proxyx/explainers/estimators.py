@@ -92,7 +92,7 @@ class EstimatorInfo:
     proxy_calls: int
     gamma: float | None = None  # prior_control_variate: the control variate's coefficient (0 = the prior alone);
     # regression_adjusted: 1 with the calibrated proxy's correction, 0 for the oracle alone
-    slope: float | None = None  # priors: the slope in beta's grid (0, 1, slope, slope / 2)
+    slope: float | None = None  # priors: the slope in beta's grid, of y_o - gamma y_p on y_p
     baseline: Attribution | None = None  # the oracle alone at n: the plain explainer on the same oracle answers
 
 

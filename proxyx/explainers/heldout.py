@@ -175,7 +175,8 @@ def choose(held: HeldOut, u_o: np.ndarray, u_p: np.ndarray, u_d: np.ndarray, mis
     if not (np.isfinite(losses).all() and np.isfinite(unaided).all()):  # a row no fit can score: no check
         return 0, 0, 0
     allowed = np.ones(losses.shape[:3], dtype=bool)
-    allowed[1:, 0] = held.stable  # an unpenalised proxy candidate needs a stable check
+    if len(gammas) > 1:
+        allowed[1:, 0] = held.stable  # an unpenalised proxy candidate needs a stable check
     aided = held.fit.interpolates  # then a penalty pulling to zero cannot be checked: the proxy must beat it
     if aided:  # the unaided penalty itself is no candidate
         allowed &= ~((gammas == 0).all(axis=1)[:, None, None] & (betas == 0).all(axis=2)[:, None, :]

@@ -62,7 +62,7 @@ class EstimatorInfo(ResultModel):
     oracle_calls: int
     proxy_calls: int | None = None
     gamma: float | None = None  # prior_control_variate: the control variate's coefficient; regression_adjusted: 1 or 0
-    slope: float | None = None  # priors: the slope in beta's grid (0, 1, slope, slope / 2)
+    slope: float | None = None  # priors: the slope in beta's grid, of y_o - gamma y_p on y_p
 
 
 class InstanceCost(ResultModel):
