@@ -64,7 +64,7 @@ def estimator_result(info) -> EstimatorInfo:
     """The report's record of an ``explainers.estimators.EstimatorInfo``."""
     return EstimatorInfo(name=info.name, oracle_samples=info.oracle_samples, proxy_samples=info.proxy_samples,
                          lam=info.lam, beta=info.beta, rho=info.rho, oracle_calls=info.oracle_calls,
-                         proxy_calls=info.proxy_calls)
+                         proxy_calls=info.proxy_calls, gamma=info.gamma, slope=info.slope)
 
 
 def estimate_attribution_cost(scorer: Scorer, segments: Segments, *, method: str, samples: int, seed: int) -> Cost:

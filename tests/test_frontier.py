@@ -59,11 +59,14 @@ def test_top_budget_is_its_own_reference_and_twin_estimators_match_the_top(grid)
     top = Route(method="kernel_shap", kind="oracle", oracle_samples=300)
     assert by[top].vs_reference["aopc"].estimate == pytest.approx(1.0)
     assert by[top].calls_share == pytest.approx(1.0)
-    # a proxy identical to the oracle: the control variate at n is the oracle at N, whatever n
-    cv = Route(method="kernel_shap", kind="estimator", proxy="twin", estimator="control_variate",
-               oracle_samples=20, proxy_samples=300)
+    # a proxy identical to the oracle: the control variate at n is the oracle at N wherever its check on the
+    # oracle's held-out answers keeps it (LIME at n = 50 here; Kernel SHAP needs about twice as many masks as
+    # units for that check, README "Proxy-informed estimators")
+    top = Route(method="lime", kind="oracle", oracle_samples=300)
+    cv = Route(method="lime", kind="estimator", proxy="twin", estimator="control_variate",
+               oracle_samples=50, proxy_samples=300)
     assert by[cv].mean["aopc"] == pytest.approx(by[top].mean["aopc"], abs=1e-9)
-    assert by[cv].calls_share == pytest.approx(20 / 300, rel=0.05)
+    assert by[cv].calls_share == pytest.approx(50 / 300, rel=0.05)
 
 
 def test_paired_rung_and_headline(grid):

@@ -14,12 +14,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import ValueFn, evaluate, find_rows, kept_counts
+from .base import Attribution, ValueFn, evaluate, find_rows, kept_counts
+from .heldout import HeldOut
 from .linear import LinearSurrogate
 from .registry import make_explainer
-
-#: cross-fitting folds (regression_adjusted)
-FOLDS = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,6 +26,7 @@ class Answers:
 
     method: str
     seed: int
+    oracle_samples: int
     oracle_masks: np.ndarray
     y_oracle: np.ndarray
     proxy_on_oracle: np.ndarray  # the proxy's answers on oracle_masks
@@ -84,9 +83,20 @@ class Answers:
         complete = np.array([counts[k] == math.comb(n, k) for k in range(n + 1)])[kept]
         return np.flatnonzero((self.oracle_weights > 0) & ~complete)
 
-    def folds(self) -> list[np.ndarray]:
-        rows = np.random.default_rng(self.seed).permutation(self.sampled)
-        return [np.sort(rows[k::FOLDS]) for k in range(FOLDS)]
+    @cached_property
+    def held_out(self) -> HeldOut:
+        """The blocks of ``sampled`` masks the estimators leave out to check themselves (``heldout.py``)."""
+        return HeldOut(self.oracle_fit(), self.sampled)
+
+    def oracle_alone(self) -> Attribution:
+        """The plain explainer at budget ``oracle_samples`` on the oracle's answers: the baseline every
+        estimate is checked against, at no extra call."""
+        if self.n_units == 1:  # the explainer's own fit (LIME: the line through both answers)
+            plain = make_explainer(self.method, samples=self.oracle_samples, seed=self.seed)
+            return plain.fit(self.oracle_masks, self.y_oracle)
+        values, base = self.oracle_fit().fit(self.y_oracle)
+        return Attribution(values=values, base_value=base, full_value=float(self.y_oracle[0]),
+                           n_evals=len(self.oracle_masks), method=self.method)
 
 
 def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *, samples: int,
@@ -102,7 +112,7 @@ def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *,
     y_asked = evaluate(proxy_fn, asked)
     where[extra] = len(proxy_masks) + np.arange(len(extra))
     return Answers(
-        method=method, seed=seed, oracle_masks=oracle_masks, y_oracle=y_oracle,
+        method=method, seed=seed, oracle_samples=oracle_samples, oracle_masks=oracle_masks, y_oracle=y_oracle,
         proxy_on_oracle=y_asked[where],
         proxy_masks=proxy_masks, y_proxy=y_asked[: len(proxy_masks)],
         oracle_weights=small.kernel(oracle_masks), proxy_weights=large.kernel(proxy_masks),
@@ -111,7 +121,9 @@ def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *,
 
 
 def weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | None:
-    """Pearson correlation with weights ``w``; None when either side is constant."""
+    """Pearson correlation with weights ``w``; None when either side is constant or nothing has weight."""
+    if w.sum() <= 0:
+        return None
     xc, yc = x - w @ x / w.sum(), y - w @ y / w.sum()
     sxx, syy = w @ (xc * xc), w @ (yc * yc)
     if sxx <= 1e-30 or syy <= 1e-30:

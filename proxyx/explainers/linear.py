@@ -41,6 +41,9 @@ from .lime import LimeExplainer
 RANK_TOL = 1e-10
 #: pivots below this share of the largest diagonal entry make ``_sum_zero`` leave ``G`` to the pseudo-inverse
 CHOLESKY_TOL = 1e-6
+#: a row the unpenalised Kernel SHAP fit interpolates is left out at ridges of this share of the mean eigenvalue
+#: and twice it, extrapolated to 0 (``loo_residuals``: the limit ``lam -> 0+``)
+LIMIT = 1e-5
 
 
 def _times(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -95,6 +98,12 @@ class LinearSurrogate:
     @property
     def n_units(self) -> int:
         return self.masks.shape[1]
+
+    @property
+    def interpolates(self) -> bool:
+        """Whether the unpenalised fit passes through every answer: no ridge and fewer fitted masks than units
+        (Kernel SHAP)."""
+        return self.alpha == 0 and len(self.rows) < self.n_units
 
     def _offset(self, rows) -> np.ndarray:
         """What ``Z`` subtracts from the masks on ``rows``: LIME the fitted rows' mean, Kernel SHAP each
@@ -193,9 +202,10 @@ class LinearSurrogate:
         theta[piv] = solved
         return theta.T.reshape(rhs.shape)
 
-    def loo_losses(self, y: np.ndarray, lams, theta0s: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Leave-one-out kernel-weighted squared error of each row of ``rows`` (fitted rows), for every
-        ``lam`` and ``theta0``: shape ``(..., len(lams), len(theta0s), len(rows))``.
+    def loo_residuals(self, y: np.ndarray, lams, theta0s: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Leave-one-out residual of each row of ``rows`` (fitted rows), times ``sqrt(w)``, signed, for every
+        ``lam`` and ``theta0``: shape ``(..., len(lams), len(theta0s), len(rows))``; its square is the
+        row's kernel-weighted squared error left out.
 
         Exact for this linear smoother: the residual left out is
         ``e_i / (1 - h_ii)``, with ``h_ii = w_i z_i' (G + alpha + lam)^-1 z_i``
@@ -203,10 +213,26 @@ class LinearSurrogate:
         centred ``Z``). A mask drawn with its complement (Kernel SHAP's paired
         sampling) is left out with it: the pair's residuals are
         ``(I - H_pair)^-1 e_pair``; leaving out one of them only would
-        ignore how much the pairing cancels. ``inf`` where rows are
-        interpolated (e.g. fewer rows than units and no penalty). One
-        eigendecomposition serves every ``lam``, ``theta0`` and answer vector.
+        ignore how much the pairing cancels. Kernel SHAP without penalty
+        interpolates a row (or a pair) that is alone in its direction, e.g.
+        with fewer masks than units: its residual left out is then scored in
+        the limit ``lam -> 0+`` (the minimum-norm fit without it; ``LIMIT``).
+        NaN where a row still cannot be scored. One eigendecomposition serves
+        every ``lam``, ``theta0`` and answer vector.
         """
+        lams = np.atleast_1d(np.asarray(lams, dtype=float))
+        u = self._loo(y, lams, theta0s, rows)
+        unpenalised = self.alpha + lams <= 0
+        if unpenalised.any() and np.isnan(u[..., unpenalised, :, :]).any():
+            # the limit of the fit without penalty, lam -> 0+ with no prior (theta0 = 0): linear in a small
+            # lam, so two small lams extrapolate to 0 (Richardson)
+            near = self._loo(y, [LIMIT * self.scale, 2 * LIMIT * self.scale], np.zeros((1, self.n_units)), rows)
+            limit = 2 * near[..., :1, :, :] - near[..., 1:, :, :]
+            stale = np.isnan(u) & unpenalised[:, None, None]
+            u = np.where(stale, limit, u)
+        return u
+
+    def _loo(self, y: np.ndarray, lams: np.ndarray, theta0s: np.ndarray, rows: np.ndarray) -> np.ndarray:
         lams = np.atleast_1d(np.asarray(lams, dtype=float))
         proj, own, other, partner = self._leverage(rows, lams)
         # in place: a few large temporaries, not one per operation (fresh pages are slow to get)
@@ -217,9 +243,22 @@ class LinearSurrogate:
         if partnered is not None:
             partnered *= other[:, None, :]
             e += partnered
-        e *= e  # sqrt(w) times the residual left out, squared
-        e[np.isnan(e)] = np.inf
         return e
+
+    def hat(self, rows: np.ndarray) -> np.ndarray:
+        """The unpenalised fit's hat matrix in the ``sqrt(w)`` scale, on ``rows`` (fitted rows) by the fitted
+        rows: ``(sqrt(w) y)``'s prediction on ``rows`` is ``hat @ (sqrt(w) y)`` over the fitted rows
+        (LIME's intercept included; a pseudo-inverse where ``G`` is singular)."""
+        eigvec = self.spectrum[1]
+        left = self._design(rows) @ eigvec * (np.sqrt(self.weights[rows])[:, None] * self._inverse([0.0])[0])
+        out = left @ (self.root_fit @ eigvec).T
+        if self.method == "lime":
+            out += np.sqrt(self.weights[rows])[:, None] * self.root_w[None, :] / self.w_fit.sum()
+        return out
+
+    def scaled_residuals(self, y: np.ndarray) -> np.ndarray:
+        """``sqrt(w)`` times the unpenalised fit's residuals, on the fitted rows."""
+        return self.residuals(y)[..., self.rows] * self.root_w
 
     def _leverage(self, rows: np.ndarray, lams: np.ndarray) -> tuple:
         """What leave-one-out needs of ``rows`` for every ``lam``, whatever the answers: their design in the
@@ -249,16 +288,18 @@ class LinearSurrogate:
         other = np.where(paired, cross * w_j / det, 0.0) * np.sqrt(w)
         return proj, own, other, partner
 
-    def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        """``(values, base_value)`` from one ``theta``."""
+    def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        """``(values, base_value)`` from ``theta`` (for a stack of answer vectors: a stack of each)."""
         y = np.asarray(y, dtype=float)
         if self.method == "lime":
             w = self.w_fit
-            return theta.copy(), float(w @ y[self.rows] / w.sum() - self.center @ theta)
-        gap = y[self.full_row] - y[self.empty_row]
-        values = gap / self.n_units + theta
-        values += (gap - values.sum()) / self.n_units
-        return values, float(y[self.empty_row])
+            base = y[..., self.rows] @ (w / w.sum()) - theta @ self.center
+            return theta.copy(), (float(base) if y.ndim == 1 else base)
+        gap = y[..., self.full_row] - y[..., self.empty_row]
+        values = gap[..., None] / self.n_units + theta
+        values += (gap - values.sum(axis=-1))[..., None] / self.n_units
+        base = y[..., self.empty_row]
+        return values, (float(base) if y.ndim == 1 else base)
 
     def fit(self, y: np.ndarray, *, lam: float = 0.0, prior_values: np.ndarray | None = None,
             beta: float = 0.0) -> tuple[np.ndarray, float]:

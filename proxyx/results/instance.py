@@ -47,16 +47,22 @@ class Comparison(ResultModel):
 
 
 class EstimatorInfo(ResultModel):
-    """How a proxy-informed estimator combined proxy and oracle answers (README "Proxy-informed estimators")."""
+    """How a proxy-informed estimator combined proxy and oracle answers (README "Proxy-informed estimators").
+
+    ``lam = 0`` with ``gamma`` 0 or null, or a ``control_variate`` with ``beta = 0``, is the oracle alone at
+    n: the estimator's check on the oracle's held-out answers kept it.
+    """
 
     name: str
     oracle_samples: int
     proxy_samples: int
-    lam: float | None = None
-    beta: float | None = None
-    rho: float | None = None
+    lam: float | None = None  # priors: the pull towards the proxy's explanation (0: none, 1e6: its explanation)
+    beta: float | None = None  # priors: the prior's scale; control_variate: its coefficient; regression_adjusted: calibration slope
+    rho: float | None = None  # weighted correlation of the proxy's and the oracle's answers on the oracle's masks
     oracle_calls: int
     proxy_calls: int | None = None
+    gamma: float | None = None  # prior_control_variate: the control variate's coefficient; regression_adjusted: 1 or 0
+    slope: float | None = None  # priors: the slope in beta's grid, of y_o - gamma y_p on y_p
 
 
 class Baseline(ResultModel):

@@ -31,31 +31,65 @@ def test_closed_form_is_the_explainer_s_own_fit(method, n_units, samples):
     assert base == pytest.approx(own.base_value, abs=1e-10)
 
 
+def refit_without(method, masks, weights, rows, i):
+    """The fit without mask ``i`` (Kernel SHAP: and its complement, when it is among ``rows``)."""
+    keys = {m.tobytes(): k for k, m in enumerate(masks)}
+    out = [i]
+    partner = keys.get((~masks[i]).tobytes())
+    if method == "kernel_shap" and partner is not None and partner in set(rows):
+        out.append(partner)
+    return LinearSurrogate(method, masks, weights, np.setdiff1d(rows, out)), out
+
+
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("lam", [pytest.param(0.0, id="no-penalty"), pytest.param(0.3, id="penalised")])
-def test_leave_one_out_errors_are_exact(method, lam):
-    """Refit without each mask (Kernel SHAP: without each complementary pair) and predict it."""
-    n_units = 10
-    explainer = make_explainer(method, samples=80, seed=2)
-    masks, weights = explainer.sample_masks(n_units), None
+@pytest.mark.parametrize("n_units,samples", [pytest.param(10, 80, id="10-units-80"),
+                                             pytest.param(12, 11, id="fewer-masks-than-units"),
+                                             pytest.param(40, 50, id="40-units-50")])
+def test_leave_one_out_errors_are_exact(method, lam, n_units, samples):
+    """Refit without each mask (Kernel SHAP: without each complementary pair) and predict it; without
+    penalty a Kernel SHAP fit that interpolates the masks left out is scored as the minimum-norm fit
+    without them (the limit lam -> 0+), not left unscored."""
+    explainer = make_explainer(method, samples=samples, seed=2)
+    masks = explainer.sample_masks(n_units)
     weights = explainer.kernel(masks)
     y = nonlinear(n_units, seed=3)(masks)
     fit = LinearSurrogate(method, masks, weights)
     prior = np.random.default_rng(0).normal(scale=0.1, size=(1, n_units))
     theta0 = fit.prior_direction(prior[0])[None, :]
     rows = fit.rows
-    got = fit.loo_losses(y, [lam * fit.scale], theta0, rows)[0, 0]
-    keys = {m.tobytes(): i for i, m in enumerate(masks)}
+    got = fit.loo_residuals(y, [lam * fit.scale], theta0, rows)[0, 0]
+    assert np.isfinite(got).all()
     for k, i in enumerate(rows):
-        out = [i]
-        partner = keys.get((~masks[i]).tobytes())
-        if method == "kernel_shap" and partner is not None and partner in set(rows):
-            out.append(partner)
-        part = LinearSurrogate(method, masks, weights, np.setdiff1d(rows, out))
-        theta = part.path(y, [lam * fit.scale], theta0)[0, 0]
+        part, _ = refit_without(method, masks, weights, rows, i)
+        theta = part.path(y, [lam * fit.scale], theta0 if lam else None)[0, 0]
         values, base = part.attribution(theta, y)
-        expected = weights[i] * (y[i] - base - masks[i] @ values) ** 2
-        assert got[k] == pytest.approx(expected, rel=1e-7, abs=1e-14)
+        expected = np.sqrt(weights[i]) * (y[i] - base - masks[i] @ values)
+        assert got[k] == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n_units,samples", [pytest.param(10, 80, id="10-units-80"),
+                                             pytest.param(12, 11, id="fewer-masks-than-units")])
+def test_residuals_without_a_block_come_from_the_hat_matrix(method, n_units, samples):
+    """``sqrt(w) e`` refitted without a block is ``sqrt(w) e + H[:, block] u_block`` (the control variate's
+    beta is fitted without each block from it)."""
+    explainer = make_explainer(method, samples=samples, seed=4)
+    masks = explainer.sample_masks(n_units)
+    weights = explainer.kernel(masks)
+    y = nonlinear(n_units, seed=5)(masks)
+    fit = LinearSurrogate(method, masks, weights)
+    rows = fit.rows
+    u = fit.loo_residuals(y, [0.0], np.zeros((1, n_units)), rows)[0, 0]
+    hat, e = fit.hat(rows), fit.scaled_residuals(y)
+    for k, i in enumerate(rows[:8]):
+        part, out = refit_without(method, masks, weights, rows, i)
+        expected = np.sqrt(weights) * (y - part.attribution(part.path(y, [0.0])[0, 0], y)[1]
+                                       - masks @ part.attribution(part.path(y, [0.0])[0, 0], y)[0])
+        left = [int(np.flatnonzero(rows == j)[0]) for j in out]
+        got = e + hat[left].T @ u[left]
+        keep = np.setdiff1d(np.arange(len(rows)), left)
+        np.testing.assert_allclose(got[keep], expected[rows][keep], rtol=0, atol=1e-7)
 
 
 def test_kernel_shap_needs_its_constraint_rows():
