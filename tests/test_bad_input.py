@@ -146,7 +146,7 @@ def test_absurd_samples_refused_before_anything_is_spent(tmp_path):
     cfg = make(tmp_path)
     cfg.write_text(cfg.read_text().replace("samples: 20", "samples: 1000000000"))
     line = one_line_error(explain(tmp_path, cfg))
-    assert "explainer.samples: Input should be less than or equal to 100000, got 1000000000" in line
+    assert "explainer.samples: must be at most 100000, got 1000000000" in line
     assert not (tmp_path / "cache").exists()
 
 

@@ -32,10 +32,12 @@ def leftovers(directory: Path) -> list[str]:
 # ------------------------------------------------------------------ check_output_path
 
 
-def test_check_creates_the_parent_and_leaves_nothing(tmp_path):
+def test_check_leaves_nothing_not_even_the_directories_it_tried(tmp_path):
     path = tmp_path / "a" / "b" / "report.json"
     assert check_output_path(path) == path
-    assert path.parent.is_dir() and list(path.parent.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
+    write_json(path, DOC)  # the writer creates them
+    assert json.loads(path.read_text()) == DOC
 
 
 def test_check_accepts_an_existing_regular_file(tmp_path):
@@ -69,7 +71,7 @@ def _parent_is_a_file(tmp_path: Path) -> Path:
     [
         pytest.param(lambda t: t, "is a directory", id="directory"),
         pytest.param(lambda t: Path("/dev/null"), "is a device", id="device"),
-        pytest.param(_fifo, "is not a regular file", id="fifo"),
+        pytest.param(_fifo, "is a pipe", id="fifo"),
         pytest.param(_link, "is a symlink", id="symlink"),
         pytest.param(_dangling, "is a symlink", id="dangling-symlink"),
         pytest.param(_parent_is_a_file, "afile' is not a directory", id="parent-is-a-file"),
@@ -119,7 +121,7 @@ def test_never_writes_through_a_symlink(tmp_path):
 
 def test_never_replaces_a_non_regular_file(tmp_path):
     fifo = _fifo(tmp_path)
-    with pytest.raises(ConfigError, match="not a regular file"):
+    with pytest.raises(ConfigError, match="is a pipe"):
         write_json(fifo, DOC)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and leftovers(tmp_path) == []
 
