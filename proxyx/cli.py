@@ -44,9 +44,9 @@ class _SafeFormatter(logging.Formatter):
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log model calls and retries")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(_SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
 @contextmanager
@@ -72,7 +72,8 @@ def _out() -> Console:
     return Console(emoji=False)
 
 
-def _checked(cfg: Config, config: Path, targets: list[tuple[Path, str]], *inputs: tuple[Path | None, str]) -> list[Path]:
+def _checked(cfg: Config, config: Path, targets: list[tuple[Path, str]],
+             *inputs: tuple[Path | None, str]) -> list[Path]:
     """The command's artefacts, checked before anything is paid (``proxyx.output.check_outputs``): none is the
     config file, another input of the run, or another artefact."""
     from .inputs import run_inputs
@@ -126,7 +127,8 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
         cfg = _config(config, **{"dataset.limit": limit})
         report_path = Path(out or cfg.output)
         pages = [(report_path.with_suffix(".html"), "the HTML page; --no-html writes none")] if html else []
-        target = _checked(cfg, config, [(report_path, "the report"), *pages], (screen, "the screening result (--screen)"))[0]
+        target = _checked(cfg, config, [(report_path, "the report"), *pages],
+                          (screen, "the screening result (--screen)"))[0]
         if is_generate(cfg):  # task.type: generate: generated answers over a context (proxyx.generation)
             from .generation.pipeline import run_generate
             from .generation.render import print_generate

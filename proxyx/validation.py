@@ -84,7 +84,8 @@ def describe(errors: list[dict]) -> tuple[tuple, str]:
         return path, f"{loc}: unknown key; check its spelling (see configs/quickstart.yaml for every key)"
     if first["type"] == "missing":
         return path, f"{loc}: required key is missing"
-    siblings = [e for e in errors if key_path(tuple(e["loc"])) == path and e["type"] not in ("missing", "extra_forbidden")]
+    siblings = [e for e in errors
+                if key_path(tuple(e["loc"])) == path and e["type"] not in ("missing", "extra_forbidden")]
     rules = [allowed(e) for e in siblings]
     if all(rules):
         msg = "must be " + " or ".join(dict.fromkeys(rules))

@@ -193,6 +193,49 @@ def test_bounds_and_dataset_paths(data, needle):
     assert needle in str(e.value)
 
 
+@pytest.mark.parametrize("data, needle", [
+    pytest.param({"clean": {"remove": "all"}}, "clean.remove: must be 'negative' or a whole number, got 'all'",
+                 id="literal-or-number"),
+    pytest.param({"clean": {"remove": -1}}, "clean.remove: must be 'negative' or a whole number greater than 0, got -1",
+                 id="literal-or-bounded-number"),
+    pytest.param({"task": {"few_shot": ["x"]}}, "task.few_shot.0: must be a mapping (key: value), got 'x'",
+                 id="model-type"),
+    pytest.param({"gate": "maybe"}, "gate: must be true or false, got 'maybe'", id="bool"),
+    pytest.param({"proxies": "local/vader"}, "proxies: must be a list", id="list"),
+    pytest.param({"oracle": None}, "oracle: must be a model name (e.g. local/vader) or a mapping with 'model:'",
+                 id="model-block"),
+    pytest.param({"explainer": {"samples": 1.5}}, "explainer.samples: must be a whole number, got 1.5", id="fraction"),
+    pytest.param({"explainer": {"hierarchy": {"levels": ["x"]}}},
+                 "explainer.hierarchy.levels.0: must be 'document', 'sentence' or 'word', got 'x'", id="literal-in-list"),
+    pytest.param({"oracle": {"model": ""}}, "oracle.model: must be non-empty", id="empty-string"),
+    pytest.param({"task": {"type": "generate", "max_tokens": "x"}}, "task.max_tokens: must be a whole number",
+                 id="tagged-union"),
+])
+def test_validation_messages_say_what_is_allowed_in_plain_words(data, needle):
+    with pytest.raises(ConfigError) as e:
+        parse_config({"oracle": "local/vader", **data})
+    msg = str(e.value)
+    assert needle in msg, msg
+    for internal in ("Input should", "literal[", "instance of", "constrained-", "function-", "valid dictionary"):
+        assert internal not in msg
+
+
+@pytest.mark.parametrize("text", [pytest.param("", id="empty"), pytest.param("   \n", id="whitespace"),
+                                  pytest.param("\u200b\u200c\u2060", id="zero-width")])
+def test_a_demonstration_that_shows_nothing_is_refused(text):
+    with pytest.raises(ConfigError, match=r"task.few_shot.1.text: empty demonstration"):
+        parse_config({"oracle": "local/vader", "task": {"few_shot": [{"text": "Great.", "label": "great"},
+                                                                     {"text": text, "label": "other"}]}})
+
+
+def test_poison_count_and_indices_together_are_refused():
+    with pytest.raises(ConfigError, match=r"clean.poison: give count \(2 drawn with seed\) or indices \(\[1\]\), not both"):
+        parse_config({"oracle": "local/vader", "clean": {"poison": {"count": 2, "indices": [1]}}})
+    alone = parse_config({"oracle": "local/vader", "clean": {"poison": {"indices": [1]}}})
+    assert apply_overrides(alone, **{"dataset.limit": 3}).clean.poison.indices == [1]  # survives a re-parse
+    assert parse_config({"oracle": "local/vader"}).clean.poison.drawn == 2
+
+
 def test_dataset_path_forms():
     one = parse_config({"oracle": "local/vader", "dataset": {"path": "d.jsonl"}}).dataset
     assert one.path == "d.jsonl" and one.screen_split == "test"

@@ -80,7 +80,8 @@ def _gate_line(x: GenInstance) -> list[Text]:
     for g in x.gate:
         verdict = "agrees" if g.agrees else "disagrees" if g.agrees is not None else "-"
         answer = repr(g.answer.strip()) if g.answer is not None else "no answer"
-        out.append(Text(f"gate: {printable(g.proxy)} answered {printable(answer)}; agreement {num(g.agreement)}, {verdict}"))
+        out.append(Text(f"gate: {printable(g.proxy)} answered {printable(answer)}; "
+                        f"agreement {num(g.agreement)}, {verdict}"))
     return out
 
 

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
 from .style import FAINT, TOP, hex_color, printable, shade, signed, text_color
-from .tables import num, pct, usd
+from .tables import num, pct, plain, usd
 
 
 def heatmap_text(units: tuple[str, ...], explanation: Explanation, *, plain: bool = False) -> Text:
@@ -63,8 +63,8 @@ def _facts(x: InstanceView) -> Text:
 def instance_panel(x: InstanceView, number: int, *, plain: bool = False) -> Panel:
     title = Text(f"{number}. {printable(x.id)}")
     if x.status != "ok" or x.explanation is None:
-        body = Group(_facts(x), Text(f"failed: {printable(x.error or 'no attribution in the report')}", style="bold red"),
-                     Text(printable(x.text, lines=True)))
+        failed = Text(f"failed: {printable(x.error or 'no attribution in the report')}", style="bold red")
+        body = Group(_facts(x), failed, Text(printable(x.text, lines=True)))
         return Panel(body, title=title, title_align="left", border_style="red")
     rows: list = [_facts(x)]
     for e in x.explanations:
@@ -91,7 +91,8 @@ def summary_text(view: ReportView) -> Text:
                    + "\n")
     if view.costs:
         out.append("cost by model " + ", ".join(
-            f"{printable(c.model)} {usd(c.usd)}" + (f" (of which evaluation {usd(c.evaluation_usd)})" if c.evaluation_usd else "")
+            f"{printable(c.model)} {usd(c.usd)}"
+            + (f" (of which evaluation {usd(c.evaluation_usd)})" if c.evaluation_usd else "")
             for c in view.costs) + "\n")
     out.append("red: towards the oracle's label, blue: against; intensity = |value| / the explanation's largest |value|",
                style="dim")
@@ -103,8 +104,7 @@ def bench_table(view: ReportView) -> Table:
     for col in ("proxy", "method", "samples", "screen", "fidelity", "cost share", "| proxy fidelity", "cost share"):
         t.add_column(col, justify="left" if col in ("proxy", "method", "screen") else "right", no_wrap=True)
     for c in view.cells:
-        t.add_row(Text(printable(c.proxy)), Text(printable(c.method)), str(c.samples), Text(printable(c.decision or "-")),
-                  num(c.fidelity),
+        t.add_row(plain(c.proxy), plain(c.method), str(c.samples), plain(c.decision or "-"), num(c.fidelity),
                   pct(c.cost_share), num(c.proxy_only_fidelity),
                   pct(c.proxy_only_cost_share))
     return t

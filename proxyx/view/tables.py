@@ -55,7 +55,8 @@ def ledger_table(rows: list[LedgerRow], title: str = "Cost by model") -> Table:
         t.add_column(col, justify="right")
     for r in rows:
         paid = r.cost.paid
-        cells = [plain(r.model), plain(f"{r.role} / {r.purpose}"), str(paid.calls), str(r.cost.hits), str(paid.tokens), usd(paid.usd)]
+        cells = [plain(r.model), plain(f"{r.role} / {r.purpose}"), str(paid.calls), str(r.cost.hits), str(paid.tokens),
+                 usd(paid.usd)]
         t.add_row(*cells, *([str(r.cost.failures)] if failures else []))
     return t
 
