@@ -76,8 +76,7 @@ def _checked(cfg: Config, config: Path, targets: list[tuple[Path, str]],
              *inputs: tuple[Path | None, str]) -> list[Path]:
     """The command's artefacts, checked before anything is paid (``proxyx.output.check_outputs``): none is the
     config file, another input of the run, or another artefact."""
-    from .inputs import run_inputs
-    from .output import check_outputs
+    from .output import check_outputs, run_inputs
 
     return check_outputs(targets, run_inputs(cfg, (config, "the config file"), *inputs))
 
@@ -224,8 +223,7 @@ def show(report: Annotated[Path, typer.Argument(help="a report from 'proxyx expl
          limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="show at most N instances")] = None,
          ids: Annotated[Optional[list[str]], typer.Option("--id", help="show this instance (repeatable)")] = None) -> None:
     """See the explanations: words coloured by attribution (red towards the oracle's label, blue against)."""
-    from .inputs import Input
-    from .output import check_outputs
+    from .output import Input, check_outputs
     from .view.heatmap import render_terminal
     from .view.html import write_html
 

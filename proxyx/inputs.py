@@ -1,12 +1,9 @@
-"""The files a run reads: read only regular files, and know which files a run must never overwrite.
+"""The files a run reads: only regular files.
 
 ``read_input`` opens without blocking and checks the opened file, so a FIFO
 (``<(...)`` is one), a device, a socket or a directory is refused with one
 line before anything waits on it or reads it, and a file swapped between a
 check and the open cannot slip through.
-
-``run_inputs`` lists what a run reads (the config, the data files, a screen
-result, the cache directory), for ``proxyx.output.check_outputs``.
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, ProxyxError
@@ -66,31 +62,3 @@ def read_input(path: str | Path, *, what: str, fix: str, error: type[ProxyxError
         raise error(f"cannot read {what} {name!r} ({e.strerror}); check the file") from None
     finally:
         os.close(fd)
-
-
-@dataclass(frozen=True)
-class Input:
-    """A file (``directory=False``) or every file under a directory that a run reads; ``what`` names it."""
-
-    path: Path
-    what: str
-    directory: bool = False
-
-
-def run_inputs(config, *files: tuple[str | Path | None, str]) -> list[Input]:
-    """What a run of ``config`` reads: ``files`` given as (path, what) (the config file, a screen result),
-    the data files, a model's weights file and the cache directory."""
-    from .data import data_dir
-
-    out = [Input(Path(p), what) for p, what in files if p is not None]
-    ds = config.dataset
-    paths = ds.path if isinstance(ds.path, dict) else {"": ds.path} if ds.path else {}
-    for split, p in paths.items():
-        out.append(Input(Path(p), f"the data file (dataset.path{'.' + split if split else ''})"))
-    for name in {n for n in (None if ds.path else ds.name, getattr(config.rerank, "dataset", None)) if n}:
-        out.append(Input(data_dir() / name, f"the built-in data set {name!r}", directory=True))
-    for m in [config.oracle, *config.proxies]:
-        if m.model_path:
-            out.append(Input(Path(m.model_path), f"the model file of {m.name} (model_path)"))
-    out.append(Input(Path(config.cache_dir), "the cache directory (cache_dir)", directory=True))
-    return out

@@ -2,7 +2,7 @@
 
 ``check_outputs`` refuses, before a run spends anything, every target that
 is an input of the run (the config, a data file, a screen result, anything
-under the cache directory: ``proxyx.inputs.run_inputs``), that is another
+under the cache directory: ``run_inputs``), that is another
 target of the same run (the HTML page over the report), the same file as one
 of them through a hard link, a directory, a symlink, a device, a FIFO, a
 socket, a read-only file, or whose directory cannot be created or written.
@@ -29,10 +29,12 @@ import stat
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+from .data import data_dir
 from .errors import ConfigError
-from .inputs import Input, file_kind
+from .inputs import file_kind
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +125,35 @@ def _files_under(directory: Path) -> Iterable[Path]:
             yield Path(root) / name
 
 
+@dataclass(frozen=True)
+class Input:
+    """A file (``directory=False``) or every file under a directory that a run reads; ``what`` names it."""
+
+    path: Path
+    what: str
+    directory: bool = False
+
+
+def run_inputs(config, *files: tuple[str | Path | None, str]) -> list[Input]:
+    """What a run of ``config`` reads: ``files`` given as (path, what) (the config file, a screen result),
+    the data files, a model's weights file and the cache directory."""
+    out = [Input(Path(p), what) for p, what in files if p is not None]
+    ds = config.dataset
+    paths = ds.path if isinstance(ds.path, dict) else {"": ds.path} if ds.path else {}
+    for split, p in paths.items():
+        out.append(Input(Path(p), f"the data file (dataset.path{'.' + split if split else ''})"))
+    for name in {n for n in (None if ds.path else ds.name, config.rerank.dataset) if n}:
+        out.append(Input(data_dir() / name, f"the built-in data set {name!r}", directory=True))
+    for m in [config.oracle, *config.proxies]:
+        if m.model_path:
+            out.append(Input(Path(m.model_path), f"the model file of {m.name} (model_path)"))
+    out.append(Input(Path(config.cache_dir), "the cache directory (cache_dir)", directory=True))
+    return out
+
+
 def check_outputs(targets: Iterable[tuple[str | Path, str]], inputs: Iterable[Input] = ()) -> list[Path]:
     """Check every (path, what) target of one run (``check_output_path``), none of them an input of the run
-    (``proxyx.inputs.run_inputs``) nor another target, by path or through a hard link; the paths, in order.
+    (``run_inputs``) nor another target, by path or through a hard link; the paths, in order.
 
     Call it before anything is paid.
     """
@@ -141,7 +169,7 @@ def check_outputs(targets: Iterable[tuple[str | Path, str]], inputs: Iterable[In
             if real == root or (i.directory and real.is_relative_to(root)):
                 where = "is" if real == root else "is inside"
                 raise ConfigError(f"{_name(path, what)} {where} {i.what} {str(i.path)!r}; proxyx never "
-                                  "overwrites what it reads: choose another path with --out or 'output'")
+                                  "overwrites what it reads: choose another path")
         if real in seen:
             raise ConfigError(f"output {str(path)!r} would be both {seen[real]} and {what}; give them different "
                               "names (e.g. --out NAME.json, the page goes to NAME.html)")

@@ -21,8 +21,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import BudgetExceeded
-from ..inputs import run_inputs
-from ..output import check_outputs
+from ..output import check_outputs, run_inputs
 from .demos import demonstrations, instances, poisoned, with_shots
 from .render import prompt_path, write_prompt
 from .results import CleanReport, Interval, Removal, Shot

@@ -27,8 +27,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import BudgetExceeded, ConfigError
-from ..inputs import run_inputs
-from ..output import check_outputs
+from ..output import check_outputs, run_inputs
 from ..perturb import PromptSegments
 from .demos import demonstrations, instances, with_shots
 from .render import plot_compress, prompt_path, write_prompt

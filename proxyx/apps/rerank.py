@@ -25,10 +25,9 @@ from ..cache import CallCache
 from ..config import Config
 from ..fidelity import agreement, fidelity_ratio
 from ..generation import Generator, build_generator, make_value
-from ..inputs import run_inputs
 from ..ledger import Ledger
 from ..models.base import Answer
-from ..output import check_outputs
+from ..output import check_outputs, run_inputs
 from ..results import Cost
 from ..stats import paired_t
 from ..results.rerank import (AnswerScore, Difference, QuestionResult, RerankReport, RerankRow, RerankScreen, RetrievalStats,

@@ -36,8 +36,7 @@ from ..errors import BudgetExceeded, ConfigError, DataError, ModelError
 from ..explain import compare
 from ..explainers import Attribution
 from ..pipeline import explain_instance, failed_instance
-from ..inputs import run_inputs
-from ..output import check_outputs, write_json, write_text
+from ..output import check_outputs, run_inputs, write_json, write_text
 from ..report import created, notes, versions
 from ..results import BenchCell, BenchReport, Frontier, InstanceResult, Reference, RunInfo, Target
 from ..screen import no_screening_instances, screen_pool, screen_proxy
