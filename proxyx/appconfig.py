@@ -5,7 +5,7 @@ Part of ``proxyx.config`` (which re-exports every name).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -26,9 +26,23 @@ class DemonstrationsConfig(Strict):
 class PoisonConfig(Strict):
     """Demonstrations whose label ``clean`` flips: the listed 0-based ``indices``, or ``count`` drawn with ``seed``."""
 
-    count: Annotated[int, Field(ge=0)] = 2
+    count: Annotated[int, Field(ge=0)] | None = None  # None: DEFAULT_COUNT, unless indices are given
     seed: int = 0
     indices: list[Annotated[int, Field(ge=0)]] | None = None
+
+    DEFAULT_COUNT: ClassVar[int] = 2
+
+    @property
+    def drawn(self) -> int:
+        """How many labels are drawn to flip (without ``indices``)."""
+        return self.DEFAULT_COUNT if self.count is None else self.count
+
+    @model_validator(mode="after")
+    def _count_or_indices(self) -> "PoisonConfig":
+        if self.indices is not None and self.count is not None:
+            raise ValueError(f"give count ({self.count} drawn with seed) or indices ({self.indices}), not both; "
+                             "remove one")
+        return self
 
 
 class CompressConfig(Strict):

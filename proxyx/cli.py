@@ -15,15 +15,17 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .config import Config, apply_overrides, load_config
-from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ProxyxError
+from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ProxyxError, redact
 from .genconfig import is_generate
 from .view.progress import progress
+from .view.style import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Explain expensive LLMs cheaply: screened proxy models, fidelity against cost.")
-console = Console(stderr=True)
+console = Console(stderr=True, emoji=False)  # a model named python:pkg:boom is not an emoji
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config, e.g. configs/quickstart.yaml", show_default=False)]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="where to write the JSON (default: config 'output')")]
@@ -33,9 +35,18 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")
 EXIT_BY_STATUS = {"complete": EXIT_OK, "complete_with_failures": EXIT_FAILURES, "stopped_budget": EXIT_BUDGET}
 
 
+class _SafeFormatter(logging.Formatter):
+    """Log lines with credentials redacted and control characters escaped (a record may quote data)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(redact(super().format(record)), lines=True)
+
+
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log model calls and retries")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
 @contextmanager
@@ -44,7 +55,8 @@ def _user_errors():
     try:
         yield
     except ProxyxError as e:
-        console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        console.print(Text("error:", style="bold red") + Text(" " + printable(redact(str(e)))), highlight=False,
+                      soft_wrap=True)
         raise typer.Exit(e.exit_code) from None
     except KeyboardInterrupt:
         console.print("interrupted: every paid call is cached; run the same command again to resume")
@@ -55,11 +67,18 @@ def _config(path: Path, **overrides) -> Config:
     return apply_overrides(load_config(path), **overrides)
 
 
-def _saved(path: Path, target: Path) -> Path:
-    """Say so when a result went to the fallback file instead of ``target``."""
-    if path != target:
-        console.print(f"[bold yellow]warning:[/] could not write {target}; the result is in {path}", highlight=False)
-    return path
+def _out() -> Console:
+    """Where results are printed (stdout)."""
+    return Console(emoji=False)
+
+
+def _checked(cfg: Config, config: Path, targets: list[tuple[Path, str]],
+             *inputs: tuple[Path | None, str]) -> list[Path]:
+    """The command's artefacts, checked before anything is paid (``proxyx.output.check_outputs``): none is the
+    config file, another input of the run, or another artefact."""
+    from .output import check_outputs, run_inputs
+
+    return check_outputs(targets, run_inputs(cfg, (config, "the config file"), *inputs))
 
 
 def _progress(quiet: bool):
@@ -74,11 +93,22 @@ def _stages(quiet: bool, name: str):
         yield lambda stage, done, total: bar.update(task, completed=done, total=total, stage=stage)
 
 
-def _page(report, path: Path) -> None:
+def _screen_file(screen: Path | None, config: Path):
+    """The screening result of ``explain --screen``, or None."""
+    from .results import ScreenResult
+
+    if screen is None:
+        return None
+    return ScreenResult.load(screen, what="screening result (--screen)",
+                             hint=f"write one with 'proxyx screen {config} --out FILE'")
+
+
+def _page(report, path: Path, fallback_dir: str) -> None:
     """Write the report's HTML page next to its JSON and say where."""
     from .view.html import write_html
 
-    Console().print(f"page: {write_html(report, path.with_suffix('.html'))}", markup=False, highlight=False)
+    _out().print(f"page: {write_html(report, path.with_suffix('.html'), fallback_dir=fallback_dir)}", markup=False,
+                 highlight=False)
 
 
 @app.command()
@@ -88,45 +118,44 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             show: Annotated[int, typer.Option("--show", min=0, help="heatmaps of the first N instances in the terminal")] = 1,
             quiet: QuietOpt = False) -> None:
     """Explain the oracle's predictions, with proxies answering or sharpening the perturbations."""
-    from .output import check_output_path
     from .pipeline import run_explain
-    from .results import ScreenResult
     from .view.story import story
     from .view.tables import print_explain
 
     with _user_errors():
         cfg = _config(config, **{"dataset.limit": limit})
-        target = check_output_path(out or cfg.output)
+        report_path = Path(out or cfg.output)
+        pages = [(report_path.with_suffix(".html"), "the HTML page; --no-html writes none")] if html else []
+        target = _checked(cfg, config, [(report_path, "the report"), *pages],
+                          (screen, "the screening result (--screen)"))[0]
         if is_generate(cfg):  # task.type: generate: generated answers over a context (proxyx.generation)
             from .generation.pipeline import run_generate
             from .generation.render import print_generate
 
-            screened = ScreenResult.load(screen, hint=f"write one with 'proxyx screen {config} --out FILE'") if screen else None
+            screened = _screen_file(screen, config)
             with _stages(quiet, "explaining") as on_progress:
                 report = run_generate(cfg, screen=screened,
                                       on_instance=lambda done, total, stage: on_progress(stage, done, total))
-            path = _saved(report.save(target, fallback_dir=cfg.cache_dir), target)
-            print_generate(report, Console(), path)
+            path = report.save(target, fallback_dir=cfg.cache_dir)
+            print_generate(report, _out(), path)
             if html:
-                _page(report, path)
+                _page(report, path, cfg.cache_dir)
             raise typer.Exit(EXIT_BY_STATUS[report.status])
-        screened = None
-        if screen is not None:
-            screened = ScreenResult.load(screen, hint=f"write one with 'proxyx screen {config} --out FILE'")
+        screened = _screen_file(screen, config)
         with _progress(quiet) as bar:
             task = bar.add_task("explaining", total=None, stage="")
             report = run_explain(cfg, screen=screened, on_instance=lambda i, n, e, s: bar.update(task, completed=i, total=n, stage=s))
-        path = _saved(report.save(target, fallback_dir=cfg.cache_dir), target)
-        out = Console()
+        path = report.save(target, fallback_dir=cfg.cache_dir)
+        out = _out()
         print_explain(report, out, path)
         if show:
             from .view.heatmap import render_terminal
 
             render_terminal(report, out, limit=show)
         for line in story(report):
-            out.print(line, highlight=False, markup=False)
+            out.print(printable(line), highlight=False, markup=False)
         if html:
-            _page(report, path)
+            _page(report, path, cfg.cache_dir)
         raise typer.Exit(EXIT_BY_STATUS[report.status])
 
 
@@ -135,13 +164,13 @@ def screen(config: ConfigArg, out: OutOpt = None,
            all_proxies: Annotated[bool, typer.Option("--all", help="screen every proxy, not only up to the first accepted")] = False,
            quiet: QuietOpt = False) -> None:
     """Decide, with a sequential test, which proxies may stand in for the oracle."""
-    from .output import check_output_path
     from .screen import run_screen
     from .view.tables import print_screen
 
     with _user_errors():
         cfg = _config(config)
-        target = check_output_path(out or Path(cfg.output).with_name(Path(cfg.output).stem + ".screen.json"))
+        default = Path(cfg.output).with_name(Path(cfg.output).stem + ".screen.json")
+        target = _checked(cfg, config, [(out or default, "the screening result")])[0]
         with _progress(quiet) as bar:
             task = bar.add_task("screening", total=None, stage="")
 
@@ -155,9 +184,9 @@ def screen(config: ConfigArg, out: OutOpt = None,
                 result = screen_generate(cfg, on_step)
             else:
                 result = run_screen(cfg, screen_all=all_proxies or None, on_step=on_step)
-        path = _saved(result.save(target, fallback_dir=cfg.cache_dir), target)
-        print_screen(result, Console())
-        Console().print(f"screening result: {path}")
+        path = result.save(target, fallback_dir=cfg.cache_dir)
+        print_screen(result, _out())
+        _out().print(f"screening result: {path}", markup=False, highlight=False)
         failed = any(p.decision == "failed" for p in result.proxies)
         raise typer.Exit(EXIT_BUDGET if result.stopped == "budget" else EXIT_FAILURES if failed else EXIT_OK)
 
@@ -169,11 +198,12 @@ def bench(config: ConfigArg,
           limit: LimitOpt = None, quiet: QuietOpt = False) -> None:
     """Quality against cost: the oracle-alone frontier, the estimators and the screen-and-apply grid ('bench' block)."""
     from .bench.render import print_bench
-    from .bench.run import run_bench
+    from .bench.run import bench_files, run_bench
 
     with _user_errors():
         cfg = _config(config, **{"dataset.limit": limit})
         out_dir = out or Path(cfg.output).with_suffix("")
+        _checked(cfg, config, bench_files(out_dir))
         with _progress(quiet) as bar:
             cells: dict[str, int] = {}
 
@@ -183,7 +213,7 @@ def bench(config: ConfigArg,
                 bar.update(cells[label], completed=done, total=total, stage=stage)
 
             report = run_bench(cfg, out_dir=out_dir, on_progress=progress)
-        print_bench(report, Console(), out_dir)
+        print_bench(report, _out(), out_dir)
         raise typer.Exit(EXIT_BY_STATUS[report.status])
 
 
@@ -193,14 +223,16 @@ def show(report: Annotated[Path, typer.Argument(help="a report from 'proxyx expl
          limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="show at most N instances")] = None,
          ids: Annotated[Optional[list[str]], typer.Option("--id", help="show this instance (repeatable)")] = None) -> None:
     """See the explanations: words coloured by attribution (red towards the oracle's label, blue against)."""
+    from .output import Input, check_outputs
     from .view.heatmap import render_terminal
     from .view.html import write_html
 
     with _user_errors():
         if html is not None:
-            Console().print(f"page: {write_html(report, html, ids=ids, limit=limit)}", markup=False, highlight=False)
+            check_outputs([(html, "the HTML page")], [Input(report, "the report shown")])
+            _out().print(f"page: {write_html(report, html, ids=ids, limit=limit)}", markup=False, highlight=False)
         else:
-            render_terminal(report, Console(), ids=ids, limit=limit)
+            render_terminal(report, _out(), ids=ids, limit=limit)
 
 
 @app.command("fetch-data")
@@ -214,11 +246,11 @@ def fetch_data(deb: Annotated[Optional[Path], typer.Option(help="use this r-cran
 
     with _user_errors():
         path = fetch_fine_foods(deb=deb, force=force)
-        Console().print(f"fine_foods: {path}")
-        Console().print(f"debian_faq: {fetch_faq(deb=faq_deb, force=force)}")
+        _out().print(f"fine_foods: {path}")
+        _out().print(f"debian_faq: {fetch_faq(deb=faq_deb, force=force)}")
         from .influence.queries import fetch_wordnet
 
-        Console().print(f"wordnet: {fetch_wordnet(deb=wordnet_deb, force=force)}")
+        _out().print(f"wordnet: {fetch_wordnet(deb=wordnet_deb, force=force)}")
 
 
 @app.command()
@@ -227,12 +259,16 @@ def compress(config: ConfigArg, quiet: QuietOpt = False,
                                                          "and the prompt files (default: config 'output' without .json)")] = None) -> None:
     """Remove a many-shot prompt's units from least to most important: how much can go at >= 90% accuracy."""
     from .apps import print_compress, run_compress
+    from .apps.compress import compress_files
 
     with _user_errors():
         cfg = _config(config)
+        out_dir = out or Path(cfg.output).with_suffix("")
+        _checked(cfg, config, compress_files(cfg, out_dir))
         with _stages(quiet, "compress") as on_progress:
-            report = run_compress(cfg, out_dir=out or Path(cfg.output).with_suffix(""), on_progress=on_progress)
-        print_compress(report, Console())
+            report = run_compress(cfg, out_dir=out_dir, on_progress=on_progress)
+        print_compress(report, _out())
+        raise typer.Exit(EXIT_BY_STATUS[report.status])
 
 
 @app.command()
@@ -241,12 +277,16 @@ def clean(config: ConfigArg, quiet: QuietOpt = False,
                                                       "prompts (default: config 'output' without .json)")] = None) -> None:
     """Find demonstrations with flipped labels by gold-label attribution, remove them, measure accuracy."""
     from .apps import print_clean, run_clean
+    from .apps.clean import clean_files
 
     with _user_errors():
         cfg = _config(config)
+        out_dir = out or Path(cfg.output).with_suffix("")
+        _checked(cfg, config, clean_files(cfg, out_dir))
         with _stages(quiet, "clean") as on_progress:
-            report = run_clean(cfg, out_dir=out or Path(cfg.output).with_suffix(""), on_progress=on_progress)
-        print_clean(report, Console())
+            report = run_clean(cfg, out_dir=out_dir, on_progress=on_progress)
+        print_clean(report, _out())
+        raise typer.Exit(EXIT_BY_STATUS[report.status])
 
 
 @app.command()
@@ -257,9 +297,10 @@ def rerank(config: ConfigArg, out: OutOpt = None, quiet: QuietOpt = False) -> No
 
     with _user_errors():
         cfg = _config(config)
+        target = _checked(cfg, config, [(out or Path(cfg.output), "the rerank report")])[0]
         with _stages(quiet, "rerank") as on_progress:
-            report = run_rerank(cfg, out=out or Path(cfg.output), on_progress=on_progress)
-        print_rerank(report, Console())
+            report = run_rerank(cfg, out=target, on_progress=on_progress)
+        print_rerank(report, _out())
 
 
 @app.command()
@@ -267,22 +308,21 @@ def influence(config: ConfigArg, out: OutOpt = None, quiet: QuietOpt = False,
               text: Annotated[Optional[str], typer.Option("--text", help="list the training examples closest to this text")] = None,
               label: Annotated[Optional[str], typer.Option("--label", help="the text's label (default: the oracle's prediction)")] = None) -> None:
     """Which training examples made the model say this? Gradient attribution, and its retrieval benchmark."""
-    from .output import check_output_path
     from .influence import run_influence_bench, run_influence_lookup
     from .influence.render import print_bench, print_lookup
 
     with _user_errors():
         cfg = _config(config)
         default = Path(cfg.output) if text is None else Path(cfg.output).with_suffix(".lookup.json")
-        target = check_output_path(out or default)
+        target = _checked(cfg, config, [(out or default, "the influence report")])[0]
         with _stages(quiet, "influence") as on_progress:
             if text is None:
                 report = run_influence_bench(cfg, on_progress=on_progress)
             else:
                 report = run_influence_lookup(cfg, text, label=label,
                                               on_progress=lambda done, total: on_progress("gradients", done, total))
-        path = _saved(report.save(target, fallback_dir=cfg.cache_dir), target)
-        (print_bench if text is None else print_lookup)(report, Console(), path)
+        path = report.save(target, fallback_dir=cfg.cache_dir)
+        (print_bench if text is None else print_lookup)(report, _out(), path)
 
 
 def main() -> None:  # pragma: no cover

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .validation import describe, key_path
 from .yamlload import load_yaml
 
 #: bounds that stop a typo from paying for millions of calls (README "Bad input")
@@ -234,7 +235,6 @@ class Config(Strict):
 
 #: a secret's shape: the value of api_key_env is never echoed when it looks like one
 _KEY_PREFIXES = ("sk-", "sk_", "pk-", "hf_", "gsk_", "xai-", "ghp_", "gho_", "github_pat_", "AIza", "r8_", "pplx-", "nvapi-")
-_SECRET_FIELDS = {"api_key_env"}
 
 
 def _looks_like_a_key(value: str) -> bool:
@@ -257,27 +257,11 @@ def _key_env_paths(config: Config) -> list[tuple[tuple, str]]:
 
 
 def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
-    loc = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith("function-") or p in {"str", "constrained-int"})))
+    loc = key_path(loc)
     for n in range(len(loc), -1, -1):
         if loc[:n] in lines:
             return lines[loc[:n]]
     return None
-
-
-def _describe(err: dict) -> str:
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-")) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        return f"{loc}: unknown key; check its spelling (see configs/quickstart.yaml for every key)"
-    if err["type"] == "missing":
-        return f"{loc}: required key is missing"
-    msg = err["msg"].removeprefix("Value error, ")
-    got = err.get("input")
-    if _SECRET_FIELDS & {str(p) for p in err["loc"]}:  # it may be a key given by mistake: never print it
-        return f"{loc}: {msg} (the value is not shown: it may be a secret)"
-    if isinstance(got, (dict, list)) or got is None:
-        return f"{loc}: {msg}"
-    shown = repr(got)
-    return f"{loc}: {msg}, got {shown if len(shown) <= 80 else shown[:60] + '...' + shown[-10:]}"
 
 
 def parse_config(data: Any, *, source: str = "<config>", lines: dict[tuple, int] | None = None) -> Config:
@@ -289,11 +273,13 @@ def parse_config(data: Any, *, source: str = "<config>", lines: dict[tuple, int]
     try:
         config = Config.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        line = _line_of(tuple(err["loc"]), lines or {})
+        errors = e.errors()
+        path, message = describe(errors)
+        line = _line_of(path, lines or {})
         where = f"{source}:{line}" if line else source
-        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-        raise ConfigError(f"{_describe(err)} ({where}){more}") from None
+        others = sum(key_path(tuple(err["loc"])) != path for err in errors)
+        more = f" (and {others} more)" if others else ""
+        raise ConfigError(f"{message} ({where}){more}") from None
     for loc, value in _key_env_paths(config):
         if _looks_like_a_key(value):
             line = _line_of(loc, lines or {})
@@ -308,10 +294,6 @@ def parse_config(data: Any, *, source: str = "<config>", lines: dict[tuple, int]
 def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config file (UTF-8, no duplicate keys, bounded size: ``proxyx.yamlload``)."""
     path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"config {str(path)!r} is a directory; pass the path of a YAML file such as configs/quickstart.yaml")
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist; pass the path of a YAML config such as configs/quickstart.yaml")
     data, lines = load_yaml(path)
     return parse_config(data, source=str(path), lines=lines)
 

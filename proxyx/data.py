@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError
+from .inputs import read_input
+from .modelconfig import is_blank
 from .yamlload import decode_utf8
 
 BUILTIN = {"fine_foods"}
@@ -51,10 +53,7 @@ def _fine_foods_file(split: str) -> Path:
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise DataError(f"cannot read data file {str(path)!r} ({e.strerror}); check its permissions") from e
+    return read_input(path, what="data file", error=DataError, fix="set dataset.path to a JSONL or CSV file")
 
 
 def _read_jsonl(path: Path, text_field: str) -> list[tuple[int, dict]]:
@@ -88,7 +87,22 @@ def _read_csv(path: Path) -> list[tuple[int, dict]]:
             start = reader.line_num + 1
     except csv.Error as e:
         raise DataError(f"{path}:{reader.line_num}: not valid CSV ({e}); check the quoting") from None
+    if rows and _unclosed_quote(io.StringIO(text, newline="").readlines()[rows[-1][0] - 1:]):
+        raise DataError(f"{path}:{rows[-1][0]}: a quoted field opened in this row is never closed, so the rest of "
+                        'the file was read into it; close the quote (a quote inside a field is written "")')
     return rows
+
+
+def _unclosed_quote(lines: list[str]) -> bool:
+    """Does the first CSV record of ``lines`` run to the end of the text inside quotes?
+
+    Python's lenient reader takes such a record silently; the strict one says "unexpected end of data".
+    """
+    try:
+        next(csv.reader(lines, strict=True), None)
+    except csv.Error as e:
+        return "unexpected end of data" in str(e)
+    return False
 
 
 def read_instances(path: str | Path, *, text_field: str = "text", label_field: str = "label",
@@ -101,10 +115,6 @@ def read_instances(path: str | Path, *, text_field: str = "text", label_field: s
     ``require_labels``, that a row lacks.
     """
     path = Path(path)
-    if path.is_dir():
-        raise DataError(f"data path {str(path)!r} is a directory; set dataset.path to a JSONL or CSV file")
-    if not path.is_file():
-        raise DataError(f"data file {str(path)!r} does not exist; check dataset.path in the config")
     rows = _read_csv(path) if path.suffix.lower() == ".csv" else _read_jsonl(path, text_field)
     seen_fields = sorted({str(k) for _, row in rows[:1000] for k in row})
     labelled = any(label_field in row for _, row in rows)
@@ -118,8 +128,9 @@ def read_instances(path: str | Path, *, text_field: str = "text", label_field: s
         if text_field not in row:
             raise DataError(f"{path}:{line}: no field {text_field!r}; set dataset.text_field (fields: {sorted(map(str, row))})")
         text = str(row[text_field] or "")
-        if not text.strip():
-            raise DataError(f"{path}:{line}: empty text; remove the row or fix the data")
+        if is_blank(text):
+            raise DataError(f"{path}:{line}: empty text (only spaces or invisible characters); remove the row or "
+                            "fix the data")
         label = row.get(label_field)
         if label is None and require_labels:
             raise DataError(f"{path}:{line}: no label ({label_field!r} is missing or null); the train split needs a "

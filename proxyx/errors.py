@@ -13,10 +13,21 @@
     │   └── CallTimeout         a call took longer than its timeout (retried)
     └── BudgetExceeded          the next call could pass ``max_usd``
 
-Messages say what is wrong and how to fix it; they never hold an API key.
+Messages say what is wrong and how to fix it; they never hold an API key nor
+the credentials of a URL (``redact``).
 """
 
 from __future__ import annotations
+
+import re
+
+#: ``scheme://user:password@`` (or ``scheme://token@``): the userinfo of a URL
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@'\"<>]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced by ``[redacted]``."""
+    return _URL_USERINFO.sub(r"\1[redacted]@", text)
 
 
 class ProxyxError(Exception):

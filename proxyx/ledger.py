@@ -30,6 +30,11 @@ def spend(answer: Answer) -> Spend:
                  seconds=round(answer.seconds, 9))
 
 
+def dollars(usd: float) -> str:
+    """An amount with enough digits to tell it from zero: $0.0123, $0.000321, $3.2e-07."""
+    return "$0" if usd == 0 else f"${usd:.4f}" if usd >= 0.01 else f"${usd:.3g}"
+
+
 class Ledger:
     def __init__(self, *, max_usd: float | None = None):
         self.max_usd = max_usd
@@ -47,9 +52,12 @@ class Ledger:
         """Hold ``usd`` against the cap before sending a call."""
         with self._lock:
             if self.max_usd is not None and self.spent_usd + self._reserved + usd > self.max_usd + 1e-12:
+                if self.spent_usd == 0 and self._reserved == 0:
+                    raise BudgetExceeded(f"budget max_usd={self.max_usd:g} is less than one call (the next could "
+                                         f"cost up to {dollars(usd)}); raise max_usd above {dollars(usd)}")
                 raise BudgetExceeded(
-                    f"budget max_usd={self.max_usd:g} reached (spent ${self.spent_usd:.6f}, "
-                    f"next call could cost up to ${usd:.6f}); raise max_usd to continue, paid calls are cached"
+                    f"budget max_usd={self.max_usd:g} reached (spent {dollars(self.spent_usd)}, next call could "
+                    f"cost up to {dollars(usd)}); raise max_usd to continue, paid calls are cached"
                 )
             self._reserved += usd
 

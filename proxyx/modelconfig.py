@@ -9,8 +9,9 @@ from __future__ import annotations
 import string
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
+from .errors import redact
 
 
 def check_placeholders(template: str, names: tuple[str, ...], takes: str, missing) -> str:
@@ -47,6 +48,11 @@ def _env_name(v: str | None) -> str | None:
     return v
 
 
+def _url_without_credentials(v: str | None) -> str | None:
+    """``api_base`` as reports show it: without ``user:password@`` (the config keeps it for the calls)."""
+    return None if v is None else redact(v)
+
+
 class Deployment(Strict):
     """One endpoint serving a model; a model's calls are spread over its deployments by litellm's Router."""
 
@@ -55,6 +61,7 @@ class Deployment(Strict):
     model: str | None = None  # the litellm model string at this endpoint; default: the model block's
 
     _key_env = field_validator("api_key_env")(lambda cls, v: _env_name(v))
+    _shown_base = field_serializer("api_base", when_used="json")(lambda self, v: _url_without_credentials(v))
 
 
 class ModelConfig(Strict):
@@ -85,6 +92,8 @@ class ModelConfig(Strict):
     # local/tfidf-lr and local/minilm-lr only: fit on the oracle's label probabilities for this many training texts
     # (half whole, half with random words removed) instead of the gold labels; see README "Distilled proxy"
     distill: Annotated[int, Field(gt=0)] | None = None
+
+    _shown_base = field_serializer("api_base", when_used="json")(lambda self, v: _url_without_credentials(v))
 
     @property
     def name(self) -> str:
@@ -118,9 +127,25 @@ def model_block(v: Any) -> Any:
     return {"model": v} if isinstance(v, str) else v
 
 
+#: characters that show nothing: zero-width spaces and joiners, the word joiner, the BOM
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def is_blank(text: str) -> bool:
+    """Nothing a reader (or a model) would see: empty, whitespace or zero-width characters only."""
+    return all(c.isspace() or c in _INVISIBLE for c in text)
+
+
 class FewShot(Strict):
     text: str
     label: str
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if is_blank(v):
+            raise ValueError("empty demonstration (only spaces or invisible characters); write its text or remove it")
+        return v
 
 
 class TaskConfig(Strict):

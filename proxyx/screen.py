@@ -74,6 +74,19 @@ def screen_pool(config: Config, explained_ids: set[str]) -> list[Instance]:
     return [x for x in rows if x.id not in explained_ids]
 
 
+def no_screening_instances(config: Config) -> DataError:
+    """Why ``screen_pool`` is empty, and how to fix it."""
+    ds = config.dataset
+    if not load_instances(config, split=ds.screen_split, limit=ALL):
+        return DataError(f"no screening instances: the {ds.screen_split} split (dataset.screen_split) is empty")
+    n = len(load_instances(config, limit=ALL))
+    same = "is the same split" if ds.screen_split == ds.split else "holds the same rows (one file)"
+    return DataError(f"no instance is left to screen: dataset.limit ({ds.limit or 'not set'}) explains all {n} rows "
+                     f"of the {ds.split} split, and the screen split ({ds.screen_split}) {same}; lower dataset.limit "
+                     f"(or --limit) below {n}, or screen other rows: dataset.screen_split, or a screen file "
+                     "(dataset.path: {test: ..., screen: ...})")
+
+
 def look(result: ScreenStats, d: list[float], cfg: ScreenConfig) -> None:
     """After a new paired difference: record the bounds in ``result`` and decide when the rule allows."""
     result.n = len(d)
@@ -217,7 +230,7 @@ def run_screen(session: Session | Config, *, screen_all: bool | None = None, exp
         explained_ids = {x.id for x in load_instances(config)}
     instances = screen_pool(config, explained_ids)
     if not instances:
-        raise DataError("no screening instances: the screen split is empty after removing the explained instances")
+        raise no_screening_instances(config)
     result = ScreenResult(valid_for=screen_validity(session), config=config.model_dump(mode="json"))
     for proxy in cost_order(session.proxies, instances[0].text):
         record = ProxyScreen(proxy=proxy.name)

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .inputs import read_input
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
@@ -113,13 +114,9 @@ def line_index(node: yaml.Node | None, path: tuple = (), out: dict | None = None
 
 def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     """The document of a YAML file and the line of every key path; ``ConfigError`` on anything refused."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ConfigError(f"{path}: {size:,} bytes; a config is at most {MAX_BYTES:,} bytes, is this the right file?")
-        text = decode_utf8(path.read_bytes(), str(path))
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {str(path)!r} ({e.strerror}); check its permissions") from e
+    raw = read_input(path, what="config file", max_bytes=MAX_BYTES,
+                     fix="pass the path of a YAML file such as configs/quickstart.yaml")
+    text = decode_utf8(raw, str(path))
     loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()

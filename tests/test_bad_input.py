@@ -146,7 +146,7 @@ def test_absurd_samples_refused_before_anything_is_spent(tmp_path):
     cfg = make(tmp_path)
     cfg.write_text(cfg.read_text().replace("samples: 20", "samples: 1000000000"))
     line = one_line_error(explain(tmp_path, cfg))
-    assert "explainer.samples: Input should be less than or equal to 100000, got 1000000000" in line
+    assert "explainer.samples: must be at most 100000, got 1000000000" in line
     assert not (tmp_path / "cache").exists()
 
 
@@ -213,3 +213,115 @@ def test_api_key_in_api_key_env_is_never_echoed(tmp_path, secret, where):
     line = one_line_error(p)
     assert secret not in p.stdout + p.stderr and secret[:12] not in p.stdout + p.stderr
     assert "api_key_env" in line and "not shown" in line and "c.yaml:" in line
+
+
+# ------------------------------------------------------------------ what reaches the terminal
+
+ESC = "\x1b]0;pwned\x07\x1b[2J\x1b[31m"  # set the window title, clear the screen, turn red
+SNEAKY = [{"id": f"r{ESC}0", "text": f"Absolutely delicious {ESC}coffee\u202e, the best.", "label": "great"},
+          {"id": "r1", "text": "Stale and bland. I threw the whole bag away.", "label": f"other{ESC}"},
+          {"id": "r2", "text": "Good value, my kids love these crunchy snacks.", "label": "great"}]
+
+
+def test_data_cannot_send_escape_sequences_to_the_terminal(tmp_path):
+    cfg = make(tmp_path, rows=SNEAKY)
+    cfg.write_text(cfg.read_text().replace("  limit: 2\n", "") + "fidelity: {enabled: true}\n")
+    runs = [proxyx(tmp_path, "explain", str(cfg), "--show", "3"),  # progress lines, tables, heatmaps, story
+            proxyx(tmp_path, "show", str(tmp_path / "report.json"))]
+    write_rows(tmp_path / "reviews.jsonl", SNEAKY + [{"id": "r1", "text": f"again {ESC}", "label": "great"}])
+    runs.append(proxyx(tmp_path, "explain", str(cfg), "-q"))  # an error that names an id
+    for p in runs[:2]:
+        assert p.returncode == 0, p.stdout + p.stderr
+    assert "appears twice" in runs[2].stderr and runs[2].returncode == 2
+    for p in runs:
+        out = p.stdout + p.stderr
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, out
+    shown = runs[0].stdout + runs[1].stdout
+    assert "r\\x1b]0;pwned\\x07" in shown and "\\u202e" in shown  # escaped, still readable
+
+
+def test_url_credentials_never_leave_and_a_failing_proxy_says_why(tmp_path):
+    secret = "s3cr3t-Pa55"
+    block = (f"{{model: openai/gpt-4o-mini, alias: remote, api_base: 'http://alice:{secret}@127.0.0.1:9/v1', "
+             "api_key_env: PROXYX_TEST_KEY, max_retries: 0, timeout_s: 5}")
+    cfg = make(tmp_path, "screen: {enabled: true, min_instances: 2}\n", proxies=f"  - {block}\n")
+    cfg.write_text(cfg.read_text().replace("  - {model: local/vader, alias: vader-twin}\n", ""))
+    env = {**os.environ, "PROXYX_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200", "PROXYX_TEST_KEY": "not-used"}
+    p = subprocess.run([sys.executable, "-m", "proxyx", "explain", str(cfg), "-q"], capture_output=True, text=True,
+                       timeout=300, env=env, cwd=tmp_path)
+    assert p.returncode == 3 and "Traceback" not in p.stdout + p.stderr, p.stdout + p.stderr
+    said = " ".join((p.stdout + p.stderr).split())
+    assert "could not connect to http://[redacted]@127.0.0.1:9" in said and "connection refused" in said
+    assert "not faithful enough" not in said
+    written = (tmp_path / "report.json").read_text() + (tmp_path / "report.html").read_text()
+    for text in (p.stdout + p.stderr, written, *(f.read_text() for f in (tmp_path / "cache").glob("*.json"))):
+        assert secret not in text and "alice" not in text
+    assert "http://[redacted]@127.0.0.1:9/v1" in written  # the report says where, without the credentials
+
+
+# ------------------------------------------------------------------ inputs that are not regular files
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("what, make_path, needle", [
+    pytest.param("config", lambda t: _fifo(t / "fifo.yaml"), "config file '{p}' is a pipe", id="config-fifo"),
+    pytest.param("config", lambda t: Path("/dev/null"), "config file '/dev/null' is a device", id="config-device"),
+    pytest.param("config", lambda t: t, "config file '{p}' is a directory", id="config-directory"),
+    pytest.param("data", lambda t: _fifo(t / "fifo.jsonl"), "data file '{p}' is a pipe", id="data-fifo"),
+    pytest.param("data", lambda t: Path("/dev/null"), "data file '/dev/null' is a device", id="data-device"),
+    pytest.param("data", lambda t: t, "data file '{p}' is a directory", id="data-directory"),
+    pytest.param("screen", lambda t: _fifo(t / "fifo.json"), "screening result (--screen) '{p}' is a pipe",
+                 id="screen-fifo"),
+    pytest.param("screen", lambda t: Path("/dev/null"), "'/dev/null' is a device", id="screen-device"),
+    pytest.param("screen", lambda t: t, "'{p}' is a directory", id="screen-directory"),
+])
+def test_inputs_that_are_not_regular_files_are_refused_without_waiting(tmp_path, what, make_path, needle):
+    from typer.testing import CliRunner
+
+    from proxyx.cli import app
+
+    path = make_path(tmp_path)
+    cfg = make(tmp_path, dataset=f"  path: {path}") if what == "data" else make(tmp_path)
+    args = {"config": [str(path)], "data": [str(cfg)], "screen": [str(cfg), "--screen", str(path)]}[what]
+    r = CliRunner().invoke(app, ["explain", *args, "-q"])
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle.format(p=path) in lines[0] and "not a regular file" in lines[0], r.output
+    assert not (tmp_path / "cache" / "calls.sqlite").exists() or _paid(tmp_path) == 0
+
+
+def test_process_substitution_is_refused(tmp_path):
+    cfg = make(tmp_path)
+    p = subprocess.run(["bash", "-c", f'"{sys.executable}" -m proxyx explain <(cat "{cfg}") -q'], capture_output=True,
+                       text=True, timeout=120, cwd=tmp_path)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert "is a pipe (a FIFO, or <(...) in the shell), not a regular file" in p.stderr
+
+
+# ------------------------------------------------------------------ nothing left to screen, a broken CSV, a tiny budget
+
+def test_limit_that_takes_the_whole_screen_split_says_so(tmp_path):
+    cfg = make(tmp_path, "screen: {enabled: true}\n")
+    line = one_line_error(explain(tmp_path, cfg, "--limit", str(len(ROWS))))
+    assert f"dataset.limit ({len(ROWS)}) explains all {len(ROWS)} rows of the test split" in line
+    assert f"lower dataset.limit (or --limit) below {len(ROWS)}" in line and "screen file" in line
+
+
+def test_csv_with_an_unclosed_quote_names_the_line(tmp_path):
+    data = tmp_path / "r.csv"
+    data.write_text('id,text,label\na,fine coffee,great\nb,"cafe au lait,great\nc,bad tea,other\n')
+    line = one_line_error(explain(tmp_path, make(tmp_path, dataset=f"  path: {data}")))
+    assert f"{data}:3: a quoted field opened in this row is never closed" in line
+
+
+def test_a_budget_smaller_than_one_call_prints_amounts_that_are_not_zero(tmp_path):
+    cfg = make(tmp_path, "max_usd: 0.000000001\n")
+    p = explain(tmp_path, cfg)
+    assert p.returncode == 4 and "Traceback" not in p.stdout + p.stderr, p.stdout + p.stderr
+    reason = json.loads((tmp_path / "report.json").read_text())["stop_reason"]
+    amount = reason.split("up to $")[1].split(")")[0]
+    assert "is less than one call" in reason and float(amount) > 0 and f"raise max_usd above ${amount}" in reason

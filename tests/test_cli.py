@@ -87,7 +87,7 @@ def test_limit_and_out_override(tmp_path):
     "edit, needle",
     [
         pytest.param(lambda t: t.replace("samples: 40", "sampels: 40"), "explainer.sampels: unknown key", id="unknown-key"),
-        pytest.param(lambda t: t.replace("samples: 40", "samples: lots"), "explainer.samples: Input should be a valid integer", id="wrong-type"),
+        pytest.param(lambda t: t.replace("samples: 40", "samples: lots"), "explainer.samples: must be a whole number, got 'lots'", id="wrong-type"),
         pytest.param(lambda t: t.replace("oracle: local/vader", "oracle: local/gpt-9"), "unknown model 'local/gpt-9'", id="unknown-local-model"),
         pytest.param(lambda t: t.replace("oracle: local/vader", "oracle: nosuchprovider/x"), "unknown model 'nosuchprovider/x'", id="unknown-provider"),
         pytest.param(lambda t: t.replace("reviews.jsonl", "missing.jsonl"), "does not exist", id="missing-data-file"),
@@ -188,7 +188,7 @@ def test_explain_uses_a_screening_result(tmp_path):
     pytest.param("{not json", "is not valid JSON", id="malformed"),
     pytest.param('{"schema": "proxyx.report/2"}', "is a proxyx.report/2 document, not proxyx.screen/2", id="wrong-schema"),
     pytest.param('{"schema": "proxyx.screen/1", "accepted": []}', "is a proxyx.screen/1 document", id="old-schema"),
-    pytest.param('{"schema": "proxyx.screen/2", "config": {}, "valid_for": {}}', "valid_for.oracle: Field required",
+    pytest.param('{"schema": "proxyx.screen/2", "config": {}, "valid_for": {}}', "valid_for.oracle: required key is missing",
                  id="malformed-result"),
     pytest.param(None, "does not exist", id="missing"),
 ])

@@ -35,10 +35,10 @@ def test_loads_shorthand_and_blocks(tmp_path):
     "text, needle, line",
     [
         pytest.param(GOOD.replace("samples: 50", "sampels: 50"), "explainer.sampels: unknown key", 8, id="misspelled-key"),
-        pytest.param(GOOD.replace("samples: 50", "samples: -5"), "explainer.samples: Input should be greater than 0, got -5", 8, id="negative"),
-        pytest.param(GOOD.replace("samples: 50", "samples: many"), "explainer.samples: Input should be a valid integer", 8, id="wrong-type"),
-        pytest.param(GOOD.replace("method: kernel_shap", "method: anchors"), "explainer.method: Input should be 'lime' or 'kernel_shap'", 7, id="bad-method"),
-        pytest.param(GOOD + "max_usd: 0\n", "max_usd: Input should be greater than 0", 9, id="budget"),
+        pytest.param(GOOD.replace("samples: 50", "samples: -5"), "explainer.samples: must be greater than 0, got -5", 8, id="negative"),
+        pytest.param(GOOD.replace("samples: 50", "samples: many"), "explainer.samples: must be a whole number, got 'many'", 8, id="wrong-type"),
+        pytest.param(GOOD.replace("method: kernel_shap", "method: anchors"), "explainer.method: must be 'lime' or 'kernel_shap', got 'anchors'", 7, id="bad-method"),
+        pytest.param(GOOD + "max_usd: 0\n", "max_usd: must be greater than 0, got 0", 9, id="budget"),
         pytest.param("proxies: []\n", "oracle: required key is missing", 1, id="missing-oracle"),
         pytest.param(GOOD + "oracel: x\n", "oracel: unknown key", 9, id="top-level-typo"),
         pytest.param(GOOD.replace("- model: local/vader", "- {model: local/vader, distill: 100}"),
@@ -46,7 +46,7 @@ def test_loads_shorthand_and_blocks(tmp_path):
         pytest.param(GOOD.replace("oracle: local/gemma-3-270m", "oracle: {model: local/tfidf-lr, distill: 5}"),
                      "oracle: distill is for proxies", 2, id="distill-oracle"),
         pytest.param(GOOD.replace("- local/tfidf-lr", "- {model: local/tfidf-lr, distill: 0}"),
-                     "proxies.0.distill: Input should be greater than 0", 4, id="distill-zero"),
+                     "proxies.0.distill: must be greater than 0", 4, id="distill-zero"),
     ],
 )
 def test_errors_name_field_and_line(tmp_path, text, needle, line):
@@ -133,7 +133,7 @@ def test_shared_blocks_and_merge_keys_are_fine(tmp_path):
 
 def test_oversized_and_directory_configs(tmp_path):
     p = write(tmp_path, GOOD + "#" * 1_000_001 + "\n")
-    with pytest.raises(ConfigError, match="a config is at most 1,000,000 bytes"):
+    with pytest.raises(ConfigError, match="a config file is at most 1,000,000 bytes"):
         load_config(p)
     with pytest.raises(ConfigError, match="is a directory"):
         load_config(tmp_path)
@@ -178,10 +178,10 @@ def test_variable_names_are_accepted(name):
 @pytest.mark.parametrize(
     "data, needle",
     [
-        pytest.param({"explainer": {"samples": 10**9}}, "explainer.samples: Input should be less than or equal to 100000", id="samples"),
-        pytest.param({"bench": {"samples": [100, 10**9]}}, "bench.samples.1: Input should be less than or equal to 100000", id="bench"),
-        pytest.param({"dataset": {"max_words": 10**6}}, "dataset.max_words: Input should be less than or equal to 5000", id="max-words"),
-        pytest.param({"screen": {"max_instances": 10**7}}, "screen.max_instances: Input should be less than or equal to 10000", id="screen"),
+        pytest.param({"explainer": {"samples": 10**9}}, "explainer.samples: must be at most 100000", id="samples"),
+        pytest.param({"bench": {"samples": [100, 10**9]}}, "bench.samples.1: must be at most 100000", id="bench"),
+        pytest.param({"dataset": {"max_words": 10**6}}, "dataset.max_words: must be at most 5000", id="max-words"),
+        pytest.param({"screen": {"max_instances": 10**7}}, "screen.max_instances: must be at most 10000", id="screen"),
         pytest.param({"dataset": {"path": {"trian": "a.jsonl"}}}, "dataset.path: unknown split 'trian'", id="unknown-split"),
         pytest.param({"dataset": {"path": {"train": "a.jsonl"}}}, "dataset: split is 'test' but path has no 'test' file", id="no-test-file"),
         pytest.param({"dataset": {"path": {"test": "b.jsonl"}, "screen_split": "train"}},
@@ -194,6 +194,49 @@ def test_bounds_and_dataset_paths(data, needle):
     with pytest.raises(ConfigError) as e:
         parse_config({"oracle": "local/vader", **data})
     assert needle in str(e.value)
+
+
+@pytest.mark.parametrize("data, needle", [
+    pytest.param({"clean": {"remove": "all"}}, "clean.remove: must be 'negative' or a whole number, got 'all'",
+                 id="literal-or-number"),
+    pytest.param({"clean": {"remove": -1}}, "clean.remove: must be 'negative' or a whole number greater than 0, got -1",
+                 id="literal-or-bounded-number"),
+    pytest.param({"task": {"few_shot": ["x"]}}, "task.few_shot.0: must be a mapping (key: value), got 'x'",
+                 id="model-type"),
+    pytest.param({"gate": "maybe"}, "gate: must be true or false, got 'maybe'", id="bool"),
+    pytest.param({"proxies": "local/vader"}, "proxies: must be a list", id="list"),
+    pytest.param({"oracle": None}, "oracle: must be a model name (e.g. local/vader) or a mapping with 'model:'",
+                 id="model-block"),
+    pytest.param({"explainer": {"samples": 1.5}}, "explainer.samples: must be a whole number, got 1.5", id="fraction"),
+    pytest.param({"explainer": {"hierarchy": {"levels": ["x"]}}},
+                 "explainer.hierarchy.levels.0: must be 'document', 'sentence' or 'word', got 'x'", id="literal-in-list"),
+    pytest.param({"oracle": {"model": ""}}, "oracle.model: must be non-empty", id="empty-string"),
+    pytest.param({"task": {"type": "generate", "max_tokens": "x"}}, "task.max_tokens: must be a whole number",
+                 id="tagged-union"),
+])
+def test_validation_messages_say_what_is_allowed_in_plain_words(data, needle):
+    with pytest.raises(ConfigError) as e:
+        parse_config({"oracle": "local/vader", **data})
+    msg = str(e.value)
+    assert needle in msg, msg
+    for internal in ("Input should", "literal[", "instance of", "constrained-", "function-", "valid dictionary"):
+        assert internal not in msg
+
+
+@pytest.mark.parametrize("text", [pytest.param("", id="empty"), pytest.param("   \n", id="whitespace"),
+                                  pytest.param("\u200b\u200c\u2060", id="zero-width")])
+def test_a_demonstration_that_shows_nothing_is_refused(text):
+    with pytest.raises(ConfigError, match=r"task.few_shot.1.text: empty demonstration"):
+        parse_config({"oracle": "local/vader", "task": {"few_shot": [{"text": "Great.", "label": "great"},
+                                                                     {"text": text, "label": "other"}]}})
+
+
+def test_poison_count_and_indices_together_are_refused():
+    with pytest.raises(ConfigError, match=r"clean.poison: give count \(2 drawn with seed\) or indices \(\[1\]\), not both"):
+        parse_config({"oracle": "local/vader", "clean": {"poison": {"count": 2, "indices": [1]}}})
+    alone = parse_config({"oracle": "local/vader", "clean": {"poison": {"indices": [1]}}})
+    assert apply_overrides(alone, **{"dataset.limit": 3}).clean.poison.indices == [1]  # survives a re-parse
+    assert parse_config({"oracle": "local/vader"}).clean.poison.drawn == 2
 
 
 def test_dataset_path_forms():

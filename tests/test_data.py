@@ -84,6 +84,29 @@ def test_a_row_without_a_label_when_labels_are_required(tmp_path):
         read_instances(path, require_labels=True)
 
 
+@pytest.mark.parametrize("text", [pytest.param("", id="empty"), pytest.param(" \t\n ", id="whitespace"),
+                                  pytest.param("\u200b\u200d \ufeff\u2060", id="zero-width")])
+def test_a_text_that_shows_nothing_is_refused_with_its_line(tmp_path, text):
+    path = jsonl(tmp_path / "d.jsonl", ROWS[:2] + [{"id": "z", "text": text}])
+    with pytest.raises(DataError, match=r"d.jsonl:3: empty text \(only spaces or invisible characters\)"):
+        read_instances(path)
+
+
+@pytest.mark.parametrize("raw, line", [
+    pytest.param('id,text\na,fine\nb,"never closed\nc,more\n', 3, id="rest-of-the-file"),
+    pytest.param('id,text\na,"multi\nline",\nb,"open at the end', 4, id="last-line"),
+])
+def test_csv_with_an_unclosed_quote_names_the_line_where_it_opens(tmp_path, raw, line):
+    (tmp_path / "d.csv").write_text(raw)
+    with pytest.raises(DataError, match=rf"d.csv:{line}: a quoted field opened in this row is never closed"):
+        read_instances(tmp_path / "d.csv")
+
+
+def test_csv_with_quoted_newlines_and_doubled_quotes_is_fine(tmp_path):
+    (tmp_path / "d.csv").write_text('id,text\na,"two\nlines"\nb,"say ""hi"""\n')
+    assert [x.text for x in read_instances(tmp_path / "d.csv")] == ["two\nlines", 'say "hi"']
+
+
 def test_csv_field_over_the_csv_module_default_is_read(tmp_path):
     long = "word " * 40_000  # 200,000 characters: over csv's default field limit of 131,072
     (tmp_path / "d.csv").write_text(f"id,text\nlong,{long}\n")

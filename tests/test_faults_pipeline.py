@@ -80,6 +80,9 @@ def test_cli_exits_3_when_a_proxy_fails_while_screening(tmp_path, fine_foods, co
     config = settings(tmp_path, [DEAD, TWIN], screen={"enabled": True, "min_instances": 5, "max_instances": 15})
     p = cli(tmp_path, command, config, "--out", str(tmp_path / "out.json"))
     assert p.returncode == 3, p.stderr
+    said = " ".join(p.stdout.split())
+    assert "dead" in said and "raised RuntimeError: the GPU is on fire" in said  # the terminal says why
+    assert "not faithful enough" not in said
     doc = json.loads((tmp_path / "out.json").read_text())
     screen = doc if command == "screen" else doc["screen"]
     assert [(s["proxy"], s["decision"]) for s in screen["proxies"]] == [("dead", "failed"), ("vader-twin", "accepted")]

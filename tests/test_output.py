@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from proxyx import output
+from proxyx.cli import app
 from proxyx.errors import ConfigError
 from proxyx.output import check_output_path, write_json, write_text
 
@@ -32,10 +35,12 @@ def leftovers(directory: Path) -> list[str]:
 # ------------------------------------------------------------------ check_output_path
 
 
-def test_check_creates_the_parent_and_leaves_nothing(tmp_path):
+def test_check_leaves_nothing_not_even_the_directories_it_tried(tmp_path):
     path = tmp_path / "a" / "b" / "report.json"
     assert check_output_path(path) == path
-    assert path.parent.is_dir() and list(path.parent.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
+    write_json(path, DOC)  # the writer creates them
+    assert json.loads(path.read_text()) == DOC
 
 
 def test_check_accepts_an_existing_regular_file(tmp_path):
@@ -69,7 +74,7 @@ def _parent_is_a_file(tmp_path: Path) -> Path:
     [
         pytest.param(lambda t: t, "is a directory", id="directory"),
         pytest.param(lambda t: Path("/dev/null"), "is a device", id="device"),
-        pytest.param(_fifo, "is not a regular file", id="fifo"),
+        pytest.param(_fifo, "is a pipe", id="fifo"),
         pytest.param(_link, "is a symlink", id="symlink"),
         pytest.param(_dangling, "is a symlink", id="dangling-symlink"),
         pytest.param(_parent_is_a_file, "afile' is not a directory", id="parent-is-a-file"),
@@ -119,7 +124,7 @@ def test_never_writes_through_a_symlink(tmp_path):
 
 def test_never_replaces_a_non_regular_file(tmp_path):
     fifo = _fifo(tmp_path)
-    with pytest.raises(ConfigError, match="not a regular file"):
+    with pytest.raises(ConfigError, match="is a pipe"):
         write_json(fifo, DOC)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and leftovers(tmp_path) == []
 
@@ -215,3 +220,184 @@ def test_cli_refuses_before_anything_is_paid(tmp_path, make, needle):
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
     if out.is_symlink():
         assert (tmp_path / "target.json").read_text() == "precious"
+
+
+# ------------------------------------------------------------------ nothing a run reads, nothing twice (CLI)
+
+runner = CliRunner()
+
+
+def _one_line(result, code: int = 2) -> str:
+    assert result.exit_code == code and "Traceback" not in result.output, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def _split_files(tmp_path: Path) -> Path:
+    cfg = _config(tmp_path)
+    (tmp_path / "train.jsonl").write_text((tmp_path / "r.jsonl").read_text())
+    cfg.write_text(cfg.read_text().replace(f"path: {tmp_path / 'r.jsonl'}",
+                                           f"path: {{test: {tmp_path / 'r.jsonl'}, train: {tmp_path / 'train.jsonl'}}}"))
+    return cfg
+
+
+def _out(name: str):
+    return lambda t: ["--out", t / name]
+
+
+def _link_to(source: str):
+    """--out a hard link to ``source``."""
+    def make(t: Path) -> list:
+        os.link(t / source, t / "h.json")
+        return ["--out", t / "h.json"]
+    return make
+
+
+def _page_linked_to_report(t: Path) -> list:
+    (t / "x.json").write_text("{}")
+    os.link(t / "x.json", t / "x.html")
+    return ["--out", t / "x.json"]
+
+
+def _page(make):
+    """The sibling page report.html made by ``make(path)``; the report path is the default."""
+    def run(t: Path) -> list:
+        make(t / "report.html")
+        return []
+    return run
+
+
+def _socket(path: Path) -> None:
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    s.close()
+
+
+def _read_only_file(t: Path) -> list:
+    (t / "old.json").write_text("keep")
+    (t / "old.json").chmod(0o444)
+    return ["--out", t / "old.json"]
+
+
+def _read_only_dir(t: Path) -> list:
+    (t / "ro").mkdir(mode=0o555)
+    return ["--out", t / "ro" / "x.json"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    pytest.param(_out("c.yaml"), "(the report) is the config file", id="config-file"),
+    pytest.param(_out("r.jsonl"), "(the report) is the data file (dataset.path)", id="data-file"),
+    pytest.param(_out("cache/calls.sqlite"), "is inside the cache directory (cache_dir)", id="cache-database"),
+    pytest.param(_out("cache/notes/x.json"), "is inside the cache directory", id="under-cache"),
+    pytest.param(_out("x.html"), "would be both the report and the HTML page", id="page-is-report"),
+    pytest.param(lambda t: ["--out", t / "s.json", "--screen", t / "s.json"], "is the screening result (--screen)",
+                 id="screen-file"),
+    pytest.param(_link_to("c.yaml"), "is a hard link to the config file", id="hard-link-to-config"),
+    pytest.param(_link_to("r.jsonl"), "is a hard link to the data file", id="hard-link-to-data"),
+    pytest.param(_page_linked_to_report, "is a hard link to the report", id="page-hard-link-to-report"),
+    pytest.param(_page(Path.mkdir), "(the HTML page; --no-html writes none) is a directory", id="page-is-a-directory"),
+    pytest.param(_page(os.mkfifo), "(the HTML page; --no-html writes none) is a pipe", id="page-is-a-fifo"),
+    pytest.param(_page(lambda p: p.symlink_to(p.parent / "c.yaml")), "(the HTML page; --no-html writes none) is a "
+                 "symlink", id="page-is-a-symlink"),
+    pytest.param(_page(_socket), "(the HTML page; --no-html writes none) is a socket", id="page-is-a-socket"),
+    pytest.param(_read_only_file, "(the report) is read-only", id="read-only-target"),
+    pytest.param(_read_only_dir, "the directory", id="read-only-parent"),
+    pytest.param(lambda t: ["--out", "/proc/proxyx-report.json"], "the directory '/proc' is read-only",
+                 id="read-only-filesystem"),
+    pytest.param(lambda t: ["--out", _parent_is_a_file(t)], "afile' is not a directory", id="parent-is-a-file"),
+])
+def test_explain_refuses_what_it_reads_and_bad_targets_before_anything_is_paid(tmp_path, args, needle):
+    cfg = _config(tmp_path)
+    before = {p: p.read_bytes() for p in (cfg, tmp_path / "r.jsonl")}
+    line = _one_line(runner.invoke(app, ["explain", str(cfg), "-q", *map(str, args(tmp_path))]))
+    assert needle in line
+    assert not (tmp_path / "cache").exists()  # refused before the cache was opened: nothing paid
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_split_file_is_an_input_too(tmp_path):
+    cfg = _split_files(tmp_path)
+    line = _one_line(runner.invoke(app, ["explain", str(cfg), "-q", "--out", str(tmp_path / "train.jsonl")]))
+    assert "is the data file (dataset.path.train)" in line
+
+
+def test_a_hard_link_to_the_cache_database_is_refused_and_the_cache_kept(tmp_path):
+    cfg = _config(tmp_path)
+    assert runner.invoke(app, ["explain", str(cfg), "-q", "--no-html"]).exit_code == 0
+    db = tmp_path / "cache" / "calls.sqlite"
+    os.link(db, tmp_path / "elsewhere.json")
+    kept = db.read_bytes()
+    line = _one_line(runner.invoke(app, ["explain", str(cfg), "-q", "--out", str(tmp_path / "elsewhere.json")]))
+    assert "is a hard link to the cache directory (cache_dir)" in line and db.read_bytes() == kept
+
+
+@pytest.mark.parametrize("command, args, needle", [
+    pytest.param("screen", lambda t: ["--out", t / "c.yaml"], "(the screening result) is the config file", id="screen"),
+    pytest.param("bench", lambda t: ["--out", t / "cache"], "(the bench's bench.json) is inside the cache directory",
+                 id="bench"),
+    pytest.param("bench", lambda t: ["--out", _parent_is_a_file(t).parent], "afile' is not a directory",
+                 id="bench-parent-is-a-file"),
+])
+def test_screen_and_bench_check_their_files_too(tmp_path, command, args, needle):
+    cfg = _config(tmp_path)
+    line = _one_line(runner.invoke(app, [command, str(cfg), "-q", *map(str, args(tmp_path))]))
+    assert needle in line and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("page, needle", [
+    pytest.param(lambda t: t / "report.json", "is the report shown", id="the-report-itself"),
+    pytest.param(_parent_is_a_file, "afile' is not a directory", id="parent-is-a-file"),
+    pytest.param(lambda t: _read_only_file(t)[1], "is read-only", id="read-only"),
+    pytest.param(lambda t: t, "is a directory", id="directory"),
+])
+def test_show_html_refuses_with_one_line(tmp_path, page, needle):
+    cfg = _config(tmp_path)
+    assert runner.invoke(app, ["explain", str(cfg), "-q", "--no-html"]).exit_code == 0
+    report = (tmp_path / "report.json").read_bytes()
+    line = _one_line(runner.invoke(app, ["show", str(tmp_path / "report.json"), "--html", str(page(tmp_path))]))
+    assert needle in line and (tmp_path / "report.json").read_bytes() == report
+
+
+# ------------------------------------------------------------------ a report that cannot be written at the end
+
+#: an oracle that, on its first call, makes the report's path a directory (another process racing the run)
+SABOTEUR = '''
+import os
+from pathlib import Path
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+_VADER = SentimentIntensityAnalyzer()
+
+
+def predict(texts):
+    target = Path(os.environ["PROXYX_TEST_BLOCK"])
+    if not target.exists():
+        target.mkdir(parents=True)
+    out = []
+    for t in texts:
+        p = (_VADER.polarity_scores(t)["compound"] + 1) / 2
+        out.append([p, 1 - p])
+    return out
+'''
+
+
+@pytest.mark.parametrize("command, written", [
+    pytest.param("explain", "report.json", id="explain"),
+    pytest.param("screen", "report.screen.json", id="screen"),
+    pytest.param("bench", "report/bench.md", id="bench"),
+])
+def test_a_result_that_cannot_be_written_goes_beside_the_cache(tmp_path, command, written):
+    (tmp_path / "saboteur.py").write_text(SABOTEUR)
+    cfg = _config(tmp_path)
+    cfg.write_text(cfg.read_text().replace("oracle: local/vader", "oracle: python:saboteur:predict")
+                   .replace("r.jsonl}", "r.jsonl, limit: 1}") + "bench: {samples: [10], methods: [lime]}\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+           "PROXYX_TEST_BLOCK": str(tmp_path / written)}
+    args = [sys.executable, "-m", "proxyx", command, str(cfg), "-q"] + (["--no-html"] if command == "explain" else [])
+    p = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert "Traceback" not in p.stdout + p.stderr and p.returncode in (0, 3), p.stdout + p.stderr
+    saved = list((tmp_path / "cache").glob(f"{Path(written).stem}.*{Path(written).suffix}"))
+    assert len(saved) == 1 and saved[0].stat().st_size > 0
+    assert f"could not write {tmp_path / written}" in p.stderr and str(saved[0]) in p.stderr

@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
+from ..errors import BudgetExceeded
+from ..output import check_outputs, run_inputs
 from .demos import demonstrations, instances, poisoned, with_shots
-from .render import write_prompt
+from .render import prompt_path, write_prompt
 from .results import CleanReport, Interval, Removal, Shot
 from .scoring import OnProgress, accuracy, check_proxy, explain_all, open_prompt_session, path_cost, probabilities
 
@@ -48,16 +50,32 @@ def keep_mask(k: int, removed: list[int]) -> np.ndarray:
     return mask
 
 
+def clean_files(config: Config, out_dir: str | Path) -> list[tuple[Path, str]]:
+    """What ``run_clean`` writes in ``out_dir``, as ``proxyx.output.check_outputs`` takes it."""
+    out = Path(out_dir)
+    return [(out / "clean.json", "the clean report"),
+            *((prompt_path(out, "prompt.cleaned", m), f"the {m} cleaned prompt")
+              for m in ["oracle", *(f"proxy:{p.name}" for p in config.proxies)])]
+
+
 def run_clean(config: Config, *, out_dir: str | Path, on_progress: OnProgress | None = None) -> CleanReport:
-    """Attribute, remove, measure; write ``clean.json`` and the cleaned prompt of each explaining model."""
+    """Attribute, remove, measure; write ``clean.json`` and the cleaned prompt of each explaining model.
+
+    Stopped by ``max_usd``, it writes a ``stopped_budget`` report with the attributions that finished.
+    """
     started = time.perf_counter()
     cc, out_dir = config.clean, Path(out_dir)
+    check_outputs(clean_files(config, out_dir), run_inputs(config))  # before anything is paid
     shots = demonstrations(config)
     bad_shots, bad = poisoned(config, shots)
     task, clean_task = with_shots(config.task, bad_shots), with_shots(config.task, shots)
     validation, test = instances(config, shots, cc.validation, cc.test)
     session = open_prompt_session(config, task, "demonstration")
     files: dict[str, str] = {}
+    attributions: dict[str, list[float]] = {}
+    head = dict(schema=CleanReport.SCHEMA, config=config.model_dump(mode="json"), value=VALUE,
+                demonstrations=[Shot(text=s.text, label=s.label, poisoned=i in bad) for i, s in enumerate(bad_shots)],
+                poisoned=bad, n_validation=len(validation), n_test=len(test))
     try:
         k, labels = len(bad_shots), list(task.labels)
         full = np.ones(k, dtype=bool)
@@ -65,9 +83,11 @@ def run_clean(config: Config, *, out_dir: str | Path, on_progress: OnProgress | 
         o_label = probabilities(session.oracle, task, "demonstration", validation, [full], "screen")[0].argmax(axis=1)
         oracle_exp = explain_all(session, session.oracle, validation, gold, config=config, on_progress=on_progress)
         explained, checks = {"oracle": oracle_exp}, []
+        attributions["oracle"] = oracle_exp.values.mean(axis=0).tolist()
         for proxy in session.proxies:
             exp = explain_all(session, proxy, validation, gold, config=config, on_progress=on_progress)
             explained[f"proxy:{proxy.name}"] = exp
+            attributions[f"proxy:{proxy.name}"] = exp.values.mean(axis=0).tolist()
             p_label = probabilities(proxy, task, "demonstration", validation, [full], "screen")[0].argmax(axis=1)
             checks.append(check_proxy(session, exp, oracle_exp, validation, (p_label == o_label).tolist(), config))
 
@@ -87,8 +107,9 @@ def run_clean(config: Config, *, out_dir: str | Path, on_progress: OnProgress | 
         removals = []
         for name, rem in removed.items():
             prec, rec = precision_recall(rem, bad)
-            path = write_prompt(out_dir / f"prompt.cleaned.{name.replace(':', '_').replace('/', '_')}.txt",
-                                with_shots(config.task, [s for i, s in enumerate(bad_shots) if i not in rem]))
+            path = write_prompt(prompt_path(out_dir, "prompt.cleaned", name),
+                                with_shots(config.task, [s for i, s in enumerate(bad_shots) if i not in rem]),
+                                fallback_dir=config.cache_dir)
             files[name] = str(path)
             rand = [float(acc[keep_mask(k, r).tobytes()]) for r in randoms[len(rem)]]
             removals.append(Removal(method=name, mean_attribution=explained[name].values.mean(axis=0).tolist(),
@@ -96,14 +117,15 @@ def run_clean(config: Config, *, out_dir: str | Path, on_progress: OnProgress | 
                                     random=Interval.of(rand) if rem else None, cost=path_cost(session, name),
                                     oracle_cost=path_cost(session, name, model=session.oracle.name),
                                     prompt_file=str(path)))
-        files["report"] = str(out_dir / "clean.json")
-        report = CleanReport(
-            schema=CleanReport.SCHEMA, config=config.model_dump(mode="json"), value=VALUE,
-            demonstrations=[Shot(text=s.text, label=s.label, poisoned=i in bad) for i, s in enumerate(bad_shots)],
-            poisoned=bad, n_validation=len(validation), n_test=len(test), accuracy_clean=acc_clean,
-            accuracy_poisoned=float(acc[full.tobytes()]), removals=removals, proxy_checks=checks,
-            ledger=session.ledger.rows(), wall_time_s=round(time.perf_counter() - started, 3), files=files)
+        report = CleanReport(**head, accuracy_clean=acc_clean, accuracy_poisoned=float(acc[full.tobytes()]),
+                             removals=removals, proxy_checks=checks, ledger=session.ledger.rows(),
+                             wall_time_s=round(time.perf_counter() - started, 3))
+    except BudgetExceeded as e:  # keep what finished: the attributions, and what was paid
+        report = CleanReport(**head, status="stopped_budget", stop_reason=str(e), ledger=session.ledger.rows(),
+                             wall_time_s=round(time.perf_counter() - started, 3))
     finally:
         session.close()
-    report.save(out_dir / "clean.json")
+    files["report"] = str(out_dir / "clean.json")
+    report.attributions, report.files = attributions, files
+    files["report"] = str(report.save(out_dir / "clean.json", fallback_dir=config.cache_dir))
     return report

@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
-from ..errors import ConfigError
+from ..errors import BudgetExceeded, ConfigError
+from ..output import check_outputs, run_inputs
 from ..perturb import PromptSegments
 from .demos import demonstrations, instances, with_shots
-from .render import plot_compress, write_prompt
+from .render import plot_compress, prompt_path, write_prompt
 from .results import CompressReport, Curve, CurvePoint, Interval, MethodSummary, Shot
 from .scoring import (ORACLE_AT_N, OnProgress, accuracy, check_proxy, explain_all, explain_informed_all,
                       open_prompt_session, path_cost, probabilities)
@@ -85,23 +86,42 @@ def _check(config: Config) -> None:
                           f"only local/gemma-3-270m gives here, not {config.oracle.model!r}; remove it")
 
 
+def compress_files(config: Config, out_dir: str | Path) -> list[tuple[Path, str]]:
+    """What ``run_compress`` writes in ``out_dir``, as ``proxyx.output.check_outputs`` takes it."""
+    names = [p.name for p in config.proxies]
+    methods = {"oracle": ["oracle"], "self_information": ["self_information"],
+               "proxy": [f"proxy:{n}" for n in names], "informed": [f"informed:{n}" for n in names]}
+    out = Path(out_dir)
+    return [(out / "compress.json", "the compress report"), (out / "compress.png", "the compress plot"),
+            *((prompt_path(out, "prompt", m), f"the {m} prompt") for k in config.compress.methods
+              for m in methods.get(k, []))]
+
+
 def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress | None = None) -> CompressReport:
-    """Rank, remove, measure; write ``compress.json``, ``compress.png`` and one prompt file per ranked method."""
+    """Rank, remove, measure; write ``compress.json``, ``compress.png`` and one prompt file per ranked method.
+
+    Stopped by ``max_usd``, it writes a ``stopped_budget`` report with the rankings that finished.
+    """
     started = time.perf_counter()
     cc, out_dir = config.compress, Path(out_dir)
     _check(config)
+    check_outputs(compress_files(config, out_dir), run_inputs(config))  # before anything is paid
     shots = demonstrations(config)
     task = with_shots(config.task, shots)
     validation, test = instances(config, shots, cc.validation, cc.test)
+    bare = PromptSegments(task, "", unit=cc.unit)
     session = open_prompt_session(config, task, cc.unit)
+    orders: dict[str, list[int]] = {}
+    files: dict[str, str] = {}
+    head = dict(schema=CompressReport.SCHEMA, config=config.model_dump(mode="json"), unit=cc.unit,
+                demonstrations=[Shot(text=s.text, label=s.label) for s in shots], units=list(bare.units),
+                n_validation=len(validation), n_test=len(test), keep=cc.keep)
     try:
-        bare = PromptSegments(task, "", unit=cc.unit)
         full = np.ones(len(bare), dtype=bool)
         labels = list(task.labels)
         o_probs = probabilities(session.oracle, task, cc.unit, validation, [full], "predict")[0]
         targets = o_probs.argmax(axis=1).tolist()
 
-        orders: dict[str, list[int]] = {}
         checks, explained = [], {}
         if "oracle" in cc.methods:
             explained["oracle"] = explain_all(session, session.oracle, validation, targets, config=config,
@@ -151,7 +171,7 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
             curves.append(Curve(method=method, seed=int(seed) if seed else None, order=orders[name], points=points,
                                 best=best_point(points, base, cc.keep)))
 
-        summary, files = [], {}
+        summary = []
         if seeds:
             iv = Interval.of(c.best.removed_fraction for c in curves if c.method == "random")
             summary.append(MethodSummary(method="random", removed_fraction=iv.mean, interval=iv))
@@ -159,8 +179,8 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
             if c.method == "random":
                 continue
             kept = nested_masks(c.order, [c.best.removed_units])[0]
-            path = write_prompt(out_dir / f"prompt.{c.method.replace(':', '_').replace('/', '_')}.txt",
-                                bare.task_for(kept))
+            path = write_prompt(prompt_path(out_dir, "prompt", c.method), bare.task_for(kept),
+                                fallback_dir=config.cache_dir)
             files[c.method] = str(path)
             summary.append(MethodSummary(method=c.method, removed_fraction=c.best.removed_fraction,
                                          accuracy=c.best.accuracy, cost=path_cost(session, c.method),
@@ -169,16 +189,16 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
         oracle_frac = next((m.removed_fraction for m in summary if m.method == "oracle"), None)
         ratio = {m.method: (m.removed_fraction / oracle_frac if oracle_frac else None)
                  for m in summary if m.method.startswith(("proxy:", "informed:"))}
-        report = CompressReport(
-            schema=CompressReport.SCHEMA, config=config.model_dump(mode="json"), unit=cc.unit,
-            demonstrations=[Shot(text=s.text, label=s.label) for s in shots], units=list(bare.units),
-            n_validation=len(validation), n_test=len(test), keep=cc.keep, base_accuracy=base, curves=curves,
-            summary=summary, proxy_vs_oracle=ratio, proxy_checks=checks, ledger=session.ledger.rows(),
-            wall_time_s=round(time.perf_counter() - started, 3), files=files)
+        report = CompressReport(**head, base_accuracy=base, curves=curves, summary=summary, proxy_vs_oracle=ratio,
+                                proxy_checks=checks, ledger=session.ledger.rows(),
+                                wall_time_s=round(time.perf_counter() - started, 3))
+        files["plot"] = str(plot_compress(report, out_dir / "compress.png", fallback_dir=config.cache_dir))
+    except BudgetExceeded as e:  # keep what finished: the rankings, and what was paid
+        report = CompressReport(**head, status="stopped_budget", stop_reason=str(e), ledger=session.ledger.rows(),
+                                wall_time_s=round(time.perf_counter() - started, 3))
     finally:
         session.close()
-    files["plot"] = str(plot_compress(report, out_dir / "compress.png"))
     files["report"] = str(out_dir / "compress.json")
-    report.files = files
-    report.save(out_dir / "compress.json")
+    report.orders, report.files = orders, files
+    files["report"] = str(report.save(out_dir / "compress.json", fallback_dir=config.cache_dir))
     return report

@@ -65,10 +65,10 @@ def poisoned(config: Config, shots: list[FewShot]) -> tuple[list[FewShot], list[
                               f"(indices 0..{k - 1})")
         chosen = sorted(set(p.indices))
     else:
-        if p.count > k:
-            raise ConfigError(f"clean.poison.count: {p.count} is more than the {k} demonstrations of the prompt; "
+        if p.drawn > k:
+            raise ConfigError(f"clean.poison.count: {p.drawn} is more than the {k} demonstrations of the prompt; "
                               f"lower it to at most {k} or add demonstrations")
-        chosen = sorted(np.random.default_rng(p.seed).choice(k, p.count, replace=False).tolist())
+        chosen = sorted(np.random.default_rng(p.seed).choice(k, p.drawn, replace=False).tolist())
     labels = config.task.labels
     flipped = [FewShot(text=s.text, label=labels[(labels.index(s.label) + 1) % len(labels)]) if i in chosen else s
                for i, s in enumerate(shots)]

@@ -8,16 +8,19 @@ from rich.console import Console
 from rich.table import Table
 
 from ..config import TaskConfig
+from ..output import write_figure, write_text
 from ..prompt import completion_prompt
 from .results import CleanReport, CompressReport, Interval
 
 
-def write_prompt(path: Path, task: TaskConfig) -> Path:
+def prompt_path(out_dir: Path, prefix: str, method: str) -> Path:
+    """Where the prompt of ``method`` (``oracle``, ``proxy:NAME``, ...) goes: ``out_dir/<prefix>.<method>.txt``."""
+    return Path(out_dir) / f"{prefix}.{method.replace(':', '_').replace('/', '_')}.txt"
+
+
+def write_prompt(path: Path, task: TaskConfig, *, fallback_dir: str | Path | None = None) -> Path:
     """The completion prompt of ``task`` with ``{text}`` where the input goes: a file a user can paste."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(completion_prompt(task, "{text}"), encoding="utf-8")
-    return path
+    return write_text(path, completion_prompt(task, "{text}"), fallback_dir=fallback_dir)
 
 
 def _calls(oracle) -> str:
@@ -34,7 +37,19 @@ def _iv(iv: Interval, pct: bool = True) -> str:
     return f"{f(iv.mean)} [{f(iv.low)}, {f(iv.high)}]"
 
 
+def _print_stopped(report: CompressReport | CleanReport, finished: list[str], console: Console) -> None:
+    """A report stopped by ``max_usd``: why, what finished, where it is."""
+    console.print(f"stopped at the budget cap: {report.stop_reason}", markup=False, highlight=False)
+    console.print(f"finished before the stop: {', '.join(finished) or 'nothing'}; "
+                  "paid calls are cached: raise max_usd and run again to go on", markup=False, highlight=False)
+    for key, path in report.files.items():
+        console.print(f"{key}: {path}", markup=False, highlight=False)
+
+
 def print_compress(report: CompressReport, console: Console) -> None:
+    if report.status != "complete":
+        _print_stopped(report, [f"ranking {m}" for m in report.orders], console)
+        return
     t = Table(title=f"prompt compression ({report.unit} units, {len(report.demonstrations)} demonstrations): "
                     f"largest share of the prompt removed keeping >= {report.keep:.0%} of accuracy "
                     f"{report.base_accuracy:.3f} on {report.n_test} test reviews")
@@ -63,6 +78,9 @@ def _print_checks(checks, console: Console) -> None:
 
 
 def print_clean(report: CleanReport, console: Console) -> None:
+    if report.status != "complete":
+        _print_stopped(report, [f"attributions by {m}" for m in report.attributions], console)
+        return
     t = Table(title=f"poisoned demonstrations: {len(report.poisoned)} of {len(report.demonstrations)} labels flipped; "
                     f"removed: negative mean attribution of the gold label's probability over {report.n_validation} "
                     f"validation reviews; accuracy on {report.n_test} test reviews (random: same number removed)")
@@ -80,7 +98,7 @@ def print_clean(report: CleanReport, console: Console) -> None:
         console.print(f"{key}: {path}")
 
 
-def plot_compress(report: CompressReport, path: Path) -> Path:
+def plot_compress(report: CompressReport, path: Path, *, fallback_dir: str | Path | None = None) -> Path:
     """Accuracy against the share of the prompt removed: a line per method, random as mean and range."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -109,7 +127,5 @@ def plot_compress(report: CompressReport, path: Path) -> Path:
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig).print_png(str(path))
-    return path
+    FigureCanvasAgg(fig)
+    return write_figure(path, fig, fallback_dir=fallback_dir)

@@ -27,6 +27,7 @@ from ..fidelity import agreement, fidelity_ratio
 from ..generation import Generator, build_generator, make_value
 from ..ledger import Ledger
 from ..models.base import Answer
+from ..output import check_outputs, run_inputs
 from ..results import Cost
 from ..stats import paired_t
 from ..results.rerank import (AnswerScore, Difference, QuestionResult, RerankReport, RerankRow, RerankScreen, RetrievalStats,
@@ -57,6 +58,8 @@ def run_rerank(config: Config, *, out: str | Path | None = None, on_progress: On
     """Retrieve, answer, value every subset, rerank, screen, measure; write the JSON report to ``out``."""
     started = time.perf_counter()
     rc = config.rerank
+    if out is not None:
+        check_outputs([(out, "the rerank report")], run_inputs(config))  # before anything is paid
     cases, stats = load_cases(rc.dataset, k=rc.k, questions=rc.questions, require_gold=rc.require_gold,
                               passage_words=rc.passage_words, seed=config.seed)
     cache = CallCache(Path(config.cache_dir))
@@ -110,7 +113,7 @@ def run_rerank(config: Config, *, out: str | Path | None = None, on_progress: On
         oracle.close()
         cache.close()
     if out is not None:
-        report.files["report"] = str(report.save(out))
+        report.files["report"] = str(report.save(out, fallback_dir=config.cache_dir))
     return report
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,6 +21,9 @@ class Shot(_Part):
 
 #: a share's mean over seeds with its t interval: the same record as rerank's
 Interval = Spread
+
+#: complete, or stopped at ``max_usd`` (exit 4): then the report holds what finished before the stop
+Status = Literal["complete", "stopped_budget"]
 
 
 class ProxyCheck(_Part):
@@ -69,6 +72,8 @@ class MethodSummary(_Part):
 class CompressReport(Document):
     SCHEMA: ClassVar[str] = "proxyx.compress/1"
 
+    status: Status = "complete"
+    stop_reason: str | None = None
     config: dict
     unit: str
     demonstrations: list[Shot]
@@ -76,11 +81,12 @@ class CompressReport(Document):
     n_validation: int
     n_test: int
     keep: float
-    base_accuracy: float
-    curves: list[Curve]
-    summary: list[MethodSummary]
-    proxy_vs_oracle: dict[str, float | None]  # proxy's removable fraction / oracle's (published: 0.917)
-    proxy_checks: list[ProxyCheck]
+    orders: dict[str, list[int]] = {}  # every ranking that finished (least important first), also after a stop
+    base_accuracy: float | None = None  # None: stopped before accuracy was measured
+    curves: list[Curve] = []
+    summary: list[MethodSummary] = []
+    proxy_vs_oracle: dict[str, float | None] = {}  # proxy's removable fraction / oracle's (published: 0.917)
+    proxy_checks: list[ProxyCheck] = []
     ledger: list[LedgerRow]
     wall_time_s: float
     files: dict[str, str] = {}
@@ -108,16 +114,20 @@ class Removal(_Part):
 class CleanReport(Document):
     SCHEMA: ClassVar[str] = "proxyx.clean/1"
 
+    status: Status = "complete"
+    stop_reason: str | None = None
     config: dict
     value: str  # what is attributed
     demonstrations: list[Shot]
     poisoned: list[int]
     n_validation: int
     n_test: int
-    accuracy_clean: float  # every label right
-    accuracy_poisoned: float
-    removals: list[Removal]
-    proxy_checks: list[ProxyCheck]
+    # per explaining model that finished, the mean attribution of each demonstration (also after a stop)
+    attributions: dict[str, list[float]] = {}
+    accuracy_clean: float | None = None  # every label right; None: stopped before accuracy was measured
+    accuracy_poisoned: float | None = None
+    removals: list[Removal] = []
+    proxy_checks: list[ProxyCheck] = []
     ledger: list[LedgerRow]
     wall_time_s: float
     files: dict[str, str] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..output import write_figure
 from ..results import BenchCell, BenchReport
 from .frontier_render import draw_frontier
 from .summary import pareto
@@ -37,7 +38,7 @@ def _points(cells: list[BenchCell], view: str) -> list[tuple[BenchCell, float, f
     return out
 
 
-def plot_fidelity_vs_cost(report: BenchReport, path: str | Path) -> Path:
+def plot_fidelity_vs_cost(report: BenchReport, path: str | Path, *, fallback_dir: str | Path | None = None) -> Path:
     """Fidelity against $ per explanation (log): a line per proxy and explainer across budgets.
 
     Left: screen-and-apply; right: the proxy's explanations wherever the gate
@@ -60,7 +61,7 @@ def plot_fidelity_vs_cost(report: BenchReport, path: str | Path) -> Path:
         fig = Figure(figsize=(13, 9), layout="constrained")
         FigureCanvasAgg(fig)
         _frontier_panels(fig, report)
-        return _save(fig, path)
+        return write_figure(path, fig, dpi=130, fallback_dir=fallback_dir)
     fig = Figure(figsize=(13, 5.6 + (9 if frontier is not None else 0)), layout="constrained")
     FigureCanvasAgg(fig)
     if frontier is not None:
@@ -114,7 +115,7 @@ def plot_fidelity_vs_cost(report: BenchReport, path: str | Path) -> Path:
         fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), fontsize=8, frameon=False)
     fig.suptitle(f"Fidelity against cost: oracle {report.oracle}, {report.instances} instances "
                  "(numbers: samples per explanation; hollow markers: proxy rejected by the screen)", fontsize=11)
-    return _save(fig.figure, path)
+    return write_figure(path, fig.figure, dpi=130, fallback_dir=fallback_dir)
 
 
 def _frontier_panels(fig, report: BenchReport) -> None:
@@ -123,9 +124,3 @@ def _frontier_panels(fig, report: BenchReport) -> None:
     fig.suptitle(f"Quality against oracle spend: oracle {report.oracle}, {report.instances} instances; black: the "
                  "oracle alone (numbers: samples), markers: proxy routes with 95% intervals", fontsize=11)
 
-
-def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    return path

@@ -37,10 +37,10 @@ from ..errors import BudgetExceeded, ConfigError, DataError, ModelError
 from ..explain import compare
 from ..explainers import Attribution
 from ..pipeline import explain_instance, failed_instance
-from ..output import check_output_path, write_json, write_text
+from ..output import check_outputs, run_inputs, write_json, write_text
 from ..report import created, notes, versions
 from ..results import BenchCell, BenchReport, Frontier, InstanceResult, Reference, RunInfo, Target
-from ..screen import screen_pool, screen_proxy
+from ..screen import no_screening_instances, screen_pool, screen_proxy
 from ..session import Session, load_instances, open_session
 from .frontier import routes, run_frontier
 from .frontier_summary import headline as frontier_headline
@@ -165,14 +165,14 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
     started = time.perf_counter()
     names = bench_proxies(config)
     grid = grid_configs(config)  # every budget is checked before anything is paid
-    for name in FILES if out_dir is not None else ():
-        check_output_path(Path(out_dir) / name)  # before anything is paid
+    if out_dir is not None:  # before anything is paid
+        check_outputs(bench_files(out_dir), run_inputs(config))
     instances = load_instances(config)
     if not instances:
         raise DataError("no instances to explain: the data set split is empty")
     pool = screen_pool(config, {x.id for x in instances})
     if not pool and config.bench.samples:
-        raise DataError("no screening instances: the screen split is empty after removing the explained instances")
+        raise no_screening_instances(config)
     own = session is None
     session = session or open_session(config)
     report = BenchReport(created=created(), status="running", seed=config.seed, versions=versions(),
@@ -239,14 +239,16 @@ def _frontier(session: Session, instances: list[Instance], names: list[str], pro
 def write_outputs(report: BenchReport, out_dir: str | Path, *, fallback_dir: str | Path | None = None) -> dict[str, Path]:
     """bench.json, bench.md and fidelity_vs_cost.png in ``out_dir``; where they went.
 
-    JSON and Markdown that cannot be written there go to ``fallback_dir`` (a warning says where).
+    A file that cannot be written there goes to ``fallback_dir`` (a warning says where).
     """
     out = Path(out_dir)
     fallback = Path(fallback_dir) if fallback_dir else None
     paths = {"bench.json": write_json(out / "bench.json", report.to_dict(), fallback_dir=fallback),
              "bench.md": write_text(out / "bench.md", bench_markdown(report), fallback_dir=fallback)}
-    for name, path in paths.items():
-        if path != out / name:
-            log.warning("could not write %s; written to %s instead", out / name, path)
-    paths["fidelity_vs_cost.png"] = plot_fidelity_vs_cost(report, check_output_path(out / "fidelity_vs_cost.png"))
+    paths["fidelity_vs_cost.png"] = plot_fidelity_vs_cost(report, out / "fidelity_vs_cost.png", fallback_dir=fallback)
     return paths
+
+
+def bench_files(out_dir: str | Path) -> list[tuple[Path, str]]:
+    """What a bench writes in ``out_dir``, as ``proxyx.output.check_outputs`` takes it."""
+    return [(Path(out_dir) / name, f"the bench's {name}") for name in FILES]

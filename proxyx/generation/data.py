@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+from ..inputs import read_input
+from ..yamlload import decode_utf8
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,10 @@ def faq_instances(*, documents: int, document_words: int, seed: int) -> list[QAI
 def file_instances(path: str | Path, separator: str) -> list[QAInstance]:
     """Rows of a JSONL file with ``question`` and ``documents`` (or ``context``)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"dataset.path {str(path)!r} does not exist; give a JSONL file with question and documents")
+    raw = read_input(path, what="dataset.path", error=DataError,
+                     fix="give a JSONL file with question and documents")
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(decode_utf8(raw, str(path), error=DataError).splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -8,10 +8,11 @@ from rich.table import Table
 
 from ..results import ExplainReport
 from ..view.baseline import baseline_table
+from ..view.style import printable
 
 
 def _short(text: str, n: int = 60) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
@@ -21,11 +22,11 @@ def print_generate(report: ExplainReport, console: Console, path=None, top: int 
         console.print(baseline_table(report.baseline))
     console.print(f"[bold]{escape(info.oracle)}[/]: value {info.value}; {escape(info.rule)}", highlight=False)
     for note in report.notes:
-        console.print(f"note: {note}", highlight=False, markup=False)
+        console.print(f"note: {printable(note)}", highlight=False, markup=False)
     for g in report.generated:
-        console.print(f"\n[bold]{escape(g.id)}[/] {escape(g.question)}", highlight=False)
+        console.print(f"\n[bold]{escape(printable(g.id))}[/] {escape(printable(g.question))}", highlight=False)
         if g.error:
-            console.print(f"  failed: {g.error}", highlight=False, markup=False)
+            console.print(f"  failed: {printable(g.error)}", highlight=False, markup=False)
             continue
         console.print(f"  answer: {g.answer.strip()!r}  ({g.prompt_tokens} prompt tokens, {g.seconds:.1f} s)",
                       highlight=False, markup=False)

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..results.influence import InfluenceBench, InfluenceLookup
+from ..view.tables import plain
 
 
 def _params(n: int) -> str:
@@ -44,8 +45,8 @@ def print_lookup(report: InfluenceLookup, console: Console, path=None) -> None:
     for col in ("rank", "score", "bm25", "label", "id", "text"):
         t.add_column(col, justify="right" if col in ("rank", "score", "bm25") else "left")
     for m in report.matches:
-        t.add_row(str(m.rank), f"{m.score:.3f}", str(m.bm25_rank), m.label, m.id,
-                  m.text if len(m.text) <= 120 else m.text[:117] + "...")
+        text = m.text if len(m.text) <= 120 else m.text[:117] + "..."
+        t.add_row(str(m.rank), f"{m.score:.3f}", str(m.bm25_rank), plain(m.label), plain(m.id), plain(text))
     console.print(t)
     c = report.cost
     console.print(f"{c.nominal.calls} gradients ({c.paid.calls} computed now, {c.nominal.seconds:.0f} s of compute); "

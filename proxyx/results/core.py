@@ -18,7 +18,9 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
 from ..errors import DataError
+from ..inputs import read_input
 from ..output import write_json
+from ..validation import describe
 
 NANO = 1_000_000_000
 
@@ -120,15 +122,15 @@ class Document(ResultModel):
         return write_json(path, self.to_dict(), fallback_dir=Path(fallback_dir) if fallback_dir else None)
 
     @classmethod
-    def load(cls, path: str | Path, *, hint: str = "") -> Self:
-        """Read a saved document; a missing, malformed or other-schema file raises a one-line ``DataError``."""
+    def load(cls, path: str | Path, *, hint: str = "", what: str = "file") -> Self:
+        """Read a saved document; a missing, malformed, other-schema or non-regular file (``what`` names it)
+        raises a one-line ``DataError``."""
         path = Path(path)
         how = hint or f"pass a {cls.SCHEMA} document written by proxyx"
+        raw = read_input(path, what=what, fix=how, error=DataError)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(f"{path} does not exist; {how}") from None
-        except (OSError, UnicodeDecodeError) as e:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
             raise DataError(f"{path} cannot be read ({type(e).__name__}: {e}); {how}") from None
         except json.JSONDecodeError as e:
             raise DataError(f"{path} is not valid JSON (line {e.lineno}: {e.msg}); {how}") from None
@@ -144,6 +146,4 @@ class Document(ResultModel):
         try:
             return cls.model_validate(data)
         except ValidationError as e:
-            err = e.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            raise DataError(f"{source}: {where}: {err['msg']} (a malformed {cls.SCHEMA} document); {how}") from None
+            raise DataError(f"{source}: {describe(e.errors())[1]} (a malformed {cls.SCHEMA} document); {how}") from None

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from ..errors import DataError
 from ..results import BaselineSummary
+from ..inputs import read_input
 from .generated import GenInfo, GenInstance, read_generated
 
 LEGACY_EXPLAIN, LEGACY_BENCH = "proxyx.report/1", "proxyx.bench/1"
@@ -268,11 +269,10 @@ def read_report(report: "ReportView | Mapping | str | Path") -> ReportView:
     source = None
     if isinstance(report, (str, Path)):
         source = Path(report)
-        if not source.is_file():
-            raise DataError(f"report {str(source)!r} does not exist; write one with 'proxyx explain CONFIG' "
-                            "or 'proxyx bench CONFIG'")
+        raw = read_input(source, what="report", error=DataError,
+                         fix="write one with 'proxyx explain CONFIG' or 'proxyx bench CONFIG'")
         try:
-            report = json.loads(source.read_text(encoding="utf-8"))
+            report = json.loads(raw.decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise DataError(f"{source} is not JSON; pass a report written by 'proxyx explain' or 'proxyx bench'") from None
     elif hasattr(report, "to_dict"):  # a typed document from proxyx.results

@@ -20,7 +20,7 @@ from rich.text import Text
 from .adapter import ReportView
 from .baseline import baseline_lines
 from .generated import GenInfo, GenInstance, Level, groups
-from .style import FAINT, TOP, hex_color, shade, signed, text_color
+from .style import FAINT, TOP, hex_color, printable, shade, signed, text_color
 from .tables import num, usd
 
 LEGEND = ("red: supports the oracle's answer (removing it lowers the answer's value), blue: against; "
@@ -29,7 +29,7 @@ SNIPPET = 40  # characters of a unit named in the top lists
 
 
 def _snip(text: str, n: int = SNIPPET) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
@@ -40,7 +40,7 @@ def painted(level: Level, units: tuple[int, ...], *, plain: bool, marked: set[in
     for n, i in enumerate(units):
         if n:
             out.append(" ")
-        unit, v = level.units[i], level.values[i]
+        unit, v = printable(level.units[i], lines=True), level.values[i]
         if v is None:
             out.append(unit)
         elif plain:
@@ -81,16 +81,17 @@ def _gate_line(x: GenInstance) -> list[Text]:
     for g in x.gate:
         verdict = "agrees" if g.agrees else "disagrees" if g.agrees is not None else "-"
         answer = repr(g.answer.strip()) if g.answer is not None else "no answer"
-        out.append(Text(f"gate: {g.proxy} answered {answer}; agreement {num(g.agreement)}, {verdict}"))
+        out.append(Text(f"gate: {printable(g.proxy)} answered {printable(answer)}; "
+                        f"agreement {num(g.agreement)}, {verdict}"))
     return out
 
 
 def facts(x: GenInstance) -> list[Text]:
-    rows = [Text.assemble(("question: ", "bold"), x.question)]
+    rows = [Text.assemble(("question: ", "bold"), printable(x.question))]
     if x.error:
         return rows
-    rows.append(Text.assemble(("oracle's answer: ", "bold"), repr(x.answer.strip())))
-    bits = ([f"explained by {x.explained_by}"] if x.explained_by else []) + x.facts()
+    rows.append(Text.assemble(("oracle's answer: ", "bold"), printable(repr(x.answer.strip()))))
+    bits = ([f"explained by {printable(x.explained_by)}"] if x.explained_by else []) + x.facts()
     if bits:
         rows.append(Text("; ".join(bits), style="dim"))
     return rows + _gate_line(x)
@@ -105,7 +106,7 @@ def level_rows(x: GenInstance, k: int, *, plain: bool) -> list[Text]:
         return rows
     marked = set().union(*level.strongest(TOP)) if plain else set()
     for g in shown:
-        head = Text(g.label, style="bold")
+        head = Text(printable(g.label), style="bold")
         if level.unit == "document" and len(g.units) == 1 and level.values[g.units[0]] is not None:
             head.append(f" {signed(level.values[g.units[0]])}")
             body = painted(level, g.units, plain=plain, marked=set())  # its value is in the label
@@ -120,10 +121,10 @@ def level_rows(x: GenInstance, k: int, *, plain: bool) -> list[Text]:
 
 
 def instance_panel(x: GenInstance, n: int, *, plain: bool = False) -> Panel:
-    title = Text(f"{n}. {x.id}")
+    title = Text(f"{n}. {printable(x.id)}")
     rows: list = facts(x)
     if x.error:
-        rows.append(Text(f"failed: {x.error}", style="bold red"))
+        rows.append(Text(f"failed: {printable(x.error)}", style="bold red"))
         return Panel(Stack(*rows), title=title, title_align="left", border_style="red")
     if not x.levels:
         rows.append(Text("no level was explained", style="dim"))
@@ -148,7 +149,7 @@ def summary_text(view: ReportView, info: GenInfo | None) -> Text:
         if info.rule:
             out.append(f"rule: {info.rule}\n")
         if info.proxy:
-            out.append(f"proxy: {info.proxy}" + (f"; gate: {info.gate}" if info.gate else "") + "\n")
+            out.append(f"proxy: {printable(info.proxy)}" + (f"; gate: {info.gate}" if info.gate else "") + "\n")
         per = [f"{u} {num(info.mean_calls.get(u), '.0f')} calls, {num(info.mean_seconds.get(u))} s"
                for u in info.levels if u in info.mean_calls or u in info.mean_seconds]
         if per:
@@ -161,9 +162,10 @@ def summary_text(view: ReportView, info: GenInfo | None) -> Text:
     if view.failed:
         out.append(f"{view.failed} question{'s' * (view.failed != 1)} failed\n")
     if view.explained_by:
-        out.append("explained by " + ", ".join(f"{m}: {k}" for m, k in sorted(view.explained_by.items())) + "\n")
+        out.append("explained by " + ", ".join(f"{printable(m)}: {k}" for m, k in sorted(view.explained_by.items()))
+                   + "\n")
     if view.costs:
-        out.append("cost by model " + ", ".join(f"{c.model} {usd(c.usd)}" for c in view.costs) + "\n")
+        out.append("cost by model " + ", ".join(f"{printable(c.model)} {usd(c.usd)}" for c in view.costs) + "\n")
     out.append(LEGEND, style="dim")
     return out
 
@@ -172,7 +174,7 @@ def render_generated(view: ReportView, console: Console, *, plain: bool) -> None
     info = view.generation
     oracle = (info.oracle if info else None) or view.oracle or "?"
     method = (info.method if info else None) or view.method or "?"
-    title = f"proxyx explain (generated answers): {method}, oracle {oracle}"
+    title = f"proxyx explain (generated answers): {printable(method)}, oracle {printable(oracle)}"
     console.print(Panel(summary_text(view, info), title=Text(title), title_align="left"))
     if not view.generated:
         console.print(Text("no question in the report (or none selected)", style="dim"))

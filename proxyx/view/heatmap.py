@@ -18,8 +18,8 @@ from rich.text import Text
 
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
 from .baseline import baseline_lines
-from .style import FAINT, TOP, hex_color, shade, signed, text_color
-from .tables import num, pct, usd
+from .style import FAINT, TOP, hex_color, printable, shade, signed, text_color
+from .tables import num, pct, plain, usd
 
 
 def heatmap_text(units: tuple[str, ...], explanation: Explanation, *, plain: bool = False) -> Text:
@@ -27,6 +27,7 @@ def heatmap_text(units: tuple[str, ...], explanation: Explanation, *, plain: boo
     marked = set().union(*explanation.strongest(TOP)) if plain else set()
     out = Text()
     for i, (unit, value) in enumerate(zip(units, explanation.values)):
+        unit = printable(unit)
         if i:
             out.append(" ")
         w = shade(value, explanation.scale)
@@ -41,15 +42,16 @@ def heatmap_text(units: tuple[str, ...], explanation: Explanation, *, plain: boo
 
 def top_words(units: tuple[str, ...], explanation: Explanation, label: str | None) -> Text:
     """'towards LABEL: word +v, ...   against LABEL: ...' for the strongest words of each sign."""
-    name = label or "the label"
-    parts = [f"{title} {name}: " + ", ".join(f"{units[i]} {signed(explanation.values[i])}" for i in idx)
+    name = printable(label or "the label")
+    parts = [f"{title} {name}: " + ", ".join(f"{printable(units[i])} {signed(explanation.values[i])}" for i in idx)
              for title, idx in zip(("towards", "against"), explanation.strongest(TOP)) if idx]
     return Text("   ".join(parts), style="dim")
 
 
 def _facts(x: InstanceView) -> Text:
-    parts = [f"oracle's label: {x.label or '-'}" + (f" (p={x.prob:.2f})" if x.prob is not None else ""),
-             f"gold: {x.gold or '-'}", f"explained by {x.explained_by or '-'}" + (f" ({x.role})" if x.role else "")]
+    parts = [f"oracle's label: {printable(x.label or '-')}" + (f" (p={x.prob:.2f})" if x.prob is not None else ""),
+             f"gold: {printable(x.gold or '-')}",
+             f"explained by {printable(x.explained_by or '-')}" + (f" ({printable(x.role)})" if x.role else "")]
     if x.q_estimate is not None:
         parts.append(f"AOPC {x.q_estimate:.3f} with the proxy vs {num(x.q_baseline, '.3f')} for the oracle alone at "
                      f"n = {x.baseline_samples}")
@@ -63,14 +65,14 @@ def _facts(x: InstanceView) -> Text:
 
 
 def instance_panel(x: InstanceView, number: int, *, plain: bool = False) -> Panel:
-    title = Text(f"{number}. {x.id}")
+    title = Text(f"{number}. {printable(x.id)}")
     if x.status != "ok" or x.explanation is None:
-        body = Group(_facts(x), Text(f"failed: {x.error or 'no attribution in the report'}", style="bold red"),
-                     Text(x.text))
+        failed = Text(f"failed: {printable(x.error or 'no attribution in the report')}", style="bold red")
+        body = Group(_facts(x), failed, Text(printable(x.text, lines=True)))
         return Panel(body, title=title, title_align="left", border_style="red")
     rows: list = [_facts(x)]
     for e in x.explanations:
-        rows.append(Text(f"{e.title} ({e.model})", style="bold"))
+        rows.append(Text(f"{printable(e.title)} ({printable(e.model)})", style="bold"))
         rows.append(heatmap_text(x.units, e, plain=plain))
         rows.append(top_words(x.units, e, x.label))
     return Panel(Group(*rows), title=title, title_align="left")
@@ -93,10 +95,12 @@ def summary_text(view: ReportView) -> Text:
         out.append(f"cost reduction (CRR) {view.crr_usd:.2f}x: {usd(view.usd_with_proxies)} with proxies "
                    f"vs {usd(view.usd_all_oracle)} for the oracle alone{est}\n")
     if view.explained_by:
-        out.append("explained by " + ", ".join(f"{m}: {n}" for m, n in sorted(view.explained_by.items())) + "\n")
+        out.append("explained by " + ", ".join(f"{printable(m)}: {n}" for m, n in sorted(view.explained_by.items()))
+                   + "\n")
     if view.costs:
         out.append("cost by model " + ", ".join(
-            f"{c.model} {usd(c.usd)}" + (f" (of which evaluation {usd(c.evaluation_usd)})" if c.evaluation_usd else "")
+            f"{printable(c.model)} {usd(c.usd)}"
+            + (f" (of which evaluation {usd(c.evaluation_usd)})" if c.evaluation_usd else "")
             for c in view.costs) + "\n")
     out.append("red: towards the oracle's label, blue: against; intensity = |value| / the explanation's largest |value|",
                style="dim")
@@ -108,7 +112,7 @@ def bench_table(view: ReportView) -> Table:
     for col in ("proxy", "method", "samples", "screen", "fidelity", "cost share", "| proxy fidelity", "cost share"):
         t.add_column(col, justify="left" if col in ("proxy", "method", "screen") else "right", no_wrap=True)
     for c in view.cells:
-        t.add_row(c.proxy, c.method, str(c.samples), c.decision or "-", num(c.fidelity),
+        t.add_row(plain(c.proxy), plain(c.method), str(c.samples), plain(c.decision or "-"), num(c.fidelity),
                   pct(c.cost_share), num(c.proxy_only_fidelity),
                   pct(c.proxy_only_cost_share))
     return t
@@ -129,12 +133,13 @@ def render_terminal(report: ReportView | Mapping | str | Path, console: Console,
         return
     if view.kind == "bench":
         for line in view.headlines:
-            console.print(Text(line))
+            console.print(Text(printable(line)))
         console.print(bench_table(view))
         console.print(Text("the fidelity-versus-cost plot: proxyx show BENCH.json --html page.html", style="dim"))
         return
-    console.print(Panel(summary_text(view), title=Text(f"proxyx explain: {view.method or '?'}, "
-                                                       f"{view.samples or '?'} samples, oracle {view.oracle or '?'}"),
+    console.print(Panel(summary_text(view), title=Text(f"proxyx explain: {printable(view.method or '?')}, "
+                                                       f"{view.samples or '?'} samples, "
+                                                       f"oracle {printable(view.oracle or '?')}"),
                         title_align="left"))
     for n, x in enumerate(view.instances, 1):
         console.print(instance_panel(x, n, plain=plain))

@@ -12,12 +12,11 @@ unit is a ``<span class="u" data-i=".." data-v="..">`` holding its exact value.
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
 from .. import __version__
+from ..output import write_text
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
 from .assets import CSS, JS
 from .baseline import baseline_html
@@ -159,20 +158,6 @@ def render_html(report: ReportView | Mapping | str | Path, *, ids: list[str] | N
 
 
 def write_html(report: ReportView | Mapping | str | Path, path: str | Path, *, ids: list[str] | None = None,
-               limit: int | None = None) -> Path:
-    """Write the page atomically (temp file + rename) and return its path."""
-    path = Path(path)
-    page = render_html(report, ids=ids, limit=limit)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(page)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+               limit: int | None = None, fallback_dir: str | Path | None = None) -> Path:
+    """Write the page (``proxyx.output.write_text``: atomic, never through a link); where it went."""
+    return write_text(path, render_html(report, ids=ids, limit=limit), fallback_dir=fallback_dir)

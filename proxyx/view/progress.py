@@ -11,6 +11,8 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .style import printable
+
 
 class PlainProgress:
     """The part of ``rich.progress.Progress`` the CLI uses, as periodic plain lines."""
@@ -41,13 +43,25 @@ class PlainProgress:
             t["last"], t["reported_done"] = now, done
             of = f"/{t['total']:g}" if t["total"] is not None else ""
             stage = f" {t['stage']}" if t.get("stage") else ""
-            self.console.print(f"[{now - self._started:6.0f} s] {t['description']}: {t['completed']:g}{of}{stage}",
-                               markup=False, highlight=False)
+            self.console.print(printable(f"[{now - self._started:6.0f} s] {t['description']}: {t['completed']:g}{of}"
+                                         f"{stage}"), markup=False, highlight=False)
+
+
+class _Bar(Progress):
+    """rich's live bar; the stage (an instance id, say) shown as plain text, control characters escaped."""
+
+    def add_task(self, description: str, *args, **fields) -> int:
+        return super().add_task(printable(description), *args, **fields)
+
+    def update(self, task_id, **fields) -> None:
+        if isinstance(fields.get("stage"), str):
+            fields["stage"] = printable(fields["stage"])
+        super().update(task_id, **fields)
 
 
 def progress(console: Console, quiet: bool):
     """A live bar on a terminal, periodic plain lines elsewhere, nothing with ``quiet``."""
     if not quiet and not console.is_terminal:
         return PlainProgress(console)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[stage]}"), console=console, disable=quiet, transient=True)
+    return _Bar(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.fields[stage]}", markup=False), console=console, disable=quiet, transient=True)

@@ -26,9 +26,14 @@ def story(report: ExplainReport) -> list[str]:
     ex = report.config["explainer"]
     roles = Counter(e.role for e in done)
     lines = baseline_lines(report.baseline) if report.baseline is not None else []  # what a first run must see
-    if report.screen is not None and not report.screen.accepted:
+    failed = [p for p in report.screen.proxies if p.error] if report.screen is not None else []
+    for p in failed:  # a screen that could not finish says why, not that the proxy was unfaithful
+        lines.append(f"The screen of {p.proxy} could not finish ({p.decision}): {p.error}")
+    if report.screen is not None and not report.screen.accepted and not failed:
         lines.append("The screen rejected every proxy: their explanations were not faithful enough to the oracle's, "
                      "so the oracle explained everything and the screen's own cost was pure overhead.")
+    elif report.screen is not None and not report.screen.accepted:
+        lines.append("No proxy passed the screen, so the oracle explained everything.")
     if roles.get("estimator"):
         used = Counter(next((g.proxy for g in e.gate if g.agrees), e.gate[0].proxy) for e in done
                        if e.role == "estimator" and e.gate)

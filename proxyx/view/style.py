@@ -1,10 +1,29 @@
-"""How values look in every view: one colour scale (shap's text-plot colours) and number formats.
+"""How values look in every view: one colour scale (shap's text-plot colours), number formats, safe text.
 
 Red pushes towards the explained label (the oracle's), blue against it; the
 intensity is |value| over the largest |value| of the same explanation.
+Text from data (ids, texts, labels) reaches the terminal through
+``printable``, so a data file cannot send escape sequences to it.
 """
 
 from __future__ import annotations
+
+import re
+
+#: C0 and C1 control characters, DEL, and the bidirectional overrides that reorder what a terminal shows
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match) -> str:
+    c = ord(match.group())
+    return {9: "\\t", 10: "\\n", 13: "\\r"}.get(c) or (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+
+
+def printable(text: object, *, lines: bool = False) -> str:
+    """``text`` with every control character written out (``\\x1b``, ``\\n``, ``\\u202e``), safe to print;
+    ``lines``: keep newlines and tabs (a long text, a log record)."""
+    return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_escape, str(text))
 
 TOWARDS = (255, 0, 81)
 AGAINST = (0, 138, 250)

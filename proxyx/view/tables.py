@@ -9,9 +9,16 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..results import ExplainReport, LedgerRow, ScreenResult
 from .baseline import baseline_table
+from .style import printable
+
+
+def plain(text: object) -> Text:
+    """A table cell or line holding data: control characters escaped, no markup read into it."""
+    return Text(printable(text))
 
 
 def usd(x: float | None) -> str:
@@ -49,7 +56,8 @@ def ledger_table(rows: list[LedgerRow], title: str = "Cost by model") -> Table:
         t.add_column(col, justify="right")
     for r in rows:
         paid = r.cost.paid
-        cells = [r.model, f"{r.role} / {r.purpose}", str(paid.calls), str(r.cost.hits), str(paid.tokens), usd(paid.usd)]
+        cells = [plain(r.model), plain(f"{r.role} / {r.purpose}"), str(paid.calls), str(r.cost.hits), str(paid.tokens),
+                 usd(paid.usd)]
         t.add_row(*cells, *([str(r.cost.failures)] if failures else []))
     return t
 
@@ -61,11 +69,12 @@ def explain_table(report: ExplainReport) -> Table:
     t.add_column("", justify="right")
     t.add_row("instances", f"{s.explained} explained, {s.failed} failed, of {s.instances}")
     for name, n in sorted(s.explained_by.items()):
-        t.add_row(f"  explained by {name}", str(n))
+        t.add_row(plain(f"  explained by {name}"), str(n))
     if report.screen:
         for p in report.screen.proxies:
             fid = "" if p.mean_fidelity is None else f", fidelity {p.mean_fidelity:.2f}"
-            t.add_row(f"  screen: {p.proxy}", f"{p.decision} (n={p.n}{fid})")
+            why = f": {p.error}" if p.error else ""
+            t.add_row(plain(f"  screen: {p.proxy}"), plain(f"{p.decision} (n={p.n}{fid}){why}"))
     c = report.crr
     if c:
         est = " (all-oracle cost estimated)" if c.estimated else ""
@@ -82,9 +91,10 @@ def explain_table(report: ExplainReport) -> Table:
     t.add_row("this run", f"{calls} calls paid, {hits} cache hits, {usd(paid)}")
     t.add_row("wall time", f"{s.wall_time_s:.1f} s")
     for note in report.notes:
-        t.add_row("note", note)
+        t.add_row("note", plain(note))
     if report.status != "complete":
-        t.add_row("status", f"[bold red]{report.status}[/]: {report.stop_reason or 'see failed instances'}")
+        why = plain(f": {report.stop_reason or 'see failed instances'}")
+        t.add_row("status", Text(report.status, style="bold red") + why)
     return t
 
 
@@ -95,7 +105,7 @@ def print_explain(report: ExplainReport, console: Console, path: Path | None = N
     console.print(explain_table(report))
     console.print(ledger_table(report.ledger))
     if path:
-        console.print(f"report: {path}")
+        console.print(plain(f"report: {path}"))
 
 
 def screen_table(result: ScreenResult) -> Table:
@@ -108,7 +118,7 @@ def screen_table(result: ScreenResult) -> Table:
     for p in result.proxies:
         cost = p.total_cost().nominal
         color = "green" if p.accepted else "red"
-        t.add_row(p.proxy, f"[{color}]{p.decision}[/]", str(p.n), str(p.examined), num(p.mean_d, ".4f"),
+        t.add_row(plain(p.proxy), Text(p.decision, style=color), str(p.n), str(p.examined), num(p.mean_d, ".4f"),
                   f"({num(p.lower, '.4f')}, {num(p.upper, '.4f')})", num(p.mean_fidelity, ".3f"),
                   num(p.mean_spearman), num(p.mean_topk_jaccard), str(cost.calls), str(cost.tokens), usd(cost.usd))
     return t
@@ -116,4 +126,7 @@ def screen_table(result: ScreenResult) -> Table:
 
 def print_screen(result: ScreenResult, console: Console) -> None:
     console.print(screen_table(result))
-    console.print("accepted: " + (", ".join(result.accepted) or "none (the oracle will explain everything)"))
+    for p in result.proxies:
+        if p.error:  # why a screen could not finish (a failed call, the budget): not a rejection
+            console.print(plain(f"{p.proxy}: {p.decision}: {p.error}"), style="red")
+    console.print(plain("accepted: " + (", ".join(result.accepted) or "none (the oracle will explain everything)")))

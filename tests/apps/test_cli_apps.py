@@ -1,7 +1,9 @@
 """``proxyx compress`` / ``proxyx clean`` in a subprocess: a table on success, one line and exit 2 on bad input."""
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,65 @@ def test_commands_print_a_table_and_write_their_files(app_yaml, tmp_path, comman
     assert title in " ".join(out.stdout.split())
     for name in written:
         assert (tmp_path / "o" / name).is_file()
+
+
+@pytest.mark.parametrize("command", ["compress", "clean"])
+@pytest.mark.parametrize("out, needle", [
+    pytest.param(lambda t: t / "cache", "is inside the cache directory (cache_dir)", id="into-the-cache"),
+    pytest.param(lambda t: (t / "afile", (t / "afile").write_text("x"))[0], "afile' is not a directory",
+                 id="a-file-as-the-directory"),
+])
+def test_outputs_refused_before_anything_is_paid(app_yaml, tmp_path, command, out, needle):
+    path = app_yaml()
+    p = run(command, str(path), "-q", "-o", str(out(tmp_path)), cwd=tmp_path)
+    assert p.returncode == 2 and "Traceback" not in p.stderr + p.stdout, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], p.stderr
+    assert not (tmp_path / "cache" / "calls.sqlite").exists()  # refused before the cache was opened
+
+
+def test_a_prompt_file_that_is_read_only_is_refused_before_anything_is_paid(app_yaml, tmp_path):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "prompt.cleaned.oracle.txt").write_text("keep me")
+    (tmp_path / "o" / "prompt.cleaned.oracle.txt").chmod(0o444)
+    p = run("clean", str(app_yaml()), "-q", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert p.returncode == 2 and "(the oracle cleaned prompt) is read-only" in p.stderr, p.stderr
+    assert (tmp_path / "o" / "prompt.cleaned.oracle.txt").read_text() == "keep me"
+    assert not (tmp_path / "cache" / "calls.sqlite").exists()
+
+
+@pytest.mark.parametrize("command, budget, finished", [
+    # measured on this config (the proxy answers from the oracle's cache: same model): compress pays $0.0004 for
+    # the rankings, then $0.0007 for accuracy; clean $0.0004 for the attributions, then $0.0003
+    pytest.param("compress", 0.0008, "orders", id="compress"),
+    pytest.param("clean", 0.0005, "attributions", id="clean"),
+])
+def test_stopped_by_max_usd_exit_4_and_write_what_finished(app_yaml, tmp_path, command, budget, finished):
+    path = app_yaml(max_usd=budget)
+    p = run(command, str(path), "-q", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert p.returncode == 4 and "Traceback" not in p.stderr + p.stdout, p.stdout + p.stderr
+    doc = json.loads((tmp_path / "o" / f"{command}.json").read_text())
+    assert doc["status"] == "stopped_budget" and "max_usd" in doc["stop_reason"]
+    assert "oracle" in doc[finished] and any(k.startswith("proxy:") for k in doc[finished])
+    assert 0 < sum(r["cost"]["paid"]["usd"] for r in doc["ledger"]) <= budget
+    assert "stopped at the budget cap" in p.stdout and f"{command}.json" in p.stdout
+    again = run(command, str(app_yaml()), "-q", "-o", str(tmp_path / "o"), cwd=tmp_path)  # resumes from the cache
+    assert again.returncode == 0 and json.loads((tmp_path / "o" / f"{command}.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.parametrize("command", ["compress", "clean"])
+def test_a_report_that_cannot_be_written_at_the_end_goes_beside_the_cache(app_config, tmp_path, caplog, command):
+    """The report's path becomes a directory while the run pays (another process racing it)."""
+    from proxyx.apps import run_clean, run_compress
+
+    out = tmp_path / "o"
+
+    def race(stage, done, total):
+        (out / f"{command}.json").mkdir(parents=True, exist_ok=True)
+
+    runner = run_compress if command == "compress" else run_clean
+    report = runner(app_config(), out_dir=out, on_progress=race)
+    saved = Path(report.files["report"])
+    assert saved.parent == tmp_path / "cache" and saved.name.startswith(f"{command}.")
+    assert json.loads(saved.read_text())["status"] == "complete"
+    assert f"could not write {out / f'{command}.json'}" in caplog.text and str(saved) in caplog.text

@@ -79,8 +79,8 @@ def rerank_yaml(tmp_path):
 
 
 @pytest.mark.parametrize("over, message", [
-    pytest.param({"k": 0}, "rerank.k: Input should be greater than or equal to 1", id="k<1"),
-    pytest.param({"dataset": "squad"}, "rerank.dataset: Input should be 'debian_faq'", id="unknown-dataset"),
+    pytest.param({"k": 0}, "rerank.k: must be at least 1", id="k<1"),
+    pytest.param({"dataset": "squad"}, "rerank.dataset: must be 'debian_faq', got 'squad'", id="unknown-dataset"),
     pytest.param({"questions": 500}, "rerank.questions: 500 asked, but debian_faq has", id="too-many-questions"),
     pytest.param({"top": [1, 4]}, "top 4 is more than k = 3", id="top>k"),
 ])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 
@@ -76,3 +77,28 @@ def test_no_key_at_all_is_not_retried(relay, make_model):
     with pytest.raises(CallFailed, match="after 1 attempt; set api_key_env"):
         model.predict([POSITIVE])
     assert r.log == []
+
+
+@pytest.mark.parametrize("text, shown", [
+    pytest.param("http://alice:s3cret@host:8000/v1", "http://[redacted]@host:8000/v1", id="user-and-password"),
+    pytest.param("could not connect to https://tok3n@api.example.com: refused",
+                 "could not connect to https://[redacted]@api.example.com: refused", id="token-in-a-message"),
+    pytest.param("'http://a:b@h/v1' and http://c:d@h2", "'http://[redacted]@h/v1' and http://[redacted]@h2", id="two"),
+    pytest.param("http://host/v1?x=a@b", "http://host/v1?x=a@b", id="at-sign-in-the-path-is-not-userinfo"),
+])
+def test_url_credentials_are_redacted(text, shown):
+    from proxyx.errors import redact
+    from proxyx.models.llm import scrub
+
+    assert redact(text) == shown and scrub(text) == shown
+
+
+def test_a_config_keeps_url_credentials_for_the_calls_but_never_writes_them():
+    from proxyx.config import apply_overrides, parse_config
+
+    base = "http://alice:s3cret@127.0.0.1:9/v1"
+    cfg = parse_config({"oracle": {"model": "openai/gpt-4o-mini", "api_base": base},
+                        "proxies": [{"model": "hosted_vllm/m", "deployments": [{"api_base": base}]}]})
+    assert apply_overrides(cfg, **{"dataset.limit": 2}).oracle.api_base == base  # calls still go there
+    dumped = json.dumps(cfg.model_dump(mode="json"))
+    assert "s3cret" not in dumped and "alice" not in dumped and dumped.count("http://[redacted]@127.0.0.1:9/v1") == 2

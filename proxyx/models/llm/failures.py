@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ...config import ModelConfig
+from ...errors import redact
 from .parse import Malformed
 
 #: HTTP statuses worth another attempt
@@ -48,12 +49,12 @@ class Failure:
 
 
 def scrub(text: str, secrets: Sequence[str] = ()) -> str:
-    """``text`` without the given secrets, bearer tokens or ``sk-...`` keys."""
+    """``text`` without the given secrets, bearer tokens, ``sk-...`` keys or credentials in a URL."""
     for s in secrets:
         if s:
             text = text.replace(s, "[redacted]")
     text = re.sub(r"(?i)(bearer\s+)[^\s'\"]+", r"\1[redacted]", text)
-    return re.sub(r"\bsk-[A-Za-z0-9_\-]{6,}", "[redacted]", text)
+    return redact(re.sub(r"\bsk-[A-Za-z0-9_\-]{6,}", "[redacted]", text))
 
 
 def retry_after_s(exc: BaseException) -> float | None:
@@ -103,11 +104,11 @@ def _endpoint(chain: list[BaseException], endpoints: Sequence[str]) -> str:
             continue
         for base in endpoints:
             if base and url.startswith(base.rstrip("/")):
-                return base.rstrip("/")
+                return redact(base.rstrip("/"))
         parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return redact(f"{parts.scheme}://{parts.netloc}")
     known = [b for b in endpoints if b]
-    return known[0].rstrip("/") if len(known) == 1 else "the provider"
+    return redact(known[0].rstrip("/")) if len(known) == 1 else "the provider"
 
 
 def _detail(exc: BaseException, secrets: Sequence[str]) -> str:
