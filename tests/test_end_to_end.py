@@ -45,6 +45,7 @@ def test_explain_then_rerun_from_cache(tmp_path):
     config = quickstart(tmp_path)
     p, first = explain(config, "--limit", "3", "-q")
     assert p.returncode == 0, p.stderr
+    assert "SWA cache" not in p.stderr and "llama_" not in p.stderr, p.stderr  # llama.cpp's log stays quiet
     assert first["summary"]["instances"] == 3 and first["status"] == "complete"
     for e in first["instances"]:
         assert len(e["attribution"]) == len(e["units"]) > 0

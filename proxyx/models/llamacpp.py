@@ -27,9 +27,12 @@ gives. The cuts:
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import sys
 import threading
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +85,56 @@ def gguf_file(model_path: str | None) -> Path:
     return path
 
 
+# ggml.h's ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the previous message)
+_GGML_ERROR, _GGML_CONT = 4, 5
+_load_errors: deque[str] = deque(maxlen=20)  # llama.cpp's error messages since the last load began
+_log_hook = None  # the installed callback (kept referenced: C holds a pointer to it)
+
+
+def _route_llama_logs() -> None:
+    """Let only llama.cpp's errors reach stderr; they are also kept for the message of a failed load.
+
+    llama-cpp-python's own callback reads ggml's log levels by an older numbering, so even with
+    ``verbose=False`` it prints every warning (``llama_kv_cache_iswa: using full-size SWA cache``).
+    """
+    global _log_hook
+    if _log_hook is not None:
+        return
+    import llama_cpp
+
+    last = [0]
+
+    @llama_cpp.llama_log_callback
+    def hook(level: int, text: bytes, _user_data) -> None:
+        if level != _GGML_CONT:
+            last[0] = level
+        if last[0] == _GGML_ERROR:
+            message = text.decode("utf-8", "replace")
+            if level == _GGML_CONT and _load_errors:
+                _load_errors[-1] += message
+            else:
+                _load_errors.append(message)
+            sys.stderr.write(message)  # during a load llama-cpp-python points sys.stderr at /dev/null
+
+    llama_cpp.llama_log_set(hook, ctypes.c_void_p(0))
+    _log_hook = hook
+
+
+def load_llama(path: Path, name: str, **params):
+    """A ``llama_cpp.Llama`` on the GGUF ``path``, quiet but for llama.cpp's errors, which a failed load quotes."""
+    try:
+        from llama_cpp import Llama
+    except ImportError as e:
+        raise ModelError(f"{name} needs llama-cpp-python; run: {_INSTALL_HINT}") from e
+    _route_llama_logs()
+    _load_errors.clear()
+    try:
+        return Llama(model_path=str(path), logits_all=False, swa_full=True, verbose=False, **params)
+    except ValueError as e:
+        said = " ".join(_load_errors[0].split()) if _load_errors else str(e)  # the first error is the cause
+        raise ModelError(f"llama.cpp could not load {path} ({said}); check that it is a GGUF model file") from e
+
+
 class LlamaCppModel(Model):
     """A GGUF model run by llama-cpp-python in this process (default: Gemma 3 270M).
 
@@ -122,16 +175,8 @@ class LlamaCppModel(Model):
     def _load(self):
         if self.llm_ is not None:
             return self.llm_
-        path = self._model_path()
-        try:
-            from llama_cpp import Llama
-        except ImportError as e:
-            raise ModelError(f"{self.name} needs llama-cpp-python; run: {_INSTALL_HINT}") from e
-        try:
-            llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                        n_threads_batch=self.n_threads, logits_all=False, swa_full=True, verbose=False)
-        except ValueError as e:
-            raise ModelError(f"llama.cpp could not load {path} ({e}); check that it is a GGUF model file") from e
+        llm = load_llama(self._model_path(), self.name, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                         n_threads_batch=self.n_threads)
         self.label_ids_ = self._label_token_ids(llm)
         # its last token may merge with the text's first one ("Review: " + "Great" -> "▁Great"), so leave it out
         self.prefix_ = llm.tokenize(prompt_prefix(self.task).encode("utf-8"), add_bos=True, special=False)[:-1]

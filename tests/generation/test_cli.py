@@ -41,6 +41,7 @@ def test_explain_generate_document_and_word_levels(tmp_path):
     cfg = make(tmp_path)
     result = runner.invoke(app, ["explain", str(cfg), "-q"])
     assert result.exit_code == 0, result.output
+    assert "SWA cache" not in result.output  # llama.cpp's log stays quiet
     report = ExplainReport.load(tmp_path / "report.json")
     g = report.generated[0]
     assert g.answer.strip() and report.instances == [] and report.generation.levels == ["document", "word"]
