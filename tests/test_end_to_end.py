@@ -66,7 +66,8 @@ def test_explain_then_rerun_from_cache(tmp_path):
 
 
 def test_fidelity_and_crr_reported(tmp_path):
-    config = quickstart(tmp_path, **{"fidelity.enabled": True, "explainer.method": "lime"})
+    config = quickstart(tmp_path, **{"fidelity.enabled": True, "explainer.method": "lime",
+                                     "fidelity.heldout_samples": 16})
     p, doc = explain(config, "--limit", "2", "-q")
     assert p.returncode == 0, p.stderr
     proxied = [e for e in doc["instances"] if e["role"] == "proxy"]
@@ -105,7 +106,7 @@ def test_gemma_under_another_name_passes_the_screen_with_fidelity_one(tmp_path):
 def test_estimator_asks_the_oracle_only_its_n_masks(tmp_path):
     config = quickstart(tmp_path, **{"explainer.estimator": "control_variate", "explainer.oracle_samples": 12,
                                      "explainer.samples": 48, "fidelity.enabled": True, "fidelity.heldout_samples": 16})
-    p, report = explain(config, "--limit", "2", "-q", "--no-html", "--show", "0")
+    p, report = explain(config, "--limit", "1", "-q", "--no-html", "--show", "0")
     assert p.returncode == 0, p.stderr
     for e in report["instances"]:
         assert e["role"] == "estimator" and e["estimator"]["name"] == "control_variate"

@@ -89,6 +89,7 @@ def gguf_file(model_path: str | None) -> Path:
 _GGML_ERROR, _GGML_CONT = 4, 5
 _load_errors: deque[str] = deque(maxlen=20)  # llama.cpp's error messages since the last load began
 _log_hook = None  # the installed callback (kept referenced: C holds a pointer to it)
+_LABEL_IDS: dict[tuple, dict[str, np.ndarray]] = {}  # (GGUF file, its mtime, verbalizers) -> label token ids
 
 
 def _route_llama_logs() -> None:
@@ -175,28 +176,34 @@ class LlamaCppModel(Model):
     def _load(self):
         if self.llm_ is not None:
             return self.llm_
-        llm = load_llama(self._model_path(), self.name, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                         n_threads_batch=self.n_threads)
-        self.label_ids_ = self._label_token_ids(llm)
+        path = self._model_path()
+        llm = load_llama(path, self.name, n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads)
+        self.label_ids_ = self._label_token_ids(llm, path)
         # its last token may merge with the text's first one ("Review: " + "Great" -> "▁Great"), so leave it out
         self.prefix_ = llm.tokenize(prompt_prefix(self.task).encode("utf-8"), add_bos=True, special=False)[:-1]
         self.held_ = []
         self.llm_ = llm
         return llm
 
-    def _label_token_ids(self, llm) -> dict[str, np.ndarray]:
-        """For each label, every token whose text (stripped, lower-cased) is its verbalizer word."""
+    def _label_token_ids(self, llm, path: Path) -> dict[str, np.ndarray]:
+        """For each label, every token whose text (stripped, lower-cased) is its verbalizer word.
+
+        Scanning the vocabulary takes about a second, so it is done once per model file and verbalizers.
+        """
         want = {self.task.word(lab).strip().lower(): lab for lab in self.labels}
-        found: dict[str, list[int]] = {lab: [] for lab in self.labels}
-        for tok in range(llm.n_vocab()):
-            lab = want.get(llm.detokenize([tok]).decode("utf-8", "ignore").strip().lower())
-            if lab is not None:
-                found[lab].append(tok)
-        for lab, ids in found.items():
-            if not ids:
-                raise ConfigError(f"task.verbalizers.{lab}: {self.task.word(lab)!r} is not a single token of "
-                                  f"{self.name}; choose a one-token word such as 'positive' or 'negative'")
-        return {lab: np.array(ids) for lab, ids in found.items()}
+        key = (str(path), path.stat().st_mtime_ns, tuple(sorted(want.items())))
+        if key not in _LABEL_IDS:
+            found: dict[str, list[int]] = {lab: [] for lab in self.labels}
+            for tok in range(llm.n_vocab()):
+                lab = want.get(llm.detokenize([tok]).decode("utf-8", "ignore").strip().lower())
+                if lab is not None:
+                    found[lab].append(tok)
+            for lab, ids in found.items():
+                if not ids:
+                    raise ConfigError(f"task.verbalizers.{lab}: {self.task.word(lab)!r} is not a single token of "
+                                      f"{self.name}; choose a one-token word such as 'positive' or 'negative'")
+            _LABEL_IDS[key] = {lab: np.array(ids) for lab, ids in found.items()}
+        return _LABEL_IDS[key]
 
     def _tokens(self, text: str) -> list[int]:
         return self._load().tokenize(completion_prompt(self.task, text).encode("utf-8"), add_bos=True,
