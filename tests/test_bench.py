@@ -234,7 +234,8 @@ def test_with_the_gemma_oracle(tmp_path):
     """One tiny cell with the embedded llama.cpp oracle (skipped where it is not installed)."""
     pytest.importorskip("proxyx.models.llamacpp")
     pytest.importorskip("llama_cpp")
-    cfg = make(tmp_path, oracle="local/gemma-3-270m", limit=1, grid="{proxies: [vader-twin], methods: [lime], samples: [8]}")
+    cfg = make(tmp_path, "fidelity: {heldout_samples: 8}\n", oracle="local/gemma-3-270m", limit=1,
+               grid="{proxies: [vader-twin], methods: [lime], samples: [8]}")
     doc = run_bench(load_config(cfg), out_dir=tmp_path / "out")
     assert doc.status == "complete", doc.stop_reason
     (cell,) = doc.cells

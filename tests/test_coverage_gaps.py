@@ -289,34 +289,53 @@ def cached_calls(cache: Path) -> int:
         return 0
 
 
+SLOW_ORACLE = '''
+"""A lexicon oracle that takes 10 ms a text, like a remote model: a run lasts seconds on any machine."""
+import time
+
+GOOD = {"delicious", "best", "good", "love", "wonderful", "lovely", "perfect", "affordable", "healthy", "fresh"}
+
+
+def classify(texts):
+    time.sleep(0.01 * len(texts))
+    rows = []
+    for t in texts:
+        good = sum(w.strip(".,").lower() in GOOD for w in t.split())
+        p = min(0.95, 0.2 + 0.25 * good)
+        rows.append([p, 1 - p])
+    return rows
+'''
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a subprocess is POSIX-only")
-def test_ctrl_c_exits_130_and_the_cache_resumes(tmp_path, fine_foods):
-    # long enough (about 60k calls) that the signal lands mid-run even on a loaded machine
-    rows = [(x.id, x.text, x.label) for x in fine_foods if len(x.text.split()) >= 30][:15]
-    cfg = make(tmp_path, write_jsonl(tmp_path / "r.jsonl", rows), proxies="", samples=4000)
-    cfg.write_text(cfg.read_text().replace("proxies:\n", "proxies: []\n"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def test_ctrl_c_exits_130_and_the_cache_resumes(tmp_path):
+    (tmp_path / "slow_oracle.py").write_text(SLOW_ORACLE)
+    cfg = make(tmp_path, write_jsonl(tmp_path / "r.jsonl"), proxies="", samples=40)
+    cfg.write_text(cfg.read_text().replace("oracle: local/vader\n", "oracle: python:slow_oracle:classify\n")
+                   .replace("proxies:\n", "proxies: []\n"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
     # a background job (CI, nohup ... &) inherits SIGINT ignored, and Python then installs no Ctrl-C handler:
     # give the child the default disposition, as an interactive shell would
     p = subprocess.Popen([sys.executable, "-m", "proxyx", "explain", str(cfg), "-q", "--no-html"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
-    while cached_calls(tmp_path / "cache") < 200 and p.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # one instance is its label and 40 masks (0.4 s); eight of them: at least 2.8 s are left when this returns
+    while cached_calls(tmp_path / "cache") < 30 and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert p.poll() is None, "the run ended before it could be interrupted; make it longer"
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert "Traceback" not in err
     kept = cached_calls(tmp_path / "cache")
-    assert kept >= 200
+    assert kept >= 30
 
     r = subprocess.run([sys.executable, "-m", "proxyx", "explain", str(cfg), "-q", "--no-html"],
                        capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr
     doc = json.loads((tmp_path / "report.json").read_text())
-    assert doc["status"] == "complete" and len(doc["instances"]) == len(rows)
+    assert doc["status"] == "complete" and len(doc["instances"]) == len(REVIEWS)
     hits = sum(row["cost"]["hits"] for row in doc["ledger"])
     paid = sum(row["cost"]["paid"]["calls"] for row in doc["ledger"])
     assert hits >= kept  # nothing answered before Ctrl-C is paid again

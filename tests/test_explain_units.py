@@ -27,7 +27,8 @@ def test_sentence_units_explain_the_text_sentence_by_sentence(tmp_path):
 def test_demonstration_units_explain_the_prompt_with_the_in_context_proxy(tmp_path):
     config = quickstart(tmp_path, **{"explainer.unit": "demonstration", "explainer.method": "kernel_shap",
                                      "explainer.samples": 8, "task.few_shot": DEMOS,
-                                     "proxies": [{"model": "local/incontext-tfidf"}], "fidelity.enabled": True})
+                                     "proxies": [{"model": "local/incontext-tfidf"}], "fidelity.enabled": True,
+                                     "fidelity.heldout_samples": 16})
     p, report = explain(config, "--limit", "2", "-q")
     assert p.returncode == 0, p.stderr
     assert [d["text"] for d in DEMOS] == report["instances"][0]["units"]

@@ -15,11 +15,7 @@ with what decoding would produce (decoded-output reuse).
 
 from __future__ import annotations
 
-import io
-import os
-import sys
 import threading
-from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 
 import numpy as np
@@ -27,22 +23,8 @@ import numpy as np
 from ..config import ModelConfig, Price
 from ..errors import DataError, ModelError
 from ..genconfig import GenTask
-from ..models.llamacpp import gguf_file
+from ..models.llamacpp import gguf_file, load_llama
 from .backend import Decoded, GenBackend, OnResult, Scored, TokenScores
-
-
-@contextmanager
-def _quiet_stderr():
-    """Silence stderr for a moment: llama.cpp's log callback writes to ``sys.stderr``, its C code to fd 2."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null, redirect_stderr(io.StringIO()):
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _lse(row: np.ndarray) -> float:
@@ -95,17 +77,8 @@ class LlamaGen(GenBackend):
     def _load(self):
         if self.llm_ is not None:
             return self.llm_
-        path = self.model_file()
-        try:
-            from llama_cpp import Llama
-        except ImportError as e:
-            raise ModelError(f"{self.name} needs llama-cpp-python; run: pip install 'proxyx[local]'") from e
-        try:
-            with _quiet_stderr():  # llama.cpp logs its SWA cache choice to fd 2 even with verbose=False
-                llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_batch=self.block, n_threads=self.n_threads,
-                            n_threads_batch=self.n_threads, logits_all=False, swa_full=True, verbose=False)
-        except ValueError as e:
-            raise ModelError(f"llama.cpp could not load {path} ({e}); check that it is a GGUF model file") from e
+        llm = load_llama(self.model_file(), self.name, n_ctx=self.n_ctx, n_batch=self.block,
+                         n_threads=self.n_threads, n_threads_batch=self.n_threads)
         self.stop_ids_ = self._stop_ids(llm)
         self._stops = frozenset(self.stop_ids_.tolist())
         self.llm_ = llm

@@ -27,9 +27,12 @@ gives. The cuts:
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import sys
 import threading
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +85,57 @@ def gguf_file(model_path: str | None) -> Path:
     return path
 
 
+# ggml.h's ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the previous message)
+_GGML_ERROR, _GGML_CONT = 4, 5
+_load_errors: deque[str] = deque(maxlen=20)  # llama.cpp's error messages since the last load began
+_log_hook = None  # the installed callback (kept referenced: C holds a pointer to it)
+_LABEL_IDS: dict[tuple, dict[str, np.ndarray]] = {}  # (GGUF file, its mtime, verbalizers) -> label token ids
+
+
+def _route_llama_logs() -> None:
+    """Let only llama.cpp's errors reach stderr; they are also kept for the message of a failed load.
+
+    llama-cpp-python's own callback reads ggml's log levels by an older numbering, so even with
+    ``verbose=False`` it prints every warning (``llama_kv_cache_iswa: using full-size SWA cache``).
+    """
+    global _log_hook
+    if _log_hook is not None:
+        return
+    import llama_cpp
+
+    last = [0]
+
+    @llama_cpp.llama_log_callback
+    def hook(level: int, text: bytes, _user_data) -> None:
+        if level != _GGML_CONT:
+            last[0] = level
+        if last[0] == _GGML_ERROR:
+            message = text.decode("utf-8", "replace")
+            if level == _GGML_CONT and _load_errors:
+                _load_errors[-1] += message
+            else:
+                _load_errors.append(message)
+            sys.stderr.write(message)  # during a load llama-cpp-python points sys.stderr at /dev/null
+
+    llama_cpp.llama_log_set(hook, ctypes.c_void_p(0))
+    _log_hook = hook
+
+
+def load_llama(path: Path, name: str, **params):
+    """A ``llama_cpp.Llama`` on the GGUF ``path``, quiet but for llama.cpp's errors, which a failed load quotes."""
+    try:
+        from llama_cpp import Llama
+    except ImportError as e:
+        raise ModelError(f"{name} needs llama-cpp-python; run: {_INSTALL_HINT}") from e
+    _route_llama_logs()
+    _load_errors.clear()
+    try:
+        return Llama(model_path=str(path), logits_all=False, swa_full=True, verbose=False, **params)
+    except ValueError as e:
+        said = " ".join(_load_errors[0].split()) if _load_errors else str(e)  # the first error is the cause
+        raise ModelError(f"llama.cpp could not load {path} ({said}); check that it is a GGUF model file") from e
+
+
 class LlamaCppModel(Model):
     """A GGUF model run by llama-cpp-python in this process (default: Gemma 3 270M).
 
@@ -123,35 +177,33 @@ class LlamaCppModel(Model):
         if self.llm_ is not None:
             return self.llm_
         path = self._model_path()
-        try:
-            from llama_cpp import Llama
-        except ImportError as e:
-            raise ModelError(f"{self.name} needs llama-cpp-python; run: {_INSTALL_HINT}") from e
-        try:
-            llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                        n_threads_batch=self.n_threads, logits_all=False, swa_full=True, verbose=False)
-        except ValueError as e:
-            raise ModelError(f"llama.cpp could not load {path} ({e}); check that it is a GGUF model file") from e
-        self.label_ids_ = self._label_token_ids(llm)
+        llm = load_llama(path, self.name, n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads)
+        self.label_ids_ = self._label_token_ids(llm, path)
         # its last token may merge with the text's first one ("Review: " + "Great" -> "▁Great"), so leave it out
         self.prefix_ = llm.tokenize(prompt_prefix(self.task).encode("utf-8"), add_bos=True, special=False)[:-1]
         self.held_ = []
         self.llm_ = llm
         return llm
 
-    def _label_token_ids(self, llm) -> dict[str, np.ndarray]:
-        """For each label, every token whose text (stripped, lower-cased) is its verbalizer word."""
+    def _label_token_ids(self, llm, path: Path) -> dict[str, np.ndarray]:
+        """For each label, every token whose text (stripped, lower-cased) is its verbalizer word.
+
+        Scanning the vocabulary takes about a second, so it is done once per model file and verbalizers.
+        """
         want = {self.task.word(lab).strip().lower(): lab for lab in self.labels}
-        found: dict[str, list[int]] = {lab: [] for lab in self.labels}
-        for tok in range(llm.n_vocab()):
-            lab = want.get(llm.detokenize([tok]).decode("utf-8", "ignore").strip().lower())
-            if lab is not None:
-                found[lab].append(tok)
-        for lab, ids in found.items():
-            if not ids:
-                raise ConfigError(f"task.verbalizers.{lab}: {self.task.word(lab)!r} is not a single token of "
-                                  f"{self.name}; choose a one-token word such as 'positive' or 'negative'")
-        return {lab: np.array(ids) for lab, ids in found.items()}
+        key = (str(path), path.stat().st_mtime_ns, tuple(sorted(want.items())))
+        if key not in _LABEL_IDS:
+            found: dict[str, list[int]] = {lab: [] for lab in self.labels}
+            for tok in range(llm.n_vocab()):
+                lab = want.get(llm.detokenize([tok]).decode("utf-8", "ignore").strip().lower())
+                if lab is not None:
+                    found[lab].append(tok)
+            for lab, ids in found.items():
+                if not ids:
+                    raise ConfigError(f"task.verbalizers.{lab}: {self.task.word(lab)!r} is not a single token of "
+                                      f"{self.name}; choose a one-token word such as 'positive' or 'negative'")
+            _LABEL_IDS[key] = {lab: np.array(ids) for lab, ids in found.items()}
+        return _LABEL_IDS[key]
 
     def _tokens(self, text: str) -> list[int]:
         return self._load().tokenize(completion_prompt(self.task, text).encode("utf-8"), add_bos=True,

@@ -1,4 +1,8 @@
-"""``proxyx compress`` / ``proxyx clean`` in a subprocess: a table on success, one line and exit 2 on bad input."""
+"""``proxyx compress`` / ``proxyx clean``: a table on success, one line and exit 2 on bad input.
+
+Successful runs and one bad input per command go through a subprocess (the real entry point); the other bad
+inputs through typer's CliRunner in process: the same handler, without the subprocess's seconds of imports.
+"""
 
 import json
 import subprocess
@@ -6,10 +10,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from proxyx.cli import app
 
 
 def run(*args, cwd):
     return subprocess.run([sys.executable, "-m", "proxyx", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def run_in_process(*args, cwd):
+    """``run`` through CliRunner: a CompletedProcess with the exit code, stdout and stderr."""
+    result = CliRunner().invoke(app, list(args))
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 BAD = [
@@ -21,20 +34,21 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("command, over, message", [
-    *[pytest.param(c, over, msg, id=f"{c}-{name}") for c in ("compress", "clean") for over, msg, name in BAD],
+@pytest.mark.parametrize("command, over, message, runner", [
+    *[pytest.param(c, over, msg, run if name == "unknown-model" else run_in_process, id=f"{c}-{name}")
+      for c in ("compress", "clean") for over, msg, name in BAD],
     pytest.param("compress", {"compress": {"methods": ["self_information"]}}, "self_information needs",
-                 id="compress-self-information-without-gemma"),
+                 run_in_process, id="compress-self-information-without-gemma"),
     pytest.param("compress", {"proxies": [], "compress": {"methods": ["proxy"]}}, "'proxies' is empty",
-                 id="compress-proxy-without-proxies"),
+                 run_in_process, id="compress-proxy-without-proxies"),
     pytest.param("clean", {"clean": {"poison": {"count": 7}}}, "clean.poison.count: 7 is more than the 6 demonstrations",
-                 id="clean-poison-above-k"),
+                 run_in_process, id="clean-poison-above-k"),
     pytest.param("clean", {"clean": {"poison": {"indices": [1, 6]}}}, "clean.poison.indices: [6] out of range",
-                 id="clean-poison-index-out-of-range"),
+                 run_in_process, id="clean-poison-index-out-of-range"),
 ])
-def test_bad_input_is_one_line_and_exit_2(app_yaml, tmp_path, command, over, message):
+def test_bad_input_is_one_line_and_exit_2(app_yaml, tmp_path, command, over, message, runner):
     path = app_yaml(**over)
-    out = run(command, str(path), "-q", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    out = runner(command, str(path), "-q", "-o", str(tmp_path / "o"), cwd=tmp_path)
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]

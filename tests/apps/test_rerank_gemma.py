@@ -19,7 +19,7 @@ def run(tmp_path_factory):
     config = {"seed": 0, "oracle": "local/gemma-3-270m", "cache_dir": str(tmp / "cache"),
               "output": str(tmp / "rerank.json"), "screen": {"min_instances": 2},
               "rerank": {"k": 3, "questions": 2, "passage_words": 30, "random_seeds": 2,
-                         "prompt": {"max_tokens": 12}}}
+                         "top": [1], "prompt": {"max_tokens": 8}}}  # answers from the top passage only
     path = tmp / "rerank.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     first = CliRunner().invoke(app, ["rerank", str(path), "--quiet"])

@@ -25,12 +25,12 @@ def _fake_key(monkeypatch):
     monkeypatch.setenv(KEY_ENV, FAKE_KEY)  # the local llama.cpp servers check none; the openai client wants one
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """A real llama.cpp server on loopback serving Gemma 3 270M: a hosted model."""
+    """A real llama.cpp server on loopback serving Gemma 3 270M (one token per forward pass): a hosted model."""
     if SKIP_REASON:
         pytest.skip(SKIP_REASON)
-    proc, srv = start_server(gguf_path(), tmp_path_factory.mktemp("gen-llama") / "server.log", n_threads=1)
+    proc, srv = start_server(gguf_path(), tmp_path_factory.mktemp("gen-llama") / "server.log", n_threads=1, n_batch=1)
     try:
         yield srv
     finally:

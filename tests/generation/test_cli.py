@@ -15,6 +15,7 @@ from .support import DOCS, QUESTION
 
 runner = CliRunner()
 SHORT = ("Berlin is the capital of Germany.", "The Eiffel tower is in Paris.")  # 6 words each: 64 coalitions
+TINY = ("Berlin is Germany's capital.", "Paris has the Louvre.")  # 4 words each: 16 coalitions
 
 
 def make(tmp_path: Path, rows=None, template="Context:\\n{context}\\n\\nQuestion: {question}\\nAnswer:",
@@ -39,9 +40,10 @@ def one_line_error(result) -> str:
 
 
 def test_explain_generate_document_and_word_levels(tmp_path):
-    cfg = make(tmp_path)
+    cfg = make(tmp_path, rows=[{"id": "q1", "question": QUESTION, "documents": list(TINY), "gold_document": 0}])
     result = runner.invoke(app, ["explain", str(cfg), "-q"])
     assert result.exit_code == 0, result.output
+    assert "SWA cache" not in result.output  # llama.cpp's log stays quiet
     report = ExplainReport.load(tmp_path / "report.json")
     g = report.generated[0]
     assert g.answer.strip() and report.instances == [] and report.generation.levels == ["document", "word"]
@@ -49,7 +51,7 @@ def test_explain_generate_document_and_word_levels(tmp_path):
     assert doc.unit == "document" and doc.exact and doc.active == [0, 1] and doc.evals == 4
     assert word.unit == "word" and word.exact and len(word.selected) == 0
     top = doc.selected[0]
-    assert word.active == list(range(6 * top, 6 * top + 6))  # the words of the top document only
+    assert word.active == list(range(4 * top, 4 * top + 4))  # the words of the top document only
     assert all((v is None) == (i not in word.active) for i, v in enumerate(word.values))
     assert doc.cost.nominal.calls == 4 and word.cost.nominal.calls + doc.cost.nominal.calls >= 2 ** len(word.active)
     assert report.generation.mean_calls_by_level["document"] == 4

@@ -62,12 +62,17 @@ class Server:
         return sum('"POST /v1/' in line and '" 200' in line for line in lines)
 
 
-def start_server(model_path: Path, log_path: Path, *, startup_s: float = 120.0,
-                 n_threads: int = N_THREADS) -> tuple[subprocess.Popen, Server]:
-    """Start ``python -m llama_cpp.server`` on a free loopback port and wait until it answers."""
+def start_server(model_path: Path, log_path: Path, *, startup_s: float = 120.0, n_threads: int = N_THREADS,
+                 n_batch: int | None = None) -> tuple[subprocess.Popen, Server]:
+    """Start ``python -m llama_cpp.server`` on a free loopback port and wait until it answers.
+
+    ``n_batch=1`` evaluates one token per forward pass: a prompt's numbers then do not depend on how much of it
+    the KV cache held from the request before (llama.cpp's kernels give slightly different numbers for a token
+    in a batch of another size).
+    """
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
-           "--port", str(port), *server_flags(n_threads)]
+           "--port", str(port), *server_flags(n_threads), *(["--n_batch", str(n_batch)] if n_batch else [])]
     log = log_path.open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

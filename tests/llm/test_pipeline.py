@@ -23,9 +23,9 @@ REVIEWS = [
 ]
 
 
-def write_config(tmp: Path, api_base: str, **oracle) -> Path:
+def write_config(tmp: Path, api_base: str, *, reviews=REVIEWS, samples: int = 16, **oracle) -> Path:
     data = tmp / "reviews.jsonl"
-    data.write_text("".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(REVIEWS)))
+    data.write_text("".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(reviews)))
     cfg = {
         "oracle": {"model": ROUTES["completion"], "api_base": api_base, "api_key_env": KEY_ENV, "concurrency": 2,
                    "timeout_s": 20, "max_retries": 1, "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}, **oracle},
@@ -33,7 +33,7 @@ def write_config(tmp: Path, api_base: str, **oracle) -> Path:
         "dataset": {"path": str(data)},
         "task": {"few_shot": [{"text": "Awful, it tasted like cardboard.", "label": "other"},
                               {"text": "Delicious, I love it!", "label": "great"}]},
-        "explainer": {"method": "lime", "samples": 16},
+        "explainer": {"method": "lime", "samples": samples},
         "cache_dir": str(tmp / "cache"),
         "output": str(tmp / "report.json"),
     }
@@ -70,11 +70,11 @@ def paid(doc: dict) -> int:
 def test_sigkill_then_resume_pays_nothing_twice(llama_server, tmp_path):
     fresh_dir, crash_dir = tmp_path / "fresh", tmp_path / "crash"
     fresh_dir.mkdir(), crash_dir.mkdir()
-    p, whole = run(write_config(fresh_dir, llama_server.api_base))
+    p, whole = run(write_config(fresh_dir, llama_server.api_base, samples=12))
     assert p.returncode == 0, p.stderr
     total = paid(whole)
 
-    config = write_config(crash_dir, llama_server.api_base)
+    config = write_config(crash_dir, llama_server.api_base, samples=12)
     proc = subprocess.Popen([sys.executable, "-m", "proxyx", "explain", str(config), "-q"], env=env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -112,13 +112,13 @@ def answers(tmp: Path) -> dict[str, list[float]]:
 
 def test_failed_instance_is_marked_and_the_run_goes_on(relay, tmp_path):
     r = relay(["500", "500"])  # the first call (instance 1's label) fails on both attempts
-    p, doc = run(write_config(tmp_path, r.url + "/v1", concurrency=1))
+    p, doc = run(write_config(tmp_path, r.url + "/v1", reviews=REVIEWS[:2], samples=8, concurrency=1))
     assert p.returncode == 3, p.stderr
     assert doc["status"] == "complete_with_failures"
     failed = [e for e in doc["instances"] if e["status"] == "failed"]
     assert failed and all("after 2 attempts" in e["error"] for e in failed)
     assert any("500" in e["error"] for e in failed)
-    assert doc["summary"]["explained"] == len(REVIEWS) - len(failed) > 0  # the run went on
+    assert doc["summary"]["explained"] == 2 - len(failed) > 0  # the run went on
 
 
 def test_budget_is_never_passed_with_concurrency(llama_server, tmp_path):
@@ -137,7 +137,7 @@ def test_budget_is_never_passed_with_concurrency(llama_server, tmp_path):
 
 def test_key_never_in_report_cache_or_output(relay, tmp_path):
     r = relay(["401"])  # the relay's error body echoes the Authorization header
-    p, doc = run(write_config(tmp_path, r.url + "/v1", concurrency=1))
+    p, doc = run(write_config(tmp_path, r.url + "/v1", reviews=REVIEWS[:2], samples=8, concurrency=1))
     assert any(s.authorization and FAKE_KEY in s.authorization for s in r.log)  # the key did reach the server
     assert p.returncode == 3
     assert FAKE_KEY not in p.stdout + p.stderr

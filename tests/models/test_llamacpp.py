@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from proxyx.config import ModelConfig, TaskConfig
-from proxyx.errors import ConfigError, DataError
+from proxyx.errors import ConfigError, DataError, ModelError
 from proxyx.models.llamacpp import GGUF_NAME, LlamaCppModel, ensure_gguf
 
 POSITIVE = ["Absolutely delicious! The best cookies I have ever had, my whole family loves them.",
@@ -93,6 +93,15 @@ def test_too_long_for_the_context(oracle):
 def test_missing_model_path_is_a_config_error(task):
     model = LlamaCppModel(config=ModelConfig(model="local/gemma-3-270m", model_path="/nonexistent/x.gguf"), task=task)
     with pytest.raises(ConfigError, match="model_path"):
+        model.predict(["Tasty."])
+
+
+def test_a_file_that_is_not_gguf_is_a_model_error_that_quotes_llama_cpp(task, tmp_path):
+    """llama.cpp's own log stays quiet, but its error names the cause."""
+    notes = tmp_path / "notes.gguf"
+    notes.write_text("these are my notes, not a model")
+    model = LlamaCppModel(config=ModelConfig(model="local/gemma-3-270m", model_path=str(notes)), task=task)
+    with pytest.raises(ModelError, match=r"invalid magic characters.*check that it is a GGUF model file"):
         model.predict(["Tasty."])
 
 
