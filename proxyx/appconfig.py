@@ -90,7 +90,7 @@ class InfluenceConfig(Strict):
     # filtered paraphrase, and that paraphrase labelled with the oracle's own prediction
     settings: Annotated[list[Literal["wordnet", "wordnet_reordered", "gemma", "gemma_oracle_label"]],
                         Field(min_length=1)] = ["wordnet", "wordnet_reordered", "gemma", "gemma_oracle_label"]
-    synonym_rate: Annotated[float, Field(gt=0, le=1)] = 0.9  # content words with a WordNet synonym replaced
+    synonym_rate: Annotated[float, Field(gt=0, le=1)] = 1.0  # share of content words with a WordNet synonym replaced
     min_similarity: Annotated[float, Field(ge=-1, le=1)] = 0.7  # Gemma paraphrase: MiniLM cosine to the source
     max_overlap: Annotated[float, Field(gt=0, le=1)] = 0.8  # Gemma paraphrase: share of its content words in the source
     candidates: Annotated[int, Field(ge=5, le=50)] = 10  # BM25's top k for each query (the source put in last if missing)

@@ -2,7 +2,8 @@
 
 ``synonymize(text, rate, rng, synonyms, vocabulary)`` replaces each content
 word (not one of the 179 English stop words of ``bm25s``) that WordNet gives
-a synonym for, with probability ``rate``, by one of its one-word synonyms
+a synonym for (itself or its lemma, regular inflections undone: the synonym
+is not re-inflected), with probability ``rate``, by one of its one-word synonyms
 (any sense, any part of speech: WordNet has no word-frequency order in the
 files we use), drawn uniformly among those in ``vocabulary`` (the training
 texts' words, so the query reads like the corpus) or among all when none
@@ -82,6 +83,20 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN_PLUS)
 
 
+#: regular inflections undone to find a word's WordNet lemma (``data.*`` lists lemmas only)
+_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"))
+
+
+def lemma(word: str, synonyms: dict[str, list[str]]) -> str | None:
+    """``word`` or its regular-inflection lemma, when WordNet gives it a synonym (None otherwise)."""
+    if word in synonyms:
+        return word
+    for end, repl in _SUFFIXES:
+        if word.endswith(end) and word[: -len(end)] + repl in synonyms:
+            return word[: -len(end)] + repl
+    return None
+
+
 def synonymize(text: str, rate: float, rng: random.Random, synonyms: dict[str, list[str]],
                vocabulary: set[str] | frozenset[str] = frozenset()) -> str:
     """``text`` with its content words replaced by WordNet synonyms (see the module docstring)."""
@@ -90,9 +105,10 @@ def synonymize(text: str, rate: float, rng: random.Random, synonyms: dict[str, l
     for word in text.split():
         m = _WORD.match(word)
         core = m.group(2).lower() if m else ""
-        if m and core in synonyms and core not in stop and rng.random() < rate:
+        base = lemma(core, synonyms) if m and core not in stop else None
+        if base and rng.random() < rate:
             head, old, tail = m.groups()
-            pool = [w for w in synonyms[core] if w in vocabulary] or synonyms[core]
+            pool = [w for w in synonyms[base] if w in vocabulary] or synonyms[base]
             new = rng.choice(pool)
             word = head + (new.capitalize() if old[0].isupper() else new) + tail
         out.append(word)
