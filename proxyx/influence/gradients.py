@@ -75,9 +75,9 @@ def example_gradient(model, loss_fn: Callable[[], object], names: Sequence[str])
 
 
 def _dot(a, b) -> float:
-    """Inner product of two tensors of one shape in float64, streamed in blocks (no full-size copy)."""
+    """Inner product of two tensors of one shape: float32 within a block, float64 across blocks (no full-size copy)."""
     a, b = a.reshape(-1), b.reshape(-1)
-    return sum(float(a[i : i + CHUNK].double() @ b[i : i + CHUNK].double()) for i in range(0, a.numel(), CHUNK))
+    return sum(float(a[i : i + CHUNK].float() @ b[i : i + CHUNK].float()) for i in range(0, a.numel(), CHUNK))
 
 
 @dataclass
