@@ -46,7 +46,14 @@ def torch_checkpoint(gguf: Path) -> Path:
     except (ImportError, ValueError) as e:
         raise ModelError(f"transformers could not load {gguf} for gradients ({e}); run: {INSTALL_HINT}") from e
     try:
-        model.save_pretrained(part)
+        from safetensors.torch import save_model
+
+        part.mkdir(parents=True, exist_ok=True)
+        # save_pretrained refuses a model read from a GGUF; its float32 weights and config are plain
+        save_model(model, str(part / "model.safetensors"), metadata={"format": "pt"})  # tied weights stored once
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.config.save_pretrained(part)
         tokenizer.save_pretrained(part)
         del model
         try:
