@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import Config
+from ..errors import DataError
 from ..results.influence import FilterCounts, InfluenceBench, MethodScore, SettingInfo
 from .context import InfluenceContext, open_influence
 from .engine import PURPOSE, ROLE, GradientEngine
@@ -179,6 +180,9 @@ def run_influence_bench(config: Config, *, on_progress: OnProgress | None = None
     ctx = open_influence(config)
     try:
         ic = config.influence
+        if len(ctx.train) < ic.candidates:
+            raise DataError(f"influence.candidates is {ic.candidates} but only {len(ctx.train)} training examples have "
+                            f"{ic.min_words}-{ic.max_words} words; lower influence.candidates or raise max_words")
         order = list(range(len(ctx.train)))
         random.Random(config.seed).shuffle(order)
         sources = order[: min(ic.sources, len(ctx.train))]

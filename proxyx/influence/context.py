@@ -27,7 +27,7 @@ def training_set(config: Config) -> list[Instance]:
         if ic.min_words <= len(x.text.split()) <= ic.max_words and x.text not in seen and x.label in config.task.labels:
             seen.add(x.text)
             out.append(x)
-    if len(out) < max(ic.candidates, 2):
+    if len(out) < 2:
         raise DataError(f"only {len(out)} training examples have {ic.min_words}-{ic.max_words} words and a label in "
                         f"task.labels; raise influence.max_words or check dataset.label_field")
     return out
