@@ -70,21 +70,19 @@ BENCH_ROWS = ROWS + [("f", "The chocolate bars melted in the box and tasted old.
                      ("h", "The dog food smells awful and my dog refused to eat it.", "other")]
 
 
-def test_the_benchmark_runs_every_setting_and_a_rerun_computes_nothing(tmp_path):
+def test_the_benchmark_runs_and_a_rerun_computes_nothing(tmp_path):
+    """The rule settings only: Gemma's paraphrases decode 80 tokens each (minutes on a shared machine)."""
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps({"id": i, "text": t, "label": lab}) + "\n" for i, t, lab in BENCH_ROWS))
     cfg = parse_config({**_config(tmp_path), "dataset": {"path": str(data)},
                         "influence": {"threads": 2, "max_words": 30, "sources": 4, "candidates": 5, "dims": [64, 256],
                                       "max_components": 2, "random_draws": 3, "timing_examples": 1,
-                                      "min_similarity": 0.3}})
+                                      "settings": ["wordnet", "wordnet_reordered"]}})
     first = run_influence_bench(cfg)
-    assert [s.name for s in first.settings] == ["wordnet", "wordnet_reordered", "gemma", "gemma_oracle_label"]
-    f = first.paraphrases
-    assert f.generated == 4 >= f.similar >= f.same_label >= f.rewritten == first.settings[2].queries
+    assert [s.name for s in first.settings] == ["wordnet", "wordnet_reordered"] and first.paraphrases is None
     table = first.table()
     assert 0 < table["peak_rss_gb"] < 4
-    scored = {s.name for s in first.settings if s.test_queries and s.queries > s.test_queries}
-    assert {"wordnet", "wordnet_reordered"} <= scored and set(table["settings"]) == scored
+    assert set(table["settings"]) == {"wordnet", "wordnet_reordered"}
     for methods in table["settings"].values():
         assert set(methods) == {"bm25", "random", "full", "projection_64", "projection_256", "greedy",
                                 "random_components"}
@@ -92,5 +90,5 @@ def test_the_benchmark_runs_every_setting_and_a_rerun_computes_nothing(tmp_path)
         assert all(0 <= v <= 1 for m in methods.values() for v in m.values())
     assert first.cost.paid.calls > 0 and first.seconds_per_1000 > 0
     again = run_influence_bench(cfg)
-    assert again.cost.paid.calls == 0 and again.oracle_cost.paid.calls == 0
+    assert again.cost.paid.calls == 0
     assert again.table() == table
