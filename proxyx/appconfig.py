@@ -96,14 +96,19 @@ class RerankConfig(Strict):
 
 
 class InfluenceConfig(Strict):
-    """``proxyx influence``: gradient training-data attribution and its retrieval benchmark (issue 12)."""
+    """``proxyx influence``: gradient training-data attribution and its retrieval benchmark (issues 12, 22)."""
 
-    sources: Annotated[int, Field(ge=4, le=5000)] = 48  # training reviews altered into queries (dev + test)
+    sources: Annotated[int, Field(ge=4, le=5000)] = 48  # training reviews paraphrased into queries (dev + test)
     dev_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.5  # of the sources: greedy selection sees only these
-    strengths: Annotated[list[Annotated[float, Field(gt=0, le=1)]], Field(min_length=1)] = [0.2, 0.5]
-    hard: bool = True  # also the strongest queries with the model's own label (the published hard case)
-    candidates: Annotated[int, Field(ge=2, le=50)] = 5  # BM25's top k for each query
-    dims: Annotated[list[Annotated[int, Field(gt=0, le=1 << 20)]], Field(min_length=1)] = [256, 1024, 4096, 16384]
+    # query settings (proxyx/influence/bench.py): WordNet synonyms, the same with clauses reordered, Gemma's
+    # filtered paraphrase, and that paraphrase labelled with the oracle's own prediction
+    settings: Annotated[list[Literal["wordnet", "wordnet_reordered", "gemma", "gemma_oracle_label"]],
+                        Field(min_length=1)] = ["wordnet", "wordnet_reordered", "gemma", "gemma_oracle_label"]
+    synonym_rate: Annotated[float, Field(gt=0, le=1)] = 1.0  # share of content words with a WordNet synonym replaced
+    min_similarity: Annotated[float, Field(ge=-1, le=1)] = 0.7  # Gemma paraphrase: MiniLM cosine to the source
+    max_overlap: Annotated[float, Field(gt=0, le=1)] = 0.8  # Gemma paraphrase: share of its content words in the source
+    candidates: Annotated[int, Field(ge=5, le=50)] = 10  # BM25's top k for each query (the source put in last if missing)
+    dims: Annotated[list[Annotated[int, Field(gt=0, le=1 << 20)]], Field(min_length=1)] = [1024, 4096, 16384, 65536]
     max_components: Annotated[int, Field(ge=1, le=20)] = 3  # greedy selection stops here
     random_draws: Annotated[int, Field(ge=1, le=1000)] = 20  # random component sets of the greedy set's size
     max_words: Annotated[int, Field(gt=0, le=2000)] = 60  # training reviews longer than this are left out

@@ -27,7 +27,7 @@ def training_set(config: Config) -> list[Instance]:
         if ic.min_words <= len(x.text.split()) <= ic.max_words and x.text not in seen and x.label in config.task.labels:
             seen.add(x.text)
             out.append(x)
-    if len(out) < max(ic.candidates, 2):
+    if len(out) < 2:
         raise DataError(f"only {len(out)} training examples have {ic.min_words}-{ic.max_words} words and a label in "
                         f"task.labels; raise influence.max_words or check dataset.label_field")
     return out
@@ -41,6 +41,15 @@ class InfluenceContext:
     store: GradStore
     ledger: Ledger
     _oracle: Scorer | None = field(default=None, repr=False)
+    _cache: CallCache | None = field(default=None, repr=False)
+
+    @property
+    def cache(self) -> CallCache:
+        """The call cache of ``cache_dir`` (oracle labels, paraphrases), opened on first use."""
+        if self._cache is None:
+            self._cache = CallCache(Path(self.config.cache_dir))
+            self._cache.check()
+        return self._cache
 
     def example(self, x: Instance) -> Example:
         return Example(text=x.text, label=str(x.label))
@@ -53,18 +62,19 @@ class InfluenceContext:
     def oracle_labels(self, texts: list[str]) -> list[str]:
         """The embedded oracle's predicted label of each text, through the call cache and the ledger."""
         if self._oracle is None:
-            cache = CallCache(Path(self.config.cache_dir))
-            cache.check()
-            self._oracle = Scorer(build_model(self.config.oracle, self.config.task), cache=cache, ledger=self.ledger,
-                                  role="oracle")
+            self._oracle = Scorer(build_model(self.config.oracle, self.config.task), cache=self.cache,
+                                  ledger=self.ledger, role="oracle")
         probs = self._oracle(texts, "influence")
         labels = self.config.task.labels
         return [labels[int(i)] for i in probs.argmax(axis=1)]
 
     def close(self) -> None:
+        """Free the oracle and the call cache (the gradient model stays): call when no more labels are needed."""
         if self._oracle is not None:
             self._oracle.close()
-            self._oracle.cache.close()
+        if self._cache is not None:
+            self._cache.close()
+        self._oracle = self._cache = None
 
 
 def open_influence(config: Config) -> InfluenceContext:

@@ -1,19 +1,24 @@
 """Gradient statistics of examples and (query, candidate) pairs, through the store and the ledger.
 
 For each example: the squared norm of its gradient in every component and
-its CountSketch. For each pair: the inner product of the two gradients in
-every component. Together they give the cosine of any set of components
-(``proxyx.influence.scoring``) and of the projection, without ever keeping
-more than the held queries' full gradients and one candidate's in memory.
+its CountSketch (unit length, float16). For each pair: the inner product of
+the two gradients in every component. Together they give the cosine of any
+set of components (``proxyx.influence.scoring``) and of the projection.
+
+Memory: the queries of a batch are held (``ExampleGradient.compact``: the
+body in bfloat16, the embedding as factors, about 200 MB each); every other
+example's gradient is streamed, used for its pairs and dropped.
 
 Every gradient computed is a call in the ledger (model ``local/gemma-3-270m:grad``,
 role ``influence``, purpose ``gradient``: calls, tokens, seconds, $0); a
-record read from the store is a cache hit, so a rerun computes nothing.
+record read from the store is a cache hit, so a rerun computes nothing. A
+record also keeps the peak memory of the process that computed it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,25 +27,28 @@ import numpy as np
 
 from ..ledger import Ledger
 from ..models.base import Answer
-from .gradients import Example, GemmaGradients
+from .gradients import Example, ExampleGradient, GemmaGradients
 from .sketch import CountSketch
 from .store import GradStore, record_key
 
 ROLE, PURPOSE = "influence", "gradient"
+_VERSION = "stats-2"  # bump when what a record holds changes
+
+
+def peak_rss_gb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
 
 
 @dataclass(frozen=True)
 class ExampleStats:
     norms: np.ndarray  # squared gradient norm per component
-    sketch: np.ndarray  # CountSketch of the gradient (length 0 without a sketch)
+    sketch: np.ndarray  # unit-length CountSketch of the gradient, float16 (length 0 without a sketch)
     loss: float
     tokens: int
     seconds: float  # backward pass
     sketch_seconds: float
-
-
-def _dots(a: dict, b: dict, names: Sequence[str]) -> np.ndarray:
-    return np.array([float((a[n].reshape(-1) @ b[n].reshape(-1)).item()) for n in names])
+    rss_gb: float  # peak memory of the process that computed it, when it did
 
 
 class GradientEngine:
@@ -53,7 +61,8 @@ class GradientEngine:
         self.ledger = ledger
         self.components = list(components)
         self.sketch = CountSketch(dim=sketch_dim, seed=seed) if sketch_dim else None
-        self._spec = hashlib.sha256("\x00".join(self.components).encode()).hexdigest()[:16] + f":{sketch_dim}:{seed}"
+        names = hashlib.sha256("\x00".join(self.components).encode()).hexdigest()[:16]
+        self._spec = f"{_VERSION}:{names}:{sketch_dim}:{seed}"
         self.seen_stats: dict[str, ExampleStats] = {}  # records used in this run (each counted once in the ledger)
 
     def _key(self, ex: Example) -> str:
@@ -67,24 +76,28 @@ class GradientEngine:
         rec = self.store.get(key)
         if rec is None:
             return None
-        loss, tokens, seconds, sketch_seconds = rec["meta"].tolist()
-        st = ExampleStats(rec["norms"], rec["sketch"], loss, int(tokens), seconds, sketch_seconds)
+        loss, tokens, seconds, sketch_seconds, rss = rec["meta"].tolist()
+        st = ExampleStats(rec["norms"], rec["sketch"], loss, int(tokens), seconds, sketch_seconds, rss)
         if key not in self.seen_stats:
             self.seen_stats[key] = st
             self.ledger.record_hit((self.model.name, ROLE, PURPOSE), self._answer(st))
         return st
 
-    def _gradient(self, ex: Example, key: str, extra: float = 0.0) -> tuple[dict, ExampleStats]:
-        res = self.model.gradient(ex, self.components)
+    def _gradient(self, ex: Example, key: str) -> tuple[ExampleGradient, ExampleStats]:
+        g = self.model.gradient(ex, self.components)
         start = time.perf_counter()
-        sketch = self.sketch.project(res.grads) if self.sketch else np.zeros(0)
+        sketch = np.zeros(0, dtype=np.float16)
+        if self.sketch:
+            s = self.sketch.project(g.blocks(self.components))
+            sketch = (s / max(np.linalg.norm(s), 1e-300)).astype(np.float16)
         sketch_s = time.perf_counter() - start
-        norms = _dots(res.grads, res.grads, self.components)
-        st = ExampleStats(norms, sketch, res.loss, res.tokens, res.seconds, sketch_s)
-        self.store.put(key, norms=norms, sketch=sketch, meta=np.array([res.loss, res.tokens, res.seconds, sketch_s]))
+        norms = np.array(g.dots(g, self.components))
+        st = ExampleStats(norms, sketch, g.loss, g.tokens, g.seconds, sketch_s, peak_rss_gb())
+        self.store.put(key, norms=norms, sketch=sketch,
+                       meta=np.array([g.loss, g.tokens, g.seconds, sketch_s, st.rss_gb]))
         self.seen_stats[key] = st
         self.ledger.record_call((self.model.name, ROLE, PURPOSE), self._answer(st))
-        return res.grads, st
+        return g, st
 
     def compute(self, examples: Sequence[Example], pairs: Sequence[tuple[int, int]],
                 on_gradient: Callable[[int, int], None] | None = None
@@ -103,25 +116,27 @@ class GradientEngine:
         held_ids = sorted({i for i, _ in missing})
         stream = sorted(({j for _, j in missing} | {k for k, s in enumerate(stats) if s is None}) - set(held_ids))
         total, done = len(held_ids) + len(stream), 0
-        held: dict[int, dict] = {}
+        held: dict[int, ExampleGradient] = {}
         for i in held_ids:
-            held[i], stats[i] = self._gradient(examples[i], keys[i])
+            g, stats[i] = self._gradient(examples[i], keys[i])
+            held[i] = g.compact()
+            del g
             done += 1
             on_gradient and on_gradient(done, total)
         for i, j in missing:  # pairs of two held gradients
             if j in held:
                 dots[(i, j)] = self._pair(keys, i, j, held[i], held[j])
         for j in stream:
-            grads, stats[j] = self._gradient(examples[j], keys[j])
+            g, stats[j] = self._gradient(examples[j], keys[j])
             for i, jj in missing:
                 if jj == j:
-                    dots[(i, j)] = self._pair(keys, i, j, held[i], grads)
-            del grads
+                    dots[(i, j)] = self._pair(keys, i, j, held[i], g)
+            del g
             done += 1
             on_gradient and on_gradient(done, total)
         return stats, dots  # type: ignore[return-value]
 
-    def _pair(self, keys: list[str], i: int, j: int, a: dict, b: dict) -> np.ndarray:
-        d = _dots(a, b, self.components)
+    def _pair(self, keys: list[str], i: int, j: int, a: ExampleGradient, b: ExampleGradient) -> np.ndarray:
+        d = np.array(a.dots(b, self.components))
         self.store.put(record_key("pair", self._spec, keys[i], keys[j]), dots=d)
         return d

@@ -1,13 +1,16 @@
-"""Benchmark queries: altered copies of training reviews, and their BM25 candidates.
+"""Benchmark queries: paraphrases of training reviews made by rule, and their BM25 candidates.
 
-``alter(text, strength, rng, synonyms)`` makes a query from a review, word by word:
-
-1. drop the word with probability ``strength / 2``;
-2. else, if WordNet lists a synonym of it (lower-cased, punctuation stripped,
-   any part of speech, one-word lemmas only), replace it with probability
-   ``strength`` by one drawn uniformly, keeping its capital and punctuation;
-3. then, left to right, swap each word with the next with probability
-   ``strength / 2`` (a local shuffle: a word moves a few places at most).
+``synonymize(text, rate, rng, synonyms, vocabulary)`` replaces each content
+word (not one of the 179 English stop words of ``bm25s``) that WordNet gives
+a synonym for (itself or its lemma, regular inflections undone: the synonym
+is not re-inflected), with probability ``rate``, by one of its one-word synonyms
+(any sense, any part of speech: WordNet has no word-frequency order in the
+files we use), drawn uniformly among those in ``vocabulary`` (the training
+texts' words, so the query reads like the corpus) or among all when none
+is; capitals and punctuation stay. ``reorder_clauses`` shuffles the
+sentences of a review, or its comma-separated clauses when it has one
+sentence, into another order. BM25 counts words, so a reordered query has
+the same BM25 candidates as the unordered one.
 
 WordNet 3.0 comes from Debian's ``wordnet-base`` package (``fetch_wordnet``:
 ``apt-get download`` and ``dpkg-deb -x``, no root), read from its ``data.*``
@@ -17,6 +20,7 @@ package does not ship.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import tempfile
@@ -72,22 +76,68 @@ def load_synonyms(directory: Path | None = None) -> dict[str, list[str]]:
     return {w: sorted(s) for w, s in syn.items() if s}
 
 
-def alter(text: str, strength: float, rng: random.Random, synonyms: dict[str, list[str]]) -> str:
-    """A query made from ``text`` (see the module docstring for the three steps)."""
-    out: list[str] = []
+@functools.lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
+#: regular inflections undone to find a word's WordNet lemma (``data.*`` lists lemmas only)
+_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"))
+
+
+def lemma(word: str, synonyms: dict[str, list[str]]) -> str | None:
+    """``word`` or its regular-inflection lemma, when WordNet gives it a synonym (None otherwise)."""
+    if word in synonyms:
+        return word
+    for end, repl in _SUFFIXES:
+        if word.endswith(end) and word[: -len(end)] + repl in synonyms:
+            return word[: -len(end)] + repl
+    return None
+
+
+def synonymize(text: str, rate: float, rng: random.Random, synonyms: dict[str, list[str]],
+               vocabulary: set[str] | frozenset[str] = frozenset()) -> str:
+    """``text`` with its content words replaced by WordNet synonyms (see the module docstring)."""
+    stop = _stopwords()
+    out = []
     for word in text.split():
-        if rng.random() < strength / 2:
-            continue
         m = _WORD.match(word)
-        if m and m.group(2).lower() in synonyms and rng.random() < strength:
-            head, core, tail = m.groups()
-            new = rng.choice(synonyms[core.lower()])
-            word = head + (new.capitalize() if core[0].isupper() else new) + tail
+        core = m.group(2).lower() if m else ""
+        base = lemma(core, synonyms) if m and core not in stop else None
+        if base and rng.random() < rate:
+            head, old, tail = m.groups()
+            pool = [w for w in synonyms[base] if w in vocabulary] or synonyms[base]
+            new = rng.choice(pool)
+            word = head + (new.capitalize() if old[0].isupper() else new) + tail
         out.append(word)
-    for i in range(len(out) - 1):
-        if rng.random() < strength / 2:
-            out[i], out[i + 1] = out[i + 1], out[i]
-    return " ".join(out) or text.split()[0]
+    return " ".join(out)
+
+
+def reorder_clauses(text: str, rng: random.Random) -> str:
+    """The sentences of ``text`` (or, with one sentence, its comma-separated clauses) in another order."""
+    parts = [p for p in re.split(r"(?<=[.!?;])\s+", text.strip()) if p]
+    joiner = " "
+    if len(parts) < 2:
+        parts, joiner = [p.strip() for p in text.strip().split(",") if p.strip()], ", "
+    if len(parts) < 2:
+        return text
+    order = list(range(len(parts)))
+    while order == sorted(order):
+        rng.shuffle(order)
+    return joiner.join(parts[i] for i in order)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text``."""
+    return [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*", text)]
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-case words of ``text`` that are not stop words."""
+    stop = _stopwords()
+    return [w for w in words(text) if w not in stop]
 
 
 class BM25Index:

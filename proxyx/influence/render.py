@@ -14,24 +14,34 @@ def _params(n: int) -> str:
 
 
 def print_bench(report: InfluenceBench, console: Console, path=None) -> None:
+    k = report.candidates
     for s in report.settings:
-        t = Table(title=f"{s.name}: {s.description}; top-1 of {report.candidates} BM25 candidates, "
-                        f"{s.test_queries} test queries (source in candidates: {s.recall_at_k:.0%})",
+        t = Table(title=f"{s.name}: {s.description}; {s.test_queries} test queries, {k} BM25 candidates "
+                        f"(BM25 found the source in {s.bm25_recall:.0%}; else it is put in last)",
                   title_justify="left")
-        for col in ("method", "representation", "top-1", "95% interval", "parameters", "s / example"):
+        for col in ("method", "representation", "top-1", "95% interval", "top-5", "top-1 of 5", "parameters",
+                    "s / example"):
             t.add_column(col, justify="left" if col in ("method", "representation") else "right")
         for m in (m for m in report.scores if m.setting == s.name):
-            t.add_row(m.method, m.representation, f"{m.accuracy:.3f}", f"{m.low:.2f}-{m.high:.2f}", _params(m.params),
+            t.add_row(m.method, m.representation, f"{m.top1:.3f}", f"{m.low:.2f}-{m.high:.2f}", f"{m.top5:.3f}",
+                      f"{m.top1_of_5:.3f}", _params(m.params),
                       "-" if m.seconds_per_example is None else f"{m.seconds_per_example:.2f}")
         console.print(t)
-        console.print(f"  greedy components, chosen on the {report.dev_sources} dev queries: {', '.join(s.selected)}",
-                      highlight=False)
+        if s.selected:
+            console.print(f"  greedy components, chosen on the dev queries: {', '.join(s.selected)}", highlight=False)
         if s.model_labels:
             console.print(f"  the oracle's label differs from the source's on {s.labels_changed} of {s.queries} queries",
                           highlight=False)
+    if report.paraphrases is not None:
+        f = report.paraphrases
+        console.print(f"Gemma paraphrases: {f.generated} generated, {f.similar} with MiniLM cosine >= "
+                      f"{f.min_similarity:g}, {f.same_label} of those with the source's oracle label, {f.rewritten} "
+                      f"of those with <= {f.max_overlap:.0%} of their content words from the source (kept)",
+                      highlight=False)
     c = report.cost
     console.print(f"gradients: {c.nominal.calls} backward passes, {c.nominal.seconds / 60:.1f} min of compute "
-                  f"({c.paid.calls} computed now, {c.hits} from the store); wall {report.wall_seconds / 60:.1f} min; "
+                  f"({c.paid.calls} computed now, {c.hits} from the store), {report.seconds_per_1000 / 60:.0f} min per "
+                  f"1,000 examples; peak memory {report.peak_rss_gb:.2f} GB; wall {report.wall_seconds / 60:.1f} min; "
                   f"{report.training_examples} training reviews, {report.dev_sources} dev / {report.test_sources} test "
                   "sources", highlight=False)
     if path is not None:

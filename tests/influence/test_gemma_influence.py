@@ -1,4 +1,5 @@
-"""Real Gemma 3 270M (torch, from the packaged GGUF): a planted duplicate is found; bad input is one line, exit 2."""
+"""Real Gemma 3 270M (torch, from the packaged GGUF): a planted duplicate is found; the benchmark runs end to end
+and reruns for free; bad input is one line, exit 2."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from proxyx.config import parse_config
-from proxyx.influence import run_influence_lookup
+from proxyx.influence import run_influence_bench, run_influence_lookup
 
 ROWS = [("dup", "The coffee was stale and bitter, I threw the bag away.", "other"),
         ("a", "Stale crackers and bitter coffee, what a waste of money.", "other"),
@@ -62,3 +63,32 @@ def test_an_unknown_component_lists_the_valid_ones_in_one_line_exit_2(tmp_path):
 def test_an_unknown_label_is_one_line_exit_2(tmp_path):
     r = _cli(tmp_path, ["--text", "Great coffee", "--label", "positive", "-q"])
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "the task's labels are great, other" in r.stderr
+
+
+BENCH_ROWS = ROWS + [("f", "The chocolate bars melted in the box and tasted old.", "other"),
+                     ("g", "Crunchy granola with real almonds, my breakfast every day.", "great"),
+                     ("h", "The dog food smells awful and my dog refused to eat it.", "other")]
+
+
+def test_the_benchmark_runs_and_a_rerun_computes_nothing(tmp_path):
+    """The rule settings only: Gemma's paraphrases decode 80 tokens each (minutes on a shared machine)."""
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "text": t, "label": lab}) + "\n" for i, t, lab in BENCH_ROWS))
+    cfg = parse_config({**_config(tmp_path), "dataset": {"path": str(data)},
+                        "influence": {"threads": 2, "max_words": 30, "sources": 4, "candidates": 5, "dims": [64, 256],
+                                      "max_components": 2, "random_draws": 3, "timing_examples": 1,
+                                      "settings": ["wordnet", "wordnet_reordered"]}})
+    first = run_influence_bench(cfg)
+    assert [s.name for s in first.settings] == ["wordnet", "wordnet_reordered"] and first.paraphrases is None
+    table = first.table()
+    assert 0 < table["peak_rss_gb"] < 4
+    assert set(table["settings"]) == {"wordnet", "wordnet_reordered"}
+    for methods in table["settings"].values():
+        assert set(methods) == {"bm25", "random", "full", "projection_64", "projection_256", "greedy",
+                                "random_components"}
+        assert methods["random"] == {"top1": 0.2, "top5": 1.0}
+        assert all(0 <= v <= 1 for m in methods.values() for v in m.values())
+    assert first.cost.paid.calls > 0 and first.seconds_per_1000 > 0
+    again = run_influence_bench(cfg)
+    assert again.cost.paid.calls == 0
+    assert again.table() == table

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from proxyx.influence import CountSketch, fold, wilson
-from proxyx.influence.scoring import Stats, greedy_select, select_then_test
+from proxyx.influence.scoring import Stats, correct, greedy_select, ranks, select_then_test, top5_of_bm25
 
 
 def _vectors(n=12, dim=50_000, seed=0):
@@ -70,3 +70,20 @@ def test_wilson_interval():
     low, high = wilson(45, 50)
     assert 0.78 < low < 0.79 and 0.95 < high < 0.96  # 0.90 [0.786, 0.957]
     assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == pytest.approx(1.0)
+
+
+def test_ranks_put_ties_after_the_candidates_bm25_ranked_higher():
+    scores = np.array([[0.1, 0.9, 0.5, 0.9, 0.2, 0.0],   # source 3 ties with 1, which BM25 ranked higher
+                       [0.3, 0.3, 0.3, 0.3, 0.3, 0.3],   # all tied: source 0 first
+                       [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]])  # source 5 last
+    truth = np.array([3, 0, 5])
+    assert ranks(scores, truth).tolist() == [1, 0, 5]
+
+
+def test_the_published_protocol_puts_the_source_fifth_when_bm25_missed_it():
+    scores = np.array([[0.1, 0.2, 0.3, 0.4, 0.0, 0.9, 0.95],   # source 5 beats BM25's first five, not candidate 6
+                       [0.5, 0.4, 0.3, 0.2, 0.1, 0.0, 0.99]])  # source 0, found by BM25: candidate 6 is not in the five
+    sub, truth = top5_of_bm25(scores, np.array([5, 0]))
+    assert sub.tolist() == [[0.1, 0.2, 0.3, 0.4, 0.9], [0.5, 0.4, 0.3, 0.2, 0.1]] and truth.tolist() == [4, 0]
+    assert correct(sub, truth).tolist() == [True, True]
+    assert ranks(scores, np.array([5, 0])).tolist() == [1, 1]  # among all seven, both are second
