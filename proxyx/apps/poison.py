@@ -125,7 +125,8 @@ def _clear(cands: list[FewShot], want: dict[str, int], rng: np.random.Generator,
            vader: Scorer | None, where: str) -> list[tuple[int, float | None, float | None]]:
     """``want[label]`` candidates of each label whose label is clear: (index, VADER's p(gold), oracle's p(gold)).
 
-    Candidates are tried in a seeded order; the oracle is asked only about those VADER passes, a chunk at a time.
+    Candidates are tried in a seeded order; the oracle is asked only about those VADER passes, a chunk at a
+    time (without ``oracle_min``, only about the ones taken, for the record).
     """
     p, labels = config.clean.poison, list(config.task.labels)
     zero_shot = with_shots(config.task, [])
@@ -138,15 +139,12 @@ def _clear(cands: list[FewShot], want: dict[str, int], rng: np.random.Generator,
         v = vader([cands[i].text for i in idx], "poison")[:, g] if vader is not None else np.ones(len(idx))
         ok = [(i, float(x) if vader is not None else None) for i, x in zip(idx, v) if x >= (p.vader_min or 0)]
         found = []
-        for c in range(0, len(ok), CHUNK):
+        for c in range(0, len(ok), CHUNK):  # the oracle's zero-shot answers: checked, or only recorded
             if len(found) >= n:
                 break
-            part = ok[c: c + CHUNK]
-            if p.oracle_min is None:
-                found += [(i, vp, None) for i, vp in part]
-                continue
+            part = ok[c: c + CHUNK] if p.oracle_min is not None else ok[: n]
             o = oracle([completion_prompt(zero_shot, cands[i].text) for i, _ in part], "poison")[:, g]
-            found += [(i, vp, float(x)) for (i, vp), x in zip(part, o) if x >= p.oracle_min]
+            found += [(i, vp, float(x)) for (i, vp), x in zip(part, o) if x >= (p.oracle_min or 0)]
         if len(found) < n:
             raise DataError(f"{where}, {len(found)} labelled {lab!r} have a clear label (VADER >= {p.vader_min}, oracle "
                             f"zero-shot >= {p.oracle_min}), {n} wanted; lower clean.poison.vader_min / oracle_min or "

@@ -15,6 +15,7 @@ from proxyx.explain import attribute
 from proxyx.ledger import Ledger
 from proxyx.models.incontext import InContextModel
 from proxyx.perturb import PromptSegments
+from proxyx.prompt import completion_prompt
 from proxyx.scorer import Scorer
 
 SHOTS = [
@@ -198,3 +199,23 @@ def test_run_clean_end_to_end(app_config, tmp_path):
     again = run_clean(cfg, out_dir=tmp_path / "run2")  # from the cache: pays nothing, same numbers
     assert sum(row.cost.paid.calls for row in again.ledger) == 0
     assert again.table() == table
+
+
+def test_gemma_answers_the_zero_shot_prompt_of_each_poisoned_demonstration(app_config):
+    pytest.importorskip("llama_cpp", reason="pip install 'llama-cpp-python[server]==0.3.36'")
+    shots = [FewShot(text="Wonderful, delicious, the best tea I have ever had", label="great"),
+             FewShot(text="Awful, stale and disgusting, a terrible waste of money", label="other")]
+    cfg = app_config(oracle="local/gemma-3-270m", proxies=[], task={"few_shot": [s.model_dump() for s in shots]},
+                     clean={"poison": {"count": 2}})
+    session = open_prompt_session(cfg, cfg.task, "demonstration")
+    try:
+        pp = poisoned_prompt(cfg, 0, oracle=session.oracle, vader=vader_scorer(cfg, session.oracle))
+        assert pp.poisoned == [0, 1] and [s.label for s in pp.shots] == ["other", "great"]
+        zero_shot = [completion_prompt(with_shots(cfg.task, []), s.text) for s in shots]
+        assert zero_shot[0] == ("Classify the sentiment of each product review as positive or negative.\n\n"
+                                "Review: Wonderful, delicious, the best tea I have ever had\nSentiment:")
+        direct = session.oracle(zero_shot, "t")
+        assert pp.oracle == [pytest.approx(direct[0, 0]), pytest.approx(direct[1, 1])]
+        assert session.ledger.total(model=session.oracle.name, purpose="poison").nominal.calls == 2
+    finally:
+        session.close()
