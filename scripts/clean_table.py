@@ -19,6 +19,7 @@ from rich.console import Console
 
 from proxyx.apps import print_clean, run_clean
 from proxyx.config import load_config
+from proxyx.results import total
 
 TABLE = Path(__file__).resolve().parent.parent / "docs" / "tables" / "clean.json"
 #: GPT-4o on SST-2 (issue 22): accuracy clean, poisoned, after proxy-guided removal (oracle-guided: within 0.8)
@@ -58,10 +59,11 @@ def main(path: str = "configs/clean_fine_foods.yaml", table_path: str | Path = T
     table_path = Path(table_path)
     table_path.parent.mkdir(parents=True, exist_ok=True)
     table_path.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
-    paid = sum(r.cost.paid.calls for r in report.ledger if r.role == "oracle")
-    hits = sum(r.cost.hits for r in report.ledger if r.role == "oracle")
-    print(f"\n{path}: {len(report.runs)} runs; wall {time.perf_counter() - started:.0f} s; oracle calls paid {paid:,}, "
-          f"cache hits {hits:,}; wrote {table_path}")
+    oracle = [r.cost for r in report.ledger if r.role == "oracle"]
+    paid, nominal = total(c.paid for c in oracle), total(c.nominal for c in oracle)
+    print(f"\n{path}: {len(report.runs)} runs; wall {time.perf_counter() - started:.0f} s; oracle calls "
+          f"{nominal.calls:,} ({nominal.seconds:,.0f} s of oracle time when paid), paid now {paid.calls:,}; "
+          f"wrote {table_path}")
 
 
 if __name__ == "__main__":
