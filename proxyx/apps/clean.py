@@ -232,18 +232,20 @@ def _difference(values: list[float]) -> Difference:
     return Difference(mean=t.estimate, low=t.low, high=t.high)
 
 
+def _mean(values) -> float | None:
+    v = [x for x in values if x is not None]
+    return float(np.mean(v)) if v else None
+
+
 def _route(method: str, runs: list[CleanRun]) -> Route:
+    """One route over the runs (random: its draws remove as many in every run)."""
     rs = [x.removal(method) for x in runs]
     precs = [r.precision for r in rs if r.precision is not None]
     diags = [r.diagnostic for r in rs if r.diagnostic is not None]
-    diagnostic = None
-    if diags:
-        fields = Diagnostic.model_fields
-        diagnostic = Diagnostic(**{f: (float(np.mean(v)) if (v := [getattr(d, f) for d in diags
-                                                                     if getattr(d, f) is not None]) else None)
-                                   for f in fields})
-    return Route(method=method, removed=float(np.mean([len(r.removed) for r in rs])) if method != "random" else
-                 float(len(rs[0].removed)), precision=Interval.of(precs) if precs else None,
-                 recall=Interval.of(r.recall for r in rs), accuracy_after=Interval.of(r.accuracy for r in rs),
+    diagnostic = Diagnostic(**{f: _mean(getattr(d, f) for d in diags) for f in Diagnostic.model_fields}) \
+        if diags else None
+    return Route(method=method, removed=_mean(len(r.removed) for r in rs),
+                 precision=Interval.of(precs) if precs else None, recall=Interval.of(r.recall for r in rs),
+                 accuracy_after=Interval.of(r.accuracy for r in rs),
                  gain=_difference([r.accuracy - x.accuracy_poisoned for r, x in zip(rs, runs)]),
-                 oracle_calls=float(np.mean([r.oracle_calls for r in rs])), diagnostic=diagnostic)
+                 oracle_calls=_mean(r.oracle_calls for r in rs), diagnostic=diagnostic)
