@@ -24,11 +24,19 @@ class DemonstrationsConfig(Strict):
 
 
 class PoisonConfig(Strict):
-    """Demonstrations whose label ``clean`` flips: the listed 0-based ``indices``, or ``count`` drawn with ``seed``."""
+    """Demonstrations whose label ``clean`` flips (``proxyx.apps.poison``).
 
-    count: Annotated[int, Field(ge=0)] | None = None  # None: DEFAULT_COUNT, unless indices are given
+    ``count`` of them, as many of each label as the count allows, each a text whose label is clear by
+    signals that do not read the prompt: VADER's probability of its gold label is at least ``vader_min``
+    and, when ``oracle_min`` is set, so is the oracle's asked zero-shot. Or exactly the listed 0-based
+    ``indices`` (no check).
+    """
+
+    count: Annotated[int, Field(ge=0, le=64)] | None = None  # None: DEFAULT_COUNT, unless indices are given
     seed: int = 0
     indices: list[Annotated[int, Field(ge=0)]] | None = None
+    vader_min: Annotated[float, Field(ge=0.5, le=1)] | None = 0.8  # None: no VADER check
+    oracle_min: Annotated[float, Field(ge=0.5, le=1)] | None = None  # None: no zero-shot oracle check
 
     DEFAULT_COUNT: ClassVar[int] = 2
 
@@ -60,13 +68,23 @@ class CompressConfig(Strict):
 
 
 class CleanConfig(Strict):
-    """``proxyx clean``: flip some demonstrations' labels, find them by gold-label attribution, remove them."""
+    """``proxyx clean``: flip some demonstrations' labels, find them by gold-label attribution, remove them.
+
+    Each of ``seeds`` runs draws its own prompt, poisoned demonstrations and validation reviews; the test
+    reviews stay the same. ``estimators``: the proxy-informed estimators run per proxy (default: only
+    ``explainer.estimator`` when it is not plain), each with ``explainer.oracle_samples`` oracle answers.
+    """
 
     poison: PoisonConfig = PoisonConfig()
+    seeds: Annotated[int, Field(ge=1, le=50)] = 5
     validation: Annotated[int, Field(gt=0)] = 20
     test: Annotated[int, Field(gt=0)] = 50
+    balanced: bool = True  # validation and test reviews: as many of each label as the count allows
     remove: Literal["negative"] | Annotated[int, Field(gt=0)] = "negative"  # or the m most negative
-    random_seeds: Annotated[int, Field(ge=2, le=100)] = 5
+    random_seeds: Annotated[int, Field(ge=2, le=100)] = 5  # random removals of poison.count per seed
+    methods: Annotated[list[Literal["oracle", "proxy", "leave_one_out", "random"]], Field(min_length=1)] = \
+        ["oracle", "proxy", "leave_one_out", "random"]
+    estimators: list[Literal["prior", "control_variate", "regression_adjusted", "prior_control_variate"]] | None = None
 
 
 class RerankConfig(Strict):

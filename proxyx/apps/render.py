@@ -77,25 +77,52 @@ def _print_checks(checks, console: Console) -> None:
                       f"mean Spearman rho with the oracle {rho}")
 
 
+def _diff(d) -> str:
+    if d.mean is None:
+        return ""
+    iv = "" if d.low is None else f" [{d.low:+.3f}, {d.high:+.3f}]"
+    return f"{d.mean:+.3f}{iv}"
+
+
+def _num(x) -> str:
+    return "" if x is None else f"{x:+.4f}"
+
+
 def print_clean(report: CleanReport, console: Console) -> None:
     if report.status != "complete":
-        _print_stopped(report, [f"attributions by {m}" for m in report.attributions], console)
+        _print_stopped(report, [f"run {x.run}" for x in report.runs], console)
         return
-    t = Table(title=f"poisoned demonstrations: {len(report.poisoned)} of {len(report.demonstrations)} labels flipped; "
-                    f"removed: negative mean attribution of the gold label's probability over {report.n_validation} "
-                    f"validation reviews; accuracy on {report.n_test} test reviews (random: same number removed)")
-    for col in ("prompt", "removed", "prec.", "recall", "accuracy", "random", "oracle calls", "cost"):
+    cfg, runs = report.config["clean"], report.runs
+    k = len(runs[0].demonstrations)
+    t = Table(title=f"poisoned demonstrations: {len(runs[0].poisoned)} of {k} labels flipped, {len(runs)} runs (seeds; "
+                    f"means with 95% t intervals); removed: {cfg['remove']} mean attribution of the gold label's "
+                    f"probability over {runs[0].n_validation} validation reviews; accuracy on {report.n_test} test "
+                    f"reviews")
+    for col in ("prompt", "removed", "precision", "recall", "accuracy", "vs poisoned", "oracle calls"):
         t.add_column(col, justify="left" if col == "prompt" else "right")
-    t.add_row("clean", "", "", "", f"{report.accuracy_clean:.3f}", "", "", "")
-    t.add_row("poisoned", "", "", "", f"{report.accuracy_poisoned:.3f}", "", "", "")
-    for r in report.removals:
-        prec = "" if r.precision is None else f"{r.precision:.2f}"
-        t.add_row(r.method, ",".join(map(str, r.removed)) or "-", prec, f"{r.recall:.2f}", f"{r.accuracy:.3f}",
-                  _iv(r.random, pct=False) if r.random else "", _calls(r.oracle_cost), _usd(r.cost))
+    t.add_row("clean", "", "", "", _iv(report.accuracy_clean, pct=False), f"{_diff(report.damage)}", "")
+    t.add_row("poisoned", "", "", "", _iv(report.accuracy_poisoned, pct=False), "", "")
+    for r in report.routes:
+        t.add_row(r.method, f"{r.removed:.1f}", _iv(r.precision, pct=False) if r.precision else "n/a",
+                  _iv(r.recall, pct=False), _iv(r.accuracy_after, pct=False), _diff(r.gain), f"{r.oracle_calls:,.0f}")
     console.print(t)
-    _print_checks(report.proxy_checks, console)
-    for key, path in report.files.items():
-        console.print(f"{key}: {path}")
+    d = Table(title="diagnostic: mean attribution of poisoned / clean demonstrations on the validation reviews of "
+                    "their true label (same) and of the other (opposite); rank 1 = most negative")
+    for col in ("route", "poisoned same", "poisoned opposite", "clean same", "clean opposite", "poisoned rank"):
+        d.add_column(col, justify="left" if col == "route" else "right")
+    for r in report.routes:
+        g = r.diagnostic
+        if g is not None:
+            d.add_row(r.method, _num(g.poisoned_same), _num(g.poisoned_opposite), _num(g.clean_same),
+                      _num(g.clean_opposite), "" if g.poisoned_rank is None else f"{g.poisoned_rank:.1f} of {k}")
+    console.print(d)
+    checks = [c for x in runs for c in x.proxy_checks]
+    for name in dict.fromkeys(c.proxy for c in checks):
+        mine = [c for c in checks if c.proxy == name]
+        rho = [c.mean_spearman for c in mine if c.mean_spearman is not None]
+        console.print(f"screen of {name} on each run's validation reviews: {', '.join(c.decision for c in mine)}; "
+                      f"mean Spearman rho with the oracle {f'{sum(rho) / len(rho):.2f}' if rho else 'n/a'}")
+    console.print(f"report: {report.files.get('report', '')}")
 
 
 def plot_compress(report: CompressReport, path: Path, *, fallback_dir: str | Path | None = None) -> Path:

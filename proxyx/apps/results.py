@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..results import Cost, Document, LedgerRow, Spread
+from ..results import Cost, Difference, Document, LedgerRow, Spread
 
 
 class _Part(BaseModel):
@@ -98,39 +98,96 @@ class CompressReport(Document):
 # ----------------------------------------------------------------------------- clean
 
 
+class Diagnostic(_Part):
+    """Why a route removed what it removed: mean attributions (of the gold label's probability).
+
+    *same*: on the validation reviews whose gold label is the demonstration's true label (before any
+    flip), *opposite*: on the others. A flipped demonstration should hurt its own label's reviews
+    (poisoned_same < 0); with balanced validation, label bias alone adds as much as it takes.
+    """
+
+    poisoned_same: float | None
+    poisoned_opposite: float | None
+    clean_same: float | None
+    clean_opposite: float | None
+    poisoned_rank: float | None  # mean rank of the poisoned ones by mean attribution, 1 = most negative
+
+
+class PoisonedShot(Shot):
+    """A demonstration of ``clean``'s prompt; for a poisoned one, the evidence that its true label is clear."""
+
+    vader: float | None = None  # VADER's probability of its true label
+    zero_shot: float | None = None  # the oracle's zero-shot probability of its true label
+
+
 class Removal(_Part):
-    method: str  # proxy:NAME | oracle
-    mean_attribution: list[float]  # per demonstration, of the probability of the gold label
-    removed: list[int]
-    precision: float | None  # of the removed demonstrations, the share that were poisoned
+    """One route's removal in one run."""
+
+    method: str  # oracle | proxy:NAME | ESTIMATOR:NAME | leave_one_out | random
+    removed: list[int]  # random: the first draw
+    precision: float | None  # of the removed demonstrations, the share that were poisoned (None: none removed)
     recall: float  # of the poisoned demonstrations, the share removed
-    accuracy: float  # on the test instances after removal
-    random: Interval | None  # accuracy after removing as many demonstrations at random (seeds)
-    cost: Cost  # the explanations, every model
-    oracle_cost: Cost  # the oracle's part of it
+    accuracy: float  # on the test instances after removal (random: mean over the draws)
+    oracle_calls: int  # what the route asked the oracle (nominal: cache hits count)
+    mean_attribution: list[float] | None = None  # per demonstration, over the validation instances
+    diagnostic: Diagnostic | None = None
+    draws: list[list[int]] | None = None  # random only
+    draw_accuracy: list[float] | None = None  # random only
     prompt_file: str | None = None
 
 
-class CleanReport(Document):
-    SCHEMA: ClassVar[str] = "proxyx.clean/1"
+class CleanRun(_Part):
+    """One seed: its own prompt, poisoned demonstrations and validation reviews."""
 
-    status: Status = "complete"
-    stop_reason: str | None = None
-    config: dict
-    value: str  # what is attributed
-    demonstrations: list[Shot]
+    run: int
+    demonstrations: list[PoisonedShot]  # the poisoned prompt (labels as shown to the model)
     poisoned: list[int]
     n_validation: int
+    accuracy_clean: float  # every label right
+    accuracy_poisoned: float
+    removals: list[Removal]
+    proxy_checks: list[ProxyCheck]
+
+    def removal(self, method: str) -> Removal:
+        return next(r for r in self.removals if r.method == method)
+
+
+class Route(_Part):
+    """A route over the runs: means with 95% t intervals."""
+
+    method: str
+    removed: float  # mean number of demonstrations removed
+    precision: Interval | None  # over the runs where something was removed
+    recall: Interval
+    accuracy_after: Interval
+    gain: Difference  # accuracy after removal - poisoned accuracy, paired over the runs
+    oracle_calls: float  # mean per run
+    diagnostic: Diagnostic | None = None  # means over the runs
+
+
+class CleanReport(Document):
+    SCHEMA: ClassVar[str] = "proxyx.clean/2"
+
+    status: Status = "complete"
+    stop_reason: str | None = None  # why it stopped early (max_usd): the runs that finished are kept
+    config: dict
+    value: str  # what is attributed
+    runs: list[CleanRun]
     n_test: int
-    # per explaining model that finished, the mean attribution of each demonstration (also after a stop)
-    attributions: dict[str, list[float]] = {}
-    accuracy_clean: float | None = None  # every label right; None: stopped before accuracy was measured
-    accuracy_poisoned: float | None = None
-    removals: list[Removal] = []
-    proxy_checks: list[ProxyCheck] = []
+    accuracy_clean: Interval | None = None  # None: stopped before a run finished
+    accuracy_poisoned: Interval | None = None
+    damage: Difference | None = None  # clean - poisoned accuracy, paired over the runs
+    routes: list[Route] = []
     ledger: list[LedgerRow]
     wall_time_s: float
     files: dict[str, str] = {}
 
-    def removal(self, method: str) -> Removal:
-        return next(r for r in self.removals if r.method == method)
+    def route(self, method: str) -> Route:
+        return next(r for r in self.routes if r.method == method)
+
+    def table(self) -> dict:
+        """Means over the runs, in the shape of ``docs/tables/clean.json``."""
+        return {"accuracy_clean": self.accuracy_clean.mean, "accuracy_poisoned": self.accuracy_poisoned.mean,
+                "routes": {r.method: {"precision": r.precision.mean if r.precision else None,
+                                      "recall": r.recall.mean, "accuracy_after": r.accuracy_after.mean,
+                                      "oracle_calls": r.oracle_calls} for r in self.routes}}

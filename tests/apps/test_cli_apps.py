@@ -45,6 +45,14 @@ BAD = [
                  run_in_process, id="clean-poison-above-k"),
     pytest.param("clean", {"clean": {"poison": {"indices": [1, 6]}}}, "clean.poison.indices: [6] out of range",
                  run_in_process, id="clean-poison-index-out-of-range"),
+    pytest.param("clean", {"clean": {"estimators": ["prior"]}}, "clean.estimators: the proxy-informed estimators need "
+                 "explainer.oracle_samples", run_in_process, id="clean-estimator-without-oracle-samples"),
+    pytest.param("clean", {"clean": {"remove": 6}}, "clean.remove: 6 would remove every one of the 6",
+                 run_in_process, id="clean-remove-all"),
+    pytest.param("clean", {"clean": {"poison": {"vader_min": 0.3}}}, "clean.poison.vader_min: Input should be greater "
+                 "than or equal to 0.5", run_in_process, id="clean-vader-min-below-half"),
+    pytest.param("clean", {"clean": {"poison": {"count": 6, "vader_min": 0.99}}}, "have a clear label",
+                 run_in_process, id="clean-too-few-clear-texts"),
 ])
 def test_bad_input_is_one_line_and_exit_2(app_yaml, tmp_path, command, over, message, runner):
     path = app_yaml(**over)
@@ -58,7 +66,7 @@ def test_bad_input_is_one_line_and_exit_2(app_yaml, tmp_path, command, over, mes
 
 @pytest.mark.parametrize("command, title, written", [
     pytest.param("compress", "prompt compression", ["compress.json", "compress.png", "prompt.oracle.txt"], id="compress"),
-    pytest.param("clean", "poisoned demonstrations", ["clean.json", "prompt.cleaned.oracle.txt"], id="clean"),
+    pytest.param("clean", "poisoned demonstrations", ["clean.json", "prompt.cleaned.oracle.run0.txt"], id="clean"),
 ])
 def test_commands_print_a_table_and_write_their_files(app_yaml, tmp_path, command, title, written):
     path = app_yaml()
