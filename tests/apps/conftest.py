@@ -17,7 +17,7 @@ BASE = {
     "demonstrations": {"count": 6, "max_words": 30},
     "explainer": {"method": "kernel_shap", "samples": 64},
     "compress": {"validation": 4, "test": 30, "methods": ["random", "proxy", "oracle"], "random_seeds": 3},
-    "clean": {"validation": 4, "test": 30, "poison": {"count": 2}, "random_seeds": 3, "seeds": 2},
+    "clean": {"validation": 4, "test": 30, "random_seeds": 3, "seeds": 2},  # poison: 2 drawn (the default)
 }
 
 
