@@ -1,8 +1,9 @@
 """``proxyx compress``: how much of a many-shot prompt can go, guided by explanations.
 
-The oracle labels the validation instances on the whole prompt; each
-ranking method orders the prompt's units (whole demonstrations, or their
-words or sentences) from least to most important:
+``compress.target: demonstrations`` (here): the oracle labels the
+validation instances on the whole prompt; each ranking method orders the
+prompt's units (whole demonstrations, or their words or sentences) from
+least to most important:
 
 * ``random``: a permutation per seed (``compress.random_seeds``);
 * ``self_information``: lowest surprisal under the oracle first (``selfinfo``);
@@ -16,6 +17,10 @@ accuracy is measured on the test instances at each step. A method's result
 is the largest share of the prompt's tokens (input text left out) whose
 removal keeps at least ``compress.keep`` (0.9) of the uncompressed
 accuracy: the best point of its curve, a prompt one could use.
+
+``compress.target: input`` ranks each test input's own units instead
+(``compress_input``); the curves, the best point and the summary are shared
+(``curves``).
 """
 
 from __future__ import annotations
@@ -28,11 +33,13 @@ import numpy as np
 from ..config import Config
 from ..errors import ConfigError
 from ..perturb import PromptSegments
+from .compress_input import run_compress_input
+from .curves import make_curve, order_by, proxy_ratio, summarise
 from .demos import demonstrations, instances, with_shots
 from .render import plot_compress, write_prompt
-from .results import CompressReport, Curve, CurvePoint, Interval, MethodSummary, Shot
+from .results import CompressReport, Curve, CurvePoint, Shot
 from .scoring import (OnProgress, accuracy, check_proxy, explain_all, explain_informed_all, open_prompt_session,
-                      path_cost, probabilities)
+                      probabilities)
 from .selfinfo import token_surprisal, unit_values
 
 
@@ -54,21 +61,6 @@ def nested_masks(order, counts: list[int]) -> list[np.ndarray]:
     return out
 
 
-def best_point(points: list[CurvePoint], base: float, keep: float) -> CurvePoint:
-    """The point with the largest removed fraction whose accuracy is at least ``keep * base``.
-
-    Any point of the curve qualifies, not only those before the first drop:
-    each is a prompt that keeps the accuracy on the test instances.
-    """
-    ok = [p for p in points if p.accuracy >= keep * base - 1e-12]
-    return max(ok or points[:1], key=lambda p: (p.removed_fraction, -p.removed_units))
-
-
-def order_by(values) -> list[int]:
-    """Least important first: ascending values, ties in unit order."""
-    return np.argsort(np.asarray(values, dtype=float), kind="stable").tolist()
-
-
 def _check(config: Config) -> None:
     """Refuse, before anything is paid, a method the config cannot run."""
     methods = config.compress.methods
@@ -88,6 +80,8 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
     started = time.perf_counter()
     cc, out_dir = config.compress, Path(out_dir)
     _check(config)
+    if cc.target == "input":
+        return finish(run_compress_input(config, out_dir=out_dir, on_progress=on_progress, started=started), out_dir)
     shots = demonstrations(config)
     task = with_shots(config.task, shots)
     validation, test = instances(config, shots, cc.validation, cc.test)
@@ -99,28 +93,29 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
         o_probs = probabilities(session.oracle, task, cc.unit, validation, [full], "predict")[0]
         targets = o_probs.argmax(axis=1).tolist()
 
-        orders: dict[str, list[int]] = {}
+        values: dict[str, np.ndarray] = {}
         checks, explained = [], {}
         if "oracle" in cc.methods:
             explained["oracle"] = explain_all(session, session.oracle, validation, targets, config=config,
                                               on_progress=on_progress)
-            orders["oracle"] = order_by(explained["oracle"].values.mean(axis=0))
+            values["oracle"] = explained["oracle"].values.mean(axis=0)
         if "proxy" in cc.methods:
             for proxy in session.proxies:
                 p_labels = probabilities(proxy, task, cc.unit, validation, [full], "predict")[0].argmax(axis=1)
                 exp = explain_all(session, proxy, validation, targets, config=config, on_progress=on_progress)
-                orders[f"proxy:{proxy.name}"] = order_by(exp.values.mean(axis=0))
+                values[f"proxy:{proxy.name}"] = exp.values.mean(axis=0)
                 if "oracle" in explained:
                     checks.append(check_proxy(session, exp, explained["oracle"], validation,
                                               (p_labels == np.array(targets)).tolist(), config))
         if "informed" in cc.methods:
             for proxy in session.proxies:
                 exp = explain_informed_all(session, proxy, validation, targets, config=config, on_progress=on_progress)
-                orders[f"informed:{proxy.name}"] = order_by(exp.values.mean(axis=0))
+                values[f"informed:{proxy.name}"] = exp.values.mean(axis=0)
         if "self_information" in cc.methods:
             spans, surprisal = token_surprisal(bare.full, config=config.oracle, cache=session.cache,
                                                ledger=session.ledger)
-            orders["self_information"] = order_by(unit_values(bare, spans, surprisal))
+            values["self_information"] = unit_values(bare, spans, surprisal)
+        orders = {name: order_by(v) for name, v in values.items()}
         seeds = list(range(cc.random_seeds)) if "random" in cc.methods else []
         for r in seeds:
             orders[f"random:{r}"] = np.random.default_rng([config.seed, r]).permutation(len(bare)).tolist()
@@ -144,38 +139,29 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
             points = [CurvePoint(removed_units=c, prompt_tokens=tokens[m.tobytes()],
                                  removed_fraction=1 - tokens[m.tobytes()] / whole, accuracy=float(acc[m.tobytes()]))
                       for c, m in zip(counts, ms)]
-            method, _, seed = name.partition(":") if name.startswith("random:") else (name, "", "")
-            curves.append(Curve(method=method, seed=int(seed) if seed else None, order=orders[name], points=points,
-                                best=best_point(points, base, cc.keep)))
+            curves.append(make_curve(name, points, base, cc.keep, orders[name]))
 
-        summary, files = [], {}
-        if seeds:
-            iv = Interval.of(c.best.removed_fraction for c in curves if c.method == "random")
-            summary.append(MethodSummary(method="random", removed_fraction=iv.mean, interval=iv))
-        for c in curves:
-            if c.method == "random":
-                continue
+        def prompt_file(c: Curve) -> str:
             kept = nested_masks(c.order, [c.best.removed_units])[0]
-            path = write_prompt(out_dir / f"prompt.{c.method.replace(':', '_').replace('/', '_')}.txt",
-                                bare.task_for(kept))
-            files[c.method] = str(path)
-            summary.append(MethodSummary(method=c.method, removed_fraction=c.best.removed_fraction,
-                                         accuracy=c.best.accuracy, cost=path_cost(session, c.method),
-                                         oracle_cost=path_cost(session, c.method, model=session.oracle.name),
-                                         prompt_file=str(path)))
-        oracle_frac = next((m.removed_fraction for m in summary if m.method == "oracle"), None)
-        ratio = {m.method: (m.removed_fraction / oracle_frac if oracle_frac else None)
-                 for m in summary if m.method.startswith(("proxy:", "informed:"))}
+            return str(write_prompt(out_dir / f"prompt.{c.method.replace(':', '_').replace('/', '_')}.txt",
+                                    bare.task_for(kept)))
+
+        summary = summarise(curves, session, values, prompt_file)
         report = CompressReport(
             schema=CompressReport.SCHEMA, config=config.model_dump(mode="json"), unit=cc.unit,
             demonstrations=[Shot(text=s.text, label=s.label) for s in shots], units=list(bare.units),
             n_validation=len(validation), n_test=len(test), keep=cc.keep, base_accuracy=base, curves=curves,
-            summary=summary, proxy_vs_oracle=ratio, proxy_checks=checks, ledger=session.ledger.rows(),
-            wall_time_s=round(time.perf_counter() - started, 3), files=files)
+            summary=summary, proxy_vs_oracle=proxy_ratio(summary), proxy_checks=checks,
+            ledger=session.ledger.rows(), wall_time_s=round(time.perf_counter() - started, 3),
+            files={m.method: m.prompt_file for m in summary if m.prompt_file})
     finally:
         session.close()
-    files["plot"] = str(plot_compress(report, out_dir / "compress.png"))
-    files["report"] = str(out_dir / "compress.json")
-    report.files = files
+    return finish(report, out_dir)
+
+
+def finish(report: CompressReport, out_dir: Path) -> CompressReport:
+    """Write the plot and ``compress.json``; the report lists its files."""
+    report.files["plot"] = str(plot_compress(report, out_dir / "compress.png"))
+    report.files["report"] = str(out_dir / "compress.json")
     report.save(out_dir / "compress.json")
     return report
