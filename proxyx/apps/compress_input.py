@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
-from ..data import sample
+from ..data import Instance, sample
 from ..errors import DataError
 from ..explain import attribute, informed_attribute, instance_seed
 from ..perturb import Segments
@@ -39,7 +39,7 @@ from .scoring import OnProgress
 from .selfinfo import span_values, token_surprisal
 
 
-def long_inputs(config: Config) -> list[Segments]:
+def long_inputs(config: Config) -> list[Instance]:
     """The seeded sample of ``compress.test`` inputs of ``dataset.split`` with at least ``min_units`` units."""
     cc = config.compress
     rows = [x for x in load_instances(config, limit=ALL) if x.label in config.task.labels]
