@@ -54,17 +54,31 @@ class PoisonConfig(Strict):
 
 
 class CompressConfig(Strict):
-    """``proxyx compress``: remove prompt units from least to most important (README "Explanations that act")."""
+    """``proxyx compress``: remove prompt units from least to most important (README "Explanations that act").
 
-    unit: Literal["demonstration", "word", "sentence"] = "demonstration"  # of the demonstrations
-    validation: Annotated[int, Field(gt=0)] = 20  # instances whose attributions are averaged
+    ``target: demonstrations``: the prompt's demonstrations (whole, or their words or sentences), ranked once by
+    attributions averaged over the validation instances. ``target: input``: each test input's own words or
+    sentences, ranked by that input's explanation (no validation instances).
+    """
+
+    target: Literal["demonstrations", "input"] = "demonstrations"
+    unit: Literal["demonstration", "word", "sentence"] = "demonstration"  # of the target
+    validation: Annotated[int, Field(gt=0)] = 20  # instances whose attributions are averaged (demonstrations)
     test: Annotated[int, Field(gt=0)] = 50  # instances on which accuracy is measured
+    min_units: Annotated[int, Field(gt=0)] = 1  # input: inputs with fewer units are left out
     steps: Annotated[int, Field(gt=0)] = 10  # word/sentence units: remove 0, 1/steps, 2/steps, ... of them
     keep: Annotated[float, Field(gt=0, le=1)] = 0.9  # the share of the uncompressed accuracy to keep
     random_seeds: Annotated[int, Field(ge=2, le=100)] = 5
     # informed: the proxy-informed estimator (explainer.estimator, oracle_samples) for each proxy
     methods: Annotated[list[Literal["random", "self_information", "proxy", "oracle", "informed"]],
                        Field(min_length=1)] = ["random", "self_information", "proxy", "oracle"]
+
+    @model_validator(mode="after")
+    def _unit_of_target(self) -> "CompressConfig":
+        if self.target == "input" and self.unit == "demonstration":
+            raise ValueError("unit: demonstration is a unit of the prompt, not of the input; with target: input use "
+                             "unit: sentence or word")
+        return self
 
 
 class CleanConfig(Strict):

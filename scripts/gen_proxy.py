@@ -2,6 +2,7 @@
 
     flock /tmp/proxyx-heavy.lock .venv/bin/python scripts/gen_proxy.py [--config configs/qa_generate.yaml]
         [--questions 8] [--budgets 32,64] [--proxy-samples 1000] [--reference 400] [--top 5]
+        [--value answer_logprob_mean] [--json docs/tables/generate_estimators.json]
 
 For the first ``--questions`` questions of the config's seeded order (its
 data, task and value function; Debian FAQ in configs/qa_generate.yaml), the oracle
@@ -18,13 +19,26 @@ does). At the word level it prints, per oracle budget n:
 each scored against the oracle's own explanation at ``--reference`` masks
 (another seed): Spearman, top-``--top`` Jaccard and relative L2 error, with
 the paired differences estimator - oracle alone and their 95% t intervals. All
-calls go through the config's cache: a rerun pays nothing.
+calls go through the config's cache: a rerun pays nothing. ``--value``
+replaces the config's value function (``answer_logprob_mean``: the same
+teacher-forced scores, so the same cache entries).
+
+The JSON (``--json``)::
+
+    {"config": "...", "value": "...", "questions": 8, "reference": 300, "proxy_samples": 1000, "top": 5,
+     "mean_r_oracle_proxy": .., "constant_proxy": .., "oracle_calls_paid": ..,
+     "budgets": {"32": {"oracle alone": {"spearman": .., "topk_jaccard": .., "rel_l2": ..},
+                        "prior": {"spearman": .., "topk_jaccard": .., "rel_l2": ..,
+                                  "spearman_diff": {"mean": .., "low": .., "high": ..},
+                                  "rel_l2_diff": {...}}, "control_variate": {...}}, "64": {...}}}
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -59,8 +73,12 @@ def main() -> None:
     ap.add_argument("--proxy-samples", type=int, default=1000)
     ap.add_argument("--reference", type=int, default=400)
     ap.add_argument("--top", type=int, default=5)
+    ap.add_argument("--value", choices=["answer_logprob", "answer_logprob_mean", "answer_match"])
+    ap.add_argument("--json", default=None, help="write the table here too (e.g. docs/tables/generate_estimators.json)")
     args = ap.parse_args()
     config = load_config(args.config)
+    if args.value:
+        config = config.model_copy(update={"explainer": config.explainer.model_copy(update={"value": args.value})})
     budgets = [int(b) for b in args.budgets.split(",")]
     cache, ledger = CallCache(config.cache_dir), Ledger()
     gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger)
@@ -102,14 +120,30 @@ def main() -> None:
     print(f"\n| oracle calls n | method | Spearman | top-{args.top} Jaccard | rel. L2 error | "
           "Spearman - oracle alone [95% CI] | rel. L2 error - oracle alone [95% CI] |")
     print("|---|---|---|---|---|---|---|")
+    out = {}
     for n in budgets:
         base = np.array(table[("oracle alone", n)])
         for name in ("oracle alone", *ESTIMATORS):
             s = np.array(table[(name, n)])
-            diffs = ["–", "–"] if name == "oracle alone" else [
-                fmt(mean_t(list(np.nan_to_num(s[:, c] - base[:, c])))) for c in (0, 2)]
-            print(f"| {n} | {name} | {np.nanmean(s[:, 0]):.2f} | {np.mean(s[:, 1]):.2f} | {np.mean(s[:, 2]):.2f} | "
+            row = {"spearman": float(np.nanmean(s[:, 0])), "topk_jaccard": float(np.mean(s[:, 1])),
+                   "rel_l2": float(np.mean(s[:, 2]))}
+            diffs = ["–", "–"]
+            if name != "oracle alone":
+                iv = [mean_t(list(np.nan_to_num(s[:, c] - base[:, c]))) for c in (0, 2)]
+                diffs = [fmt(i) for i in iv]
+                row |= {key: {"mean": i.estimate, "low": i.low, "high": i.high}
+                        for key, i in zip(("spearman_diff", "rel_l2_diff"), iv)}
+            out.setdefault(str(n), {})[name] = row
+            print(f"| {n} | {name} | {row['spearman']:.2f} | {row['topk_jaccard']:.2f} | {row['rel_l2']:.2f} | "
                   f"{diffs[0]} | {diffs[1]} |")
+    if args.json:
+        doc = {"config": args.config, "value": config.explainer.value, "questions": len(rows),
+               "reference": args.reference, "proxy_samples": args.proxy_samples, "top": args.top,
+               "mean_r_oracle_proxy": float(np.nanmean(rhos)), "constant_proxy": int(np.isnan(rhos).sum()),
+               "oracle_calls_paid": ledger.total().paid.calls, "budgets": out}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        print(f"\nwritten: {args.json}")
     gen.close()
     cache.close()
 

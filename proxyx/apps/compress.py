@@ -1,8 +1,9 @@
 """``proxyx compress``: how much of a many-shot prompt can go, guided by explanations.
 
-The oracle labels the validation instances on the whole prompt; each
-ranking method orders the prompt's units (whole demonstrations, or their
-words or sentences) from least to most important:
+``compress.target: demonstrations`` (here): the oracle labels the
+validation instances on the whole prompt; each ranking method orders the
+prompt's units (whole demonstrations, or their words or sentences) from
+least to most important:
 
 * ``random``: a permutation per seed (``compress.random_seeds``);
 * ``self_information``: lowest surprisal under the oracle first (``selfinfo``);
@@ -18,6 +19,10 @@ accuracy is measured on the test instances at each step. A method's result
 is the largest share of the prompt's tokens (input text left out) whose
 removal keeps at least ``compress.keep`` (0.9) of the uncompressed
 accuracy: the best point of its curve, a prompt one could use.
+
+``compress.target: input`` ranks each test input's own units instead
+(``compress_input``); the curves, the best point and the summary are shared
+(``curves``).
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ from ..config import Config
 from ..errors import BudgetExceeded, ConfigError
 from ..output import check_outputs, run_inputs
 from ..perturb import PromptSegments
+from .compress_input import run_compress_input
+from .curves import make_curve, order_by, proxy_ratio, summarise
 from .demos import demonstrations, instances, with_shots
 from .render import plot_compress, prompt_path, write_prompt
-from .results import CompressReport, Curve, CurvePoint, Interval, MethodSummary, Shot
+from .results import CompressReport, Curve, CurvePoint, Shot
 from .scoring import (ORACLE_AT_N, OnProgress, accuracy, check_proxy, explain_all, explain_informed_all,
-                      open_prompt_session, path_cost, probabilities)
+                      open_prompt_session, probabilities)
 from .selfinfo import token_surprisal, unit_values
 
 
@@ -57,21 +64,6 @@ def nested_masks(order, counts: list[int]) -> list[np.ndarray]:
     return out
 
 
-def best_point(points: list[CurvePoint], base: float, keep: float) -> CurvePoint:
-    """The point with the largest removed fraction whose accuracy is at least ``keep * base``.
-
-    Any point of the curve qualifies, not only those before the first drop:
-    each is a prompt that keeps the accuracy on the test instances.
-    """
-    ok = [p for p in points if p.accuracy >= keep * base - 1e-12]
-    return max(ok or points[:1], key=lambda p: (p.removed_fraction, -p.removed_units))
-
-
-def order_by(values) -> list[int]:
-    """Least important first: ascending values, ties in unit order."""
-    return np.argsort(np.asarray(values, dtype=float), kind="stable").tolist()
-
-
 def _check(config: Config) -> None:
     """Refuse, before anything is paid, a method the config cannot run."""
     methods = config.compress.methods
@@ -87,14 +79,15 @@ def _check(config: Config) -> None:
 
 
 def compress_files(config: Config, out_dir: str | Path) -> list[tuple[Path, str]]:
-    """What ``run_compress`` writes in ``out_dir``, as ``proxyx.output.check_outputs`` takes it."""
+    """What ``run_compress`` writes in ``out_dir``, as ``proxyx.output.check_outputs`` takes it (a compressed
+    prompt per ranking with ``target: demonstrations``)."""
     names = [p.name for p in config.proxies]
     methods = {"oracle": ["oracle"], "self_information": ["self_information"],
-               "proxy": [f"proxy:{n}" for n in names], "informed": [f"informed:{n}" for n in names]}
+               "proxy": [f"proxy:{n}" for n in names], "informed": [f"informed:{n}" for n in names] + [ORACLE_AT_N]}
     out = Path(out_dir)
-    return [(out / "compress.json", "the compress report"), (out / "compress.png", "the compress plot"),
-            *((prompt_path(out, "prompt", m), f"the {m} prompt") for k in config.compress.methods
-              for m in methods.get(k, []))]
+    prompts = [] if config.compress.target == "input" else [
+        (prompt_path(out, "prompt", m), f"the {m} prompt") for k in config.compress.methods for m in methods.get(k, [])]
+    return [(out / "compress.json", "the compress report"), (out / "compress.png", "the compress plot"), *prompts]
 
 
 def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress | None = None) -> CompressReport:
@@ -106,13 +99,14 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
     cc, out_dir = config.compress, Path(out_dir)
     _check(config)
     check_outputs(compress_files(config, out_dir), run_inputs(config))  # before anything is paid
+    if cc.target == "input":
+        return finish(run_compress_input(config, on_progress=on_progress, started=started), out_dir, config)
     shots = demonstrations(config)
     task = with_shots(config.task, shots)
     validation, test = instances(config, shots, cc.validation, cc.test)
     bare = PromptSegments(task, "", unit=cc.unit)
     session = open_prompt_session(config, task, cc.unit)
-    orders: dict[str, list[int]] = {}
-    files: dict[str, str] = {}
+    values: dict[str, np.ndarray] = {}  # every ranking's unit values that finished (also after a stop)
     head = dict(schema=CompressReport.SCHEMA, config=config.model_dump(mode="json"), unit=cc.unit,
                 demonstrations=[Shot(text=s.text, label=s.label) for s in shots], units=list(bare.units),
                 n_validation=len(validation), n_test=len(test), keep=cc.keep)
@@ -126,24 +120,25 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
         if "oracle" in cc.methods:
             explained["oracle"] = explain_all(session, session.oracle, validation, targets, config=config,
                                               on_progress=on_progress)
-            orders["oracle"] = order_by(explained["oracle"].values.mean(axis=0))
+            values["oracle"] = explained["oracle"].values.mean(axis=0)
         if "proxy" in cc.methods:
             for proxy in session.proxies:
                 p_labels = probabilities(proxy, task, cc.unit, validation, [full], "predict")[0].argmax(axis=1)
                 exp = explain_all(session, proxy, validation, targets, config=config, on_progress=on_progress)
-                orders[f"proxy:{proxy.name}"] = order_by(exp.values.mean(axis=0))
+                values[f"proxy:{proxy.name}"] = exp.values.mean(axis=0)
                 if "oracle" in explained:
                     checks.append(check_proxy(session, exp, explained["oracle"], validation,
                                               (p_labels == np.array(targets)).tolist(), config))
         if "informed" in cc.methods:
             for proxy in session.proxies:
                 exp = explain_informed_all(session, proxy, validation, targets, config=config, on_progress=on_progress)
-                orders[f"informed:{proxy.name}"] = order_by(exp.values.mean(axis=0))
-            orders[ORACLE_AT_N] = order_by(exp.baseline.mean(axis=0))  # the same for every proxy: the oracle's answers
+                values[f"informed:{proxy.name}"] = exp.values.mean(axis=0)
+            values[ORACLE_AT_N] = exp.baseline.mean(axis=0)  # the same for every proxy: the oracle's answers
         if "self_information" in cc.methods:
             spans, surprisal = token_surprisal(bare.full, config=config.oracle, cache=session.cache,
                                                ledger=session.ledger)
-            orders["self_information"] = order_by(unit_values(bare, spans, surprisal))
+            values["self_information"] = unit_values(bare, spans, surprisal)
+        orders = {name: order_by(v) for name, v in values.items()}
         seeds = list(range(cc.random_seeds)) if "random" in cc.methods else []
         for r in seeds:
             orders[f"random:{r}"] = np.random.default_rng([config.seed, r]).permutation(len(bare)).tolist()
@@ -167,38 +162,31 @@ def run_compress(config: Config, *, out_dir: str | Path, on_progress: OnProgress
             points = [CurvePoint(removed_units=c, prompt_tokens=tokens[m.tobytes()],
                                  removed_fraction=1 - tokens[m.tobytes()] / whole, accuracy=float(acc[m.tobytes()]))
                       for c, m in zip(counts, ms)]
-            method, _, seed = name.partition(":") if name.startswith("random:") else (name, "", "")
-            curves.append(Curve(method=method, seed=int(seed) if seed else None, order=orders[name], points=points,
-                                best=best_point(points, base, cc.keep)))
+            curves.append(make_curve(name, points, base, cc.keep, orders[name]))
 
-        summary = []
-        if seeds:
-            iv = Interval.of(c.best.removed_fraction for c in curves if c.method == "random")
-            summary.append(MethodSummary(method="random", removed_fraction=iv.mean, interval=iv))
-        for c in curves:
-            if c.method == "random":
-                continue
+        def prompt_file(c: Curve) -> str:
             kept = nested_masks(c.order, [c.best.removed_units])[0]
-            path = write_prompt(prompt_path(out_dir, "prompt", c.method), bare.task_for(kept),
-                                fallback_dir=config.cache_dir)
-            files[c.method] = str(path)
-            summary.append(MethodSummary(method=c.method, removed_fraction=c.best.removed_fraction,
-                                         accuracy=c.best.accuracy, cost=path_cost(session, c.method),
-                                         oracle_cost=path_cost(session, c.method, model=session.oracle.name),
-                                         prompt_file=str(path)))
-        oracle_frac = next((m.removed_fraction for m in summary if m.method == "oracle"), None)
-        ratio = {m.method: (m.removed_fraction / oracle_frac if oracle_frac else None)
-                 for m in summary if m.method.startswith(("proxy:", "informed:"))}
-        report = CompressReport(**head, base_accuracy=base, curves=curves, summary=summary, proxy_vs_oracle=ratio,
-                                proxy_checks=checks, ledger=session.ledger.rows(),
-                                wall_time_s=round(time.perf_counter() - started, 3))
-        files["plot"] = str(plot_compress(report, out_dir / "compress.png", fallback_dir=config.cache_dir))
+            return str(write_prompt(prompt_path(out_dir, "prompt", c.method), bare.task_for(kept),
+                                    fallback_dir=config.cache_dir))
+
+        summary = summarise(curves, session, values, prompt_file)
+        report = CompressReport(**head, base_accuracy=base, curves=curves, summary=summary,
+                                proxy_vs_oracle=proxy_ratio(summary), proxy_checks=checks,
+                                ledger=session.ledger.rows(), wall_time_s=round(time.perf_counter() - started, 3),
+                                files={m.method: m.prompt_file for m in summary if m.prompt_file})
     except BudgetExceeded as e:  # keep what finished: the rankings, and what was paid
         report = CompressReport(**head, status="stopped_budget", stop_reason=str(e), ledger=session.ledger.rows(),
                                 wall_time_s=round(time.perf_counter() - started, 3))
     finally:
         session.close()
-    files["report"] = str(out_dir / "compress.json")
-    report.orders, report.files = orders, files
-    files["report"] = str(report.save(out_dir / "compress.json", fallback_dir=config.cache_dir))
+    report.orders = {name: order_by(v) for name, v in values.items()}
+    return finish(report, out_dir, config)
+
+
+def finish(report: CompressReport, out_dir: Path, config: Config) -> CompressReport:
+    """Write the plot (of a complete run) and ``compress.json``; the report lists its files."""
+    if report.status == "complete":
+        report.files["plot"] = str(plot_compress(report, out_dir / "compress.png", fallback_dir=config.cache_dir))
+    report.files["report"] = str(out_dir / "compress.json")
+    report.files["report"] = str(report.save(out_dir / "compress.json", fallback_dir=config.cache_dir))
     return report

@@ -50,15 +50,15 @@ def print_compress(report: CompressReport, console: Console) -> None:
     if report.status != "complete":
         _print_stopped(report, [f"ranking {m}" for m in report.orders], console)
         return
-    t = Table(title=f"prompt compression ({report.unit} units, {len(report.demonstrations)} demonstrations): "
-                    f"largest share of the prompt removed keeping >= {report.keep:.0%} of accuracy "
-                    f"{report.base_accuracy:.3f} on {report.n_test} test reviews")
-    for col in ("ranking", "removed", "accuracy", "oracle calls", "cost"):
+    t = Table(title=f"prompt compression ({_what(report)}): largest share of the "
+                    f"{'inputs' if report.target == 'input' else 'prompt'} removed keeping >= {report.keep:.0%} of "
+                    f"accuracy {report.base_accuracy:.3f} on {report.n_test} test reviews")
+    for col in ("ranking", "removed", "accuracy", "oracle calls", "cost", "Spearman to oracle"):
         t.add_column(col, justify="left" if col == "ranking" else "right")
     for m in report.summary:
         removed = _iv(m.interval) if m.interval else f"{m.removed_fraction:.0%}"
         t.add_row(m.method, removed, "" if m.accuracy is None else f"{m.accuracy:.3f}", _calls(m.oracle_cost),
-                  _usd(m.cost))
+                  _usd(m.cost), "" if m.spearman_to_oracle is None else f"{m.spearman_to_oracle:.2f}")
     console.print(t)
     for name, r in report.proxy_vs_oracle.items():
         console.print(f"{name} removes {r:.1%} of what the oracle's explanations remove" if r is not None
@@ -66,6 +66,12 @@ def print_compress(report: CompressReport, console: Console) -> None:
     _print_checks(report.proxy_checks, console)
     for key, path in report.files.items():
         console.print(f"{key}: {path}")
+
+
+def _what(report: CompressReport) -> str:
+    if report.target == "input":
+        return f"{report.unit}s of each test input, ranked by its own explanation"
+    return f"{report.unit} units, {len(report.demonstrations)} demonstrations"
 
 
 def _print_checks(checks, console: Console) -> None:
@@ -148,9 +154,9 @@ def plot_compress(report: CompressReport, path: Path, *, fallback_dir: str | Pat
         ax.plot([c.best.removed_fraction], [c.best.accuracy], marker="*", ms=12, color=line.get_color())
     ax.axhline(report.keep * report.base_accuracy, ls="--", color="black", lw=1,
                label=f"{report.keep:.0%} of uncompressed accuracy")
-    ax.set_xlabel("share of the prompt's tokens removed")
+    ax.set_xlabel(f"share of the {'inputs' if report.target == 'input' else 'prompt'}'s tokens removed")
     ax.set_ylabel(f"oracle accuracy ({report.n_test} test reviews)")
-    ax.set_title(f"compression by {report.unit}: {len(report.demonstrations)} demonstrations")
+    ax.set_title(f"compression: {_what(report)}")
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -45,16 +45,16 @@ class ProxyCheck(_Part):
 
 
 class CurvePoint(_Part):
-    removed_units: int
-    prompt_tokens: int  # the prompt without an input text
-    removed_fraction: float  # of the uncompressed prompt's tokens
+    removed_units: int  # target input: summed over the test inputs
+    prompt_tokens: int  # the prompt without an input text (target input: the test inputs' tokens, summed)
+    removed_fraction: float  # of the uncompressed prompt's tokens (target input: of the inputs' tokens, pooled)
     accuracy: float  # on the test instances
 
 
 class Curve(_Part):
-    method: str  # random | self_information | proxy:NAME | oracle
+    method: str  # random | self_information | proxy:NAME | informed:NAME | oracle
     seed: int | None = None  # random only
-    order: list[int]  # units from least to most important (removed in this order)
+    order: list[int] = []  # units from least to most important, removed in this order (target input: per input)
     points: list[CurvePoint]
     best: CurvePoint  # the largest removal that keeps `keep` of the uncompressed accuracy
 
@@ -67,6 +67,17 @@ class MethodSummary(_Part):
     cost: Cost | None = None  # of the ranking (explanations, or the self-information pass), every model
     oracle_cost: Cost | None = None  # the oracle's part of it
     prompt_file: str | None = None
+    spearman_to_oracle: float | None = None  # rank agreement of its unit values with the oracle's attributions
+
+
+class CompressedInput(_Part):
+    """Target input: one test input, its units and each ranking's order (least important first)."""
+
+    id: str
+    label: str  # gold
+    oracle_label: str  # on the whole input (what the explanations attribute)
+    units: list[str]
+    orders: dict[str, list[int]]  # by method (random: random:SEED)
 
 
 class CompressReport(Document):
@@ -75,9 +86,11 @@ class CompressReport(Document):
     status: Status = "complete"
     stop_reason: str | None = None
     config: dict
+    target: str = "demonstrations"  # or input
     unit: str
     demonstrations: list[Shot]
-    units: list[str]
+    units: list[str]  # target demonstrations: the prompt's units
+    inputs: list[CompressedInput] = []  # target input
     n_validation: int
     n_test: int
     keep: float

@@ -118,7 +118,13 @@ def token_surprisal(prompt: str, *, config: ModelConfig, cache: CallCache, ledge
 
 def unit_values(segments: PromptSegments, spans: list[tuple[int, int]], surprisal: np.ndarray) -> np.ndarray:
     """Self-information of each unit of ``segments`` (its prompt must be the one the tokens came from)."""
-    units = segments.spans()
+    return span_values(segments.spans(), spans, surprisal, per_token=segments.unit == "demonstration")
+
+
+def span_values(units: list[tuple[int, int]], spans: list[tuple[int, int]], surprisal: np.ndarray, *,
+                per_token: bool = False) -> np.ndarray:
+    """Self-information of each character range in ``units``: the sum of its tokens' surprisals (``per_token``:
+    the mean); a token belongs to the range that holds its last character."""
     total, count = np.zeros(len(units)), np.zeros(len(units))
     for (start, end), s in zip(spans, surprisal):
         if end <= start:
@@ -129,6 +135,6 @@ def unit_values(segments: PromptSegments, spans: list[tuple[int, int]], surprisa
                 total[u] += s
                 count[u] += 1
                 break
-    if segments.unit == "demonstration":
+    if per_token:
         return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
     return total

@@ -15,6 +15,13 @@ oracle's values (``screen.metric``: AOPC of deletion, or local fidelity on
 over the levels where local fidelity is defined (a question where it is
 defined at no level has no d: counted in ``undefined``, left out of the test).
 
+With ``explainer.value: answer_logprob`` the screen scores on
+``answer_logprob_mean`` (``screen_value``): a question's answer is fixed, so
+the mean is the sum divided by a per-question constant, and the
+explanations, their rankings and their fidelity ratios are the same; only
+d is in nats per answer token, so a few long answers do not dominate the
+test. Other value functions are screened as they are.
+
 The decision rule, its looks and its error rate are the classifier screen's.
 """
 
@@ -47,10 +54,16 @@ from .value import make_value
 OnStep = Callable[[ProxyScreen], None]
 
 
+def screen_value(value: str) -> str:
+    """The value function the screen scores on for an explanation's ``value`` (module docstring)."""
+    return "answer_logprob_mean" if value == "answer_logprob" else value
+
+
 def validity(config: Config, gen: Generator, proxy: GenProxy) -> ScreenValidity:
     """What a generation screen is valid for: the task, the value function and the hierarchy count as the task."""
     ex = config.explainer
-    spec = {"task": config.task.model_dump(mode="json"), "value": ex.value, "match": ex.match, "plan": plan(config)}
+    spec = {"task": config.task.model_dump(mode="json"), "value": ex.value, "screen_value": screen_value(ex.value),
+            "match": ex.match, "plan": plan(config)}
     return ScreenValidity(oracle=gen.fingerprint, task=hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
                           proxies={proxy.name: proxy.fingerprint}, **measured_by(config))
 
@@ -61,7 +74,8 @@ def screening_questions(config: Config, explained: set[str]) -> list[QAInstance]
 
 def screen_question(config: Config, gen: Generator, proxy: GenProxy, x: QAInstance) -> GenScreenInstance | None:
     """One screening question: both explanations level by level, or None when the proxy fails the gate."""
-    ex, fid, sc = config.explainer, config.fidelity, config.screen
+    fid, sc = config.fidelity, config.screen
+    ex = config.explainer.model_copy(update={"value": screen_value(config.explainer.value)})
     q = Question.ask(config, gen, x, purpose="screen")
     gate = proxy.gate(q.prompt, q.answer, ex.match, purpose="screen")
     if not gate.agrees:

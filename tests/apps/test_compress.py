@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from proxyx.apps import CompressReport, run_compress
-from proxyx.apps.compress import best_point, nested_masks, order_by, removal_counts
+from proxyx.apps.compress import nested_masks, removal_counts
+from proxyx.apps.curves import best_point, order_by
 from proxyx.apps.results import CurvePoint
+from proxyx.session import open_session
 
 
 @pytest.mark.parametrize("n, unit, steps, expected", [
@@ -125,3 +127,45 @@ def baseline_values(cfg, report) -> np.ndarray:
         return explain_all(session, session.oracle, validation, labels.tolist(), config=plain).values
     finally:
         session.close()
+
+
+INPUT = {"oracle": "local/tfidf-lr", "proxies": ["local/vader"], "dataset": {"max_words": 200},
+         "explainer": {"method": "kernel_shap", "samples": 32, "estimator": "prior", "oracle_samples": 8},
+         "compress": {"target": "input", "unit": "sentence", "min_units": 5, "test": 8, "steps": 4,
+                      "methods": ["random", "proxy", "informed", "oracle"], "random_seeds": 2}}
+
+
+def test_input_target_compresses_each_input_by_its_own_explanation(app_config, tmp_path):
+    cfg = app_config(**INPUT)
+    report = run_compress(cfg, out_dir=tmp_path / "in")
+    assert report.target == "input" and report.n_test == len(report.inputs) == 8
+    assert [c.method for c in report.curves] == ["oracle", "proxy:local/vader", "informed:local/vader", "random", "random"]
+    for x in report.inputs:
+        assert len(x.units) >= 5
+        assert all(sorted(o) == list(range(len(x.units))) for o in x.orders.values())
+    session = open_session(cfg)  # the same oracle, asked again (from the cache) on the compressed inputs
+    try:
+        labels = list(cfg.task.labels)
+        for c in report.curves:
+            fracs = [p.removed_fraction for p in c.points]
+            assert len(fracs) == 5 and fracs[0] == 0 and fracs[-1] == 1
+            assert all(b >= a for a, b in zip(fracs, fracs[1:]))  # each step removes a superset
+            assert c.points[0].accuracy == report.base_accuracy
+            key = "random:" + str(c.seed) if c.method == "random" else c.method
+            step = c.points.index(c.best)
+            texts = [" ".join(u for i, u in enumerate(x.units)
+                              if i not in x.orders[key][:round(step * len(x.units) / 4)]) for x in report.inputs]
+            pred = session.oracle(texts, "check").argmax(axis=1)
+            assert c.best.accuracy == pytest.approx(np.mean([labels[p] == x.label for p, x in zip(pred, report.inputs)]))
+        assert sum(r.cost.paid.calls for r in session.ledger.rows()) == 0
+    finally:
+        session.close()
+    informed, oracle = report.method("informed:local/vader"), report.method("oracle")
+    assert informed.oracle_cost.nominal.calls == 8 * 8 + 8  # 8 oracle answers per input, and its label
+    assert oracle.oracle_cost.nominal.calls > informed.oracle_cost.nominal.calls
+    assert -1 <= report.method("proxy:local/vader").spearman_to_oracle <= 1
+    assert CompressReport.load(tmp_path / "in" / "compress.json").inputs == report.inputs
+    again = run_compress(cfg, out_dir=tmp_path / "in2")
+    assert sum(row.cost.paid.nano_usd for row in again.ledger) == 0
+    assert [(m.method, m.removed_fraction) for m in again.summary] == [(m.method, m.removed_fraction)
+                                                                       for m in report.summary]

@@ -15,10 +15,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from proxyx.cache import CallCache
 from proxyx.cli import app
 from proxyx.config import load_config
+from proxyx.generation.build import build_generator
+from proxyx.generation.data import load_qa
 from proxyx.generation.pipeline import run_generate
+from proxyx.generation.question import Question
+from proxyx.generation.screen import screen_generate
 from proxyx.generation.value import AnswerOverlap
+from proxyx.ledger import Ledger
 from proxyx.perturb import ContextSegments
 from proxyx.results import ExplainReport, ScreenResult
 
@@ -85,6 +91,7 @@ def test_screen_decides_and_a_saved_screen_is_reused(tmp_path):
     assert record.decision in ("accepted", "rejected_futility", "rejected_max", "rejected_data")
     assert report.generated[0].explained_by == ("local/answer-overlap" if accepted else "local/gemma-3-270m")
     assert any(r.purpose == "screen" and r.cost.nominal.calls for r in report.ledger)
+    assert_per_token_aopc(load_config(cfg), record.instances)
 
     # proxyx screen writes the same decision; explain --screen uses it without screening again
     screen_file = tmp_path / "s.json"
@@ -102,6 +109,32 @@ def test_screen_decides_and_a_saved_screen_is_reused(tmp_path):
     cfg.write_text(cfg.read_text().replace("tau: 0.5", "tau: 0.8"))
     line = one_line_error(runner.invoke(app, ["explain", str(cfg), "-q", "--screen", str(screen_file)]))
     assert "screen.tau" in line
+
+
+def assert_per_token_aopc(config, instances) -> None:
+    """The screen scored the oracle's answer per token (``answer_logprob_mean``), not summed: the document level's
+    AOPC recomputed from the oracle's cached teacher-forced scores of the four document subsets."""
+    cache, ledger = CallCache(config.cache_dir), Ledger()
+    gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger)
+    rows = {x.id: x for x in load_qa(config, every=True)}
+    try:
+        for inst in instances:
+            q = Question.ask(config, gen, rows[inst.id], purpose="check")
+            sizes = [len(d.split()) for d in rows[inst.id].documents]
+            scores = {keep: gen.score([(q.render(np.repeat(np.array(keep), sizes)), q.answer)], "check")[0]
+                      for keep in itertools.product([False, True], repeat=2)}
+            got = []
+            for per_token in (True, False):
+                v = {k: s.mean if per_token else s.total for k, s in scores.items()}
+                first_ahead = v[(True, False)] - v[(False, True)] > 0  # exact Shapley: phi_0 - phi_1 = this
+                got.append(v[(True, True)] - v[(False, True) if first_ahead else (True, False)])
+            assert inst.levels[0].q_oracle.aopc == pytest.approx(got[0], abs=1e-9)
+            if len(scores[(True, True)].logprobs) > 1:
+                assert got[1] != pytest.approx(got[0])
+        assert ledger.total().paid.calls == 0  # all from the screen's cache
+    finally:
+        gen.close()
+        cache.close()
 
 
 def test_generate_screen_needs_a_proxy(tmp_path):
@@ -128,3 +161,29 @@ def test_embedded_gemma_is_the_proxy_of_a_hosted_oracle(server, tmp_path):
     oracle_rows = [r for r in report.ledger if r.model == "text-completion-openai/gemma-3-270m"]
     assert sum(r.cost.nominal.calls for r in oracle_rows) == 1  # the hosted oracle answered once; the proxy explained
     assert g.cost.nominal.calls > 4
+
+
+def test_embedded_gemma_is_screened_for_a_hosted_oracle(server, tmp_path):
+    """The screen of the embedded Gemma as the proxy of a hosted oracle (``answer_match``, what a chat model
+    allows): the oracle's answers come from the server, the proxy answers at the gate and explains in process."""
+    data = tmp_path / "qa.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in QUESTIONS))
+    cfg = tmp_path / "hosted.yaml"
+    cfg.write_text(
+        "oracle:\n  model: text-completion-openai/gemma-3-270m\n"
+        f"  api_base: {server.api_base}\n  api_key_env: PROXYX_TEST_LLM_KEY\n  style: completion\n"
+        "  timeout_s: 300\n"
+        "proxies: [local/gemma-3-270m]\n"
+        f"dataset:\n  name: null\n  path: {data}\n  limit: 1\n"
+        "task:\n  type: generate\n  max_tokens: 6\n"
+        "explainer:\n  method: kernel_shap\n  unit: document\n  samples: 4\n  value: answer_match\n  reuse: false\n"
+        + SCREEN + f"cache_dir: {tmp_path / 'cache'}\n")
+    before = server.answered()
+    record = screen_generate(load_config(cfg), n_ctx=2048, n_threads=1).proxies[0]
+    assert record.decision != "pending" and record.examined == record.n + record.disagreements >= 2 and record.n >= 1
+    hosted, embedded = record.cost["text-completion-openai/gemma-3-270m"], record.cost["local/gemma-3-270m"]
+    assert hosted.paid.calls == server.answered() - before > 0  # every oracle call went to the server ...
+    assert embedded.paid.calls >= record.examined  # ... the proxy's (its gate answer, its masks) stayed in process
+    for inst in record.instances:
+        assert inst.proxy_answer is not None  # the proxy answered the full input for itself at the gate
+        assert inst.d == pytest.approx(inst.levels[0].q_proxy.aopc - 0.5 * inst.levels[0].q_oracle.aopc)
