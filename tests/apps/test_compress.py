@@ -139,7 +139,8 @@ def test_input_target_compresses_each_input_by_its_own_explanation(app_config, t
     cfg = app_config(**INPUT)
     report = run_compress(cfg, out_dir=tmp_path / "in")
     assert report.target == "input" and report.n_test == len(report.inputs) == 8
-    assert [c.method for c in report.curves] == ["oracle", "proxy:local/vader", "informed:local/vader", "random", "random"]
+    assert [c.method for c in report.curves] == ["oracle", "proxy:local/vader", "informed:local/vader", "oracle_at_n",
+                                                "random", "random"]
     for x in report.inputs:
         assert len(x.units) >= 5
         assert all(sorted(o) == list(range(len(x.units))) for o in x.orders.values())
