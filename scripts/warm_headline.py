@@ -38,8 +38,8 @@ def main(path: str = "configs/bench_fine_foods.yaml", method: str | None = None)
             session.oracle(segments.render_many(masks) + segments.render_many(held), "warm")
             t = session.ledger.total()
             elapsed = time.perf_counter() - started
-            print(f"{method} {i + 1}/{len(instances)}: {t.calls} paid, {t.hits} cached, "
-                  f"{t.calls / elapsed:.1f} calls/s, {elapsed / 60:.1f} min", flush=True)
+            print(f"{method} {i + 1}/{len(instances)}: {t.paid.calls} paid, {t.hits} cached, "
+                  f"{t.paid.calls / elapsed:.1f} calls/s, {elapsed / 60:.1f} min", flush=True)
     session.close()
 
 
