@@ -2,13 +2,14 @@
 
     PYTHONPATH=. .venv/bin/python scripts/leverage_vs_kernel.py [--seeds 100] [--budgets 16 32 64 128 256]
 
-Games, all of at most 14 units so that the exact Shapley values take 2**n evaluations:
+Games small enough for the exact Shapley values (2**n evaluations):
 
 - vader: local/vader's probability of its own label on every real fine-food
   review of at most 14 words (both splits), a word removed when masked
   (proxyx's ``Segments``, as ``proxyx explain`` masks);
 - toy: ``--toys`` draws of a sigmoid of a linear term plus pairwise
-  interactions over 14 units (not additive).
+  interactions over 14 units (not additive), and the same over 20 units
+  (``--toy-units``: where the allocation over sizes has more room to matter).
 
 Each game is evaluated once on all 2**n coalitions and every route reads that
 table: the same game for all, and no model call repeated. The exact values
@@ -100,16 +101,20 @@ def vader_games() -> list[Game]:
     return games
 
 
-def toy_games(count: int) -> list[Game]:
-    """A sigmoid of a linear term plus pairwise interactions over MAX_UNITS units, one per seed."""
-    n, games = MAX_UNITS, []
-    masks = all_coalitions(n)[::-1].astype(float)
+def toy_games(count: int, n: int) -> list[Game]:
+    """A sigmoid of a linear term plus pairwise interactions over ``n`` units, one per seed."""
+    games = []
     for seed in range(count):
         rng = np.random.default_rng(seed)
         w, v = rng.normal(size=n), rng.normal(size=n)
         pairs = rng.integers(0, n, size=(n, 2))
-        z = masks @ w + (masks[:, pairs[:, 0]] * masks[:, pairs[:, 1]]) @ v
-        games.append(Game(f"toy/{seed}", 1.0 / (1.0 + np.exp(-z))))
+        table = np.empty(2**n)
+        for start in range(0, 2**n, 2**14):  # in blocks: 2**20 coalitions at once would take a gigabyte
+            codes = np.arange(start, min(start + 2**14, 2**n))
+            masks = ((codes[:, None] >> np.arange(n)) & 1).astype(float)
+            z = masks @ w + (masks[:, pairs[:, 0]] * masks[:, pairs[:, 1]]) @ v
+            table[codes] = 1.0 / (1.0 + np.exp(-z))
+        games.append(Game(f"toy{n}/{seed}", table))
     return games
 
 
@@ -186,10 +191,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--budgets", type=int, nargs="+", default=[16, 32, 64, 128, 256])
     parser.add_argument("--toys", type=int, default=10, help="draws of the toy game")
+    parser.add_argument("--toy-units", type=int, nargs="+", default=[14, 20],
+                        help="units of the toy games (one set per number; exact values take 2**units evaluations)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     start = time.perf_counter()
-    sets = {"vader": vader_games(), "toy": toy_games(args.toys)}
+    sets = {"vader": vader_games(), **{f"toy, {n} units": toy_games(args.toys, n) for n in args.toy_units}}
     results = {name: measure(games, args.budgets, args.seeds) for name, games in sets.items()}
     for name, result in results.items():
         print_table(name, result)

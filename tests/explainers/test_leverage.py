@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from proxyx.errors import ConfigError
 from proxyx.explainers import ESTIMATORS, explain_informed, make_explainer
+from proxyx.explainers.hierarchy import HierarchicalExplainer
 from proxyx.explainers.kernel_shap import KernelShapExplainer
 from proxyx.explainers.leverage import leverage_masks
 
@@ -122,6 +124,13 @@ def test_a_proxy_equal_to_the_oracle_gives_the_leverage_explanation_at_the_proxy
     attribution, _ = explain_informed("kernel_shap", 18, fn, fn, samples=1000, oracle_samples=100,
                                       estimator=estimator, seed=2, sampler="leverage")
     np.testing.assert_allclose(attribution.values, leverage(1000, seed=2).explain(18, fn).values, atol=1e-8)
+
+
+def test_the_hierarchy_explains_each_level_with_its_sampler():
+    fn = interaction_model(12, seed=4)
+    words = SimpleNamespace(unit="word", ranges=[(i, i + 1) for i in range(12)])
+    [level] = HierarchicalExplainer(samples=100, seed=6, sampler="leverage").explain([words], fn, n_words=12)
+    np.testing.assert_allclose(level.attribution.values, leverage(100, seed=6).explain(12, fn).values, atol=1e-12)
 
 
 @pytest.mark.parametrize("method,sampler,needle", [
