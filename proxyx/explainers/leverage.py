@@ -22,11 +22,13 @@ The draw:
   ``s = n / 2``: not seen up to complement).
 * nested: the visiting order and each pool's stream do not depend on the
   budget, so the masks at budget ``m`` are the first ``m`` of those at any
-  larger budget (the kernel sampler's are only nearly so).
+  larger budget (the kernel sampler's are only nearly so). The one exception:
+  a pool nearly exhausted whose draws run out (``MAX_ROUNDS``) before it
+  finds the coalitions it owes; its visits then drop out.
 
 The re-weighting: the regression weight of a coalition divided by its
 inclusion probability ``k_s / C(n, s)`` (``k_s`` coalitions of its size
-drawn) is ``(n-1) / (s (n-s) k_s)`` up to a constant, which is exactly
+drawn) is ``(n-1) / (s (n-s) k_s)``, which is exactly
 ``KernelShapExplainer.kernel``: each size's Shapley kernel mass spread evenly
 over its evaluated coalitions. So the fit, and the proxy-informed
 estimators' closed form, take these masks as they are.
