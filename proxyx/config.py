@@ -115,9 +115,15 @@ class ExplainerConfig(Strict):
     # N = samples proxy answers with n = oracle_samples oracle answers (README "Proxy-informed estimators")
     estimator: Estimator = "plain"
     oracle_samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] | None = None
+    # Kernel SHAP's masks: kernel (shap's, by kernel mass) or leverage (Leverage SHAP: every size equally;
+    # README "Samplers")
+    sampler: Literal["kernel", "leverage"] = "kernel"
 
     @model_validator(mode="after")
     def _estimator_budget(self) -> "ExplainerConfig":
+        if self.sampler == "leverage" and self.method != "kernel_shap":
+            raise ValueError("sampler 'leverage' is for method: kernel_shap (LIME already draws every size equally "
+                             "often); remove sampler or set method: kernel_shap")
         if self.estimator != "plain" and self.oracle_samples is None:
             raise ValueError(f"estimator {self.estimator!r} needs oracle_samples (the oracle's budget n, e.g. 50)")
         if self.estimator == "plain" and self.oracle_samples is not None:

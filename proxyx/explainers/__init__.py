@@ -2,6 +2,9 @@
 
     make_explainer("kernel_shap", samples=1000, seed=0).explain(n_units, value_fn)
 
+Kernel SHAP takes ``sampler="leverage"`` for Leverage SHAP's masks
+(``leverage.py``); the default, ``"kernel"``, is each method's own sampler.
+
 ``value_fn`` maps a boolean mask matrix (True = keep the unit) to the
 model's probability of the target label on each masked text. An explainer
 never knows whether a proxy or the oracle answers.

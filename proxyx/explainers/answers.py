@@ -26,6 +26,7 @@ class Answers:
 
     method: str
     seed: int
+    sampler: str
     oracle_samples: int
     oracle_masks: np.ndarray
     y_oracle: np.ndarray
@@ -92,7 +93,7 @@ class Answers:
         """The plain explainer at budget ``oracle_samples`` on the oracle's answers: the baseline every
         estimate is checked against, at no extra call."""
         if self.n_units == 1:  # the explainer's own fit (LIME: the line through both answers)
-            plain = make_explainer(self.method, samples=self.oracle_samples, seed=self.seed)
+            plain = make_explainer(self.method, samples=self.oracle_samples, seed=self.seed, sampler=self.sampler)
             return plain.fit(self.oracle_masks, self.y_oracle)
         values, base = self.oracle_fit().fit(self.y_oracle)
         return Attribution(values=values, base_value=base, full_value=float(self.y_oracle[0]),
@@ -100,10 +101,14 @@ class Answers:
 
 
 def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *, samples: int,
-            oracle_samples: int, seed: int) -> Answers:
-    """Ask the oracle (one call) and the proxy (one call) what the estimators need."""
-    small = make_explainer(method, samples=oracle_samples, seed=seed)
-    large = make_explainer(method, samples=samples, seed=seed)
+            oracle_samples: int, seed: int, sampler: str = "kernel") -> Answers:
+    """Ask the oracle (one call) and the proxy (one call) what the estimators need.
+
+    Both budgets draw their masks with ``sampler``, and each set is weighted by that sampler's kernel
+    (``KernelShapExplainer.kernel`` fits either sampler's masks).
+    """
+    small = make_explainer(method, samples=oracle_samples, seed=seed, sampler=sampler)
+    large = make_explainer(method, samples=samples, seed=seed, sampler=sampler)
     oracle_masks, proxy_masks = small.sample_masks(n_units), large.sample_masks(n_units)
     y_oracle = evaluate(oracle_fn, oracle_masks)
     where = find_rows(proxy_masks, oracle_masks)  # the proxy answers each oracle mask: among its own, or extra
@@ -112,7 +117,8 @@ def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *,
     y_asked = evaluate(proxy_fn, asked)
     where[extra] = len(proxy_masks) + np.arange(len(extra))
     return Answers(
-        method=method, seed=seed, oracle_samples=oracle_samples, oracle_masks=oracle_masks, y_oracle=y_oracle,
+        method=method, seed=seed, sampler=sampler, oracle_samples=oracle_samples, oracle_masks=oracle_masks,
+        y_oracle=y_oracle,
         proxy_on_oracle=y_asked[where],
         proxy_masks=proxy_masks, y_proxy=y_asked[: len(proxy_masks)],
         oracle_weights=small.kernel(oracle_masks), proxy_weights=large.kernel(proxy_masks),

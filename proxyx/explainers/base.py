@@ -37,6 +37,9 @@ ValueFn = Callable[[np.ndarray], np.ndarray]
 #: random draws per round, independent of the budget (nested budgets, see above)
 CHUNK = 256
 
+#: every sampler an explainer may take (``Explainer.samplers``: those its method takes)
+SAMPLERS = ("kernel", "leverage")
+
 #: rounds of random draws per CHUNK of budget before a sampler settles for
 #: fewer unique masks than the budget (only reachable when the budget nearly
 #: exhausts the space)
@@ -87,16 +90,19 @@ class Explainer(ABC):
     method: ClassVar[str]
     #: rows evaluated whatever the budget (LIME: the unmasked text)
     n_forced: ClassVar[int] = 1
+    #: the samplers this method draws its masks with; "kernel" is its own
+    samplers: ClassVar[tuple[str, ...]] = ("kernel",)
 
-    def __init__(self, *, samples: int = 1000, seed: int = 0) -> None:
+    def __init__(self, *, samples: int = 1000, seed: int = 0, sampler: str = "kernel") -> None:
         self.samples = samples
         self.seed = seed
+        self.sampler = sampler
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(samples={self.samples!r}, seed={self.seed!r})"
+        return f"{type(self).__name__}(samples={self.samples!r}, seed={self.seed!r}, sampler={self.sampler!r})"
 
     def check_params(self) -> None:
-        """Raise ``ConfigError`` if ``samples`` or ``seed`` cannot work."""
+        """Raise ``ConfigError`` if ``samples``, ``seed`` or ``sampler`` cannot work."""
         if not _is_int(self.samples) or self.samples < 1:
             raise ConfigError(
                 f"explainer.samples must be a positive integer, got {self.samples!r}; "
@@ -104,12 +110,17 @@ class Explainer(ABC):
             )
         if not _is_int(self.seed) or self.seed < 0:
             raise ConfigError(f"the explainer seed must be a non-negative integer, got {self.seed!r}; e.g. seed: 0")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"explainer.sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if self.sampler not in self.samplers:
+            raise ConfigError(f"explainer.sampler {self.sampler!r} is for kernel_shap, not {self.method}; "
+                              "remove sampler or set method: kernel_shap")
 
     def sample_masks(self, n_units: int) -> np.ndarray:
         """The masks an explanation of ``n_units`` units evaluates: bool ``(m, n_units)``, unique rows.
 
         Row 0 is always the unmasked text. Deterministic given
-        ``(n_units, samples, seed)``.
+        ``(n_units, samples, seed, sampler)``.
         """
         self.check_params()
         if not _is_int(n_units) or n_units < 1:
@@ -211,7 +222,7 @@ class MaskSet:
 
 def find_rows(masks: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """For each row of ``queries``, the index of the same row in ``masks`` (unique rows), or -1."""
-    keys, wanted = _row_keys(masks), _row_keys(queries)
+    keys, wanted = row_keys(masks), row_keys(queries)
     if not len(keys):
         return np.full(len(wanted), -1)
     order = np.argsort(keys)
@@ -220,7 +231,7 @@ def find_rows(masks: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return np.where(ordered[at] == wanted, order[at], -1)
 
 
-def _row_keys(masks: np.ndarray) -> np.ndarray:
+def row_keys(masks: np.ndarray) -> np.ndarray:
     """One sortable key per row: up to 52 units the number its bits spell, as a float (exact below 2**53,
     and a float product is several times faster to build and sort than bytes); beyond, the bits packed into
     bytes, viewed as one void scalar."""

@@ -219,7 +219,8 @@ BY_NAME = {"prior": prior, "control_variate": control_variate, "regression_adjus
 
 
 def explain_informed(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *, samples: int,
-                     oracle_samples: int, estimator: str, seed: int) -> tuple[Attribution, EstimatorInfo]:
+                     oracle_samples: int, estimator: str, seed: int,
+                     sampler: str = "kernel") -> tuple[Attribution, EstimatorInfo]:
     """Explain the oracle with ``oracle_samples`` of its answers and ``samples`` of the proxy's.
 
     ``oracle_fn`` and ``proxy_fn`` map masks to the target label's probability
@@ -235,7 +236,7 @@ def explain_informed(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: Va
         raise ConfigError(f"explainer.oracle_samples ({oracle_samples}) must not exceed explainer.samples "
                           f"({samples}), the proxy's budget; lower oracle_samples or raise samples")
     answers = collect(method, n_units, oracle_fn, proxy_fn, samples=samples, oracle_samples=oracle_samples,
-                      seed=seed)
+                      seed=seed, sampler=sampler)
     baseline = answers.oracle_alone()
     if answers.n_units == 1:  # every coalition is already the oracle's: nothing to add
         penalised = estimator in ("prior", "prior_control_variate")

@@ -80,8 +80,9 @@ class HierarchicalExplainer:
 
     def __init__(self, *, method: str = "kernel_shap", samples: int | Sequence[int] = 1000, top_k: int = 2,
                  threshold: float | None = None, seed: int = 0, estimator: str = "plain",
-                 oracle_samples: int | None = None):
+                 oracle_samples: int | None = None, sampler: str = "kernel"):
         self.method = method
+        self.sampler = sampler
         self.samples = samples
         self.top_k = top_k
         self.threshold = threshold
@@ -123,9 +124,10 @@ class HierarchicalExplainer:
                 oracle_budget = min(self.oracle_samples or samples, samples)
                 attr, info = explain_informed(self.method, len(active), level_fn, on_spans(proxy_fn, spans, n_words),
                                               samples=samples, oracle_samples=oracle_budget,
-                                              estimator=self.estimator, seed=self.seed + i)
+                                              estimator=self.estimator, seed=self.seed + i, sampler=self.sampler)
             else:
-                attr = make_explainer(self.method, samples=samples, seed=self.seed + i).explain(len(active), level_fn)
+                attr = make_explainer(self.method, samples=samples, seed=self.seed + i,
+                                      sampler=self.sampler).explain(len(active), level_fn)
             result = LevelResult(unit=level.unit, active=tuple(active), attribution=attr, samples=samples,
                                  exact=2 ** len(active) <= oracle_budget, seconds=time.perf_counter() - start,
                                  estimator=info)

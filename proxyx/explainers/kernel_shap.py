@@ -2,21 +2,26 @@
 
 Three pieces change with respect to LIME:
 
-* sampler: the empty and the full coalition always; then, like shap's
-  ``KernelExplainer``, whole size levels (a size ``s`` paired with ``n - s``)
-  are enumerated, smallest first, while the budget covers their share of the
-  kernel mass; the remaining levels are sampled with the size drawn in
-  proportion to its kernel mass ``(n-1)/(s(n-s))`` and each coalition added
-  with its complement (paired sampling), deduplicated, until the budget is
-  spent exactly. Sizes are drawn over *all* levels and draws from an
-  enumerated level are dropped as repeats: the same distribution over the
-  remaining levels, and a random stream that does not depend on the budget,
-  so a smaller budget's masks are nearly all among a larger one's.
+* sampler (``sampler="kernel"``, the default): the empty and the full
+  coalition always; then, like shap's ``KernelExplainer``, whole size levels
+  (a size ``s`` paired with ``n - s``) are enumerated, smallest first, while
+  the budget covers their share of the kernel mass; the remaining levels are
+  sampled with the size drawn in proportion to its kernel mass
+  ``(n-1)/(s(n-s))`` and each coalition added with its complement (paired
+  sampling), deduplicated, until the budget is spent exactly. Sizes are
+  drawn over *all* levels and draws from an enumerated level are dropped as
+  repeats: the same distribution over the remaining levels, and a random
+  stream that does not depend on the budget, so a smaller budget's masks are
+  nearly all among a larger one's.
+  ``sampler="leverage"`` draws by leverage score instead (``leverage.py``:
+  every size equally, paired, without replacement, nested across budgets).
 * kernel: the Shapley kernel mass of a size level, ``(n-1)/(s(n-s))``, is
   spread evenly over the coalitions of that size that were evaluated. A fully
   enumerated level thus gets the exact kernel; a sampled level is a
   stratified estimate (lower variance than weighting by draw counts, and
-  unaffected by deduplication).
+  unaffected by deduplication). For the leverage sampler's masks this is
+  Leverage SHAP's re-weighting: the regression weight over the inclusion
+  probability.
 * regressor: weighted least squares constrained to
   ``sum(values) == f(full) - f(empty)``, solved symmetrically (no unit is
   eliminated) as the minimum-norm solution in the sum-zero subspace, which
@@ -33,6 +38,7 @@ import math
 import numpy as np
 
 from .base import CHUNK, Explainer, MaskSet, kept_counts, max_rounds, random_subsets
+from .leverage import leverage_masks
 
 
 class KernelShapExplainer(Explainer):
@@ -40,8 +46,11 @@ class KernelShapExplainer(Explainer):
 
     method = "kernel_shap"
     n_forced = 2
+    samplers = ("kernel", "leverage")
 
     def _sample(self, n_units: int, rng: np.random.Generator) -> np.ndarray:
+        if self.sampler == "leverage":
+            return leverage_masks(n_units, max(self.samples, self.n_forced), rng)
         n = n_units
         rows = MaskSet(n, max(self.samples, self.n_forced))
         rows.add(np.ones(n, dtype=bool))

@@ -10,12 +10,12 @@ from .lime import LimeExplainer
 EXPLAINERS: dict[str, type[Explainer]] = {"lime": LimeExplainer, "kernel_shap": KernelShapExplainer}
 
 
-def make_explainer(name: str, *, samples: int = 1000, seed: int = 0) -> Explainer:
-    """The explainer registered as ``name``, with its arguments checked."""
+def make_explainer(name: str, *, samples: int = 1000, seed: int = 0, sampler: str = "kernel") -> Explainer:
+    """The explainer registered as ``name``, with its arguments checked (``sampler``: ``Explainer.samplers``)."""
     try:
         cls = EXPLAINERS[name]
     except (KeyError, TypeError):
         raise ConfigError(f"unknown explainer {name!r}; use one of: {', '.join(sorted(EXPLAINERS))}") from None
-    explainer = cls(samples=samples, seed=seed)
+    explainer = cls(samples=samples, seed=seed, sampler=sampler)
     explainer.check_params()
     return explainer
