@@ -38,15 +38,15 @@ def predict(scorer: Scorer, segments: Segments, purpose: str) -> Prediction:
 
 
 def attribute(scorer: Scorer, segments: Segments, target: int, *, method: str, samples: int, seed: int,
-              purpose: str) -> Attribution:
+              purpose: str, sampler: str = "kernel") -> Attribution:
     """Explain ``scorer``'s probability of label ``target`` on the text's units."""
-    explainer = make_explainer(method, samples=samples, seed=seed)
+    explainer = make_explainer(method, samples=samples, seed=seed, sampler=sampler)
     return explainer.explain(len(segments), lambda masks: scorer(segments.render_many(masks), purpose)[:, target])
 
 
 def informed_attribute(oracle: Scorer, proxy: Scorer, segments: Segments, target: int, *, method: str, samples: int,
-                       oracle_samples: int, estimator: str, seed: int,
-                       purpose: str) -> tuple[Attribution, EstimatorInfo, Attribution]:
+                       oracle_samples: int, estimator: str, seed: int, purpose: str,
+                       sampler: str = "kernel") -> tuple[Attribution, EstimatorInfo, Attribution]:
     """Explain the oracle with ``oracle_samples`` of its answers sharpened by ``samples`` of the proxy's.
 
     The third value is the oracle alone at ``oracle_samples`` (the plain
@@ -56,7 +56,7 @@ def informed_attribute(oracle: Scorer, proxy: Scorer, segments: Segments, target
         return lambda masks: scorer(segments.render_many(masks), purpose)[:, target]
 
     attr, info = explain_informed(method, len(segments), value_fn(oracle), value_fn(proxy), samples=samples,
-                                  oracle_samples=oracle_samples, estimator=estimator, seed=seed)
+                                  oracle_samples=oracle_samples, estimator=estimator, seed=seed, sampler=sampler)
     return attr, estimator_result(info), info.baseline
 
 
@@ -67,9 +67,10 @@ def estimator_result(info) -> EstimatorInfo:
                          proxy_calls=info.proxy_calls, gamma=info.gamma, slope=info.slope)
 
 
-def estimate_attribution_cost(scorer: Scorer, segments: Segments, *, method: str, samples: int, seed: int) -> Cost:
+def estimate_attribution_cost(scorer: Scorer, segments: Segments, *, method: str, samples: int, seed: int,
+                              sampler: str = "kernel") -> Cost:
     """What ``attribute`` would cost on ``scorer`` with no cache (nominal), from the same masks' token counts."""
-    masks = make_explainer(method, samples=samples, seed=seed).sample_masks(len(segments))
+    masks = make_explainer(method, samples=samples, seed=seed, sampler=sampler).sample_masks(len(segments))
     texts = segments.render_many(masks)
     u = scorer.estimate(texts)
     n = len(set(texts))

@@ -102,11 +102,12 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
             if informed:
                 attr, estimator, alone = informed_attribute(oracle, watched, segments, o.label, method=ex.method,
                                                             samples=ex.samples, oracle_samples=ex.oracle_samples,
-                                                            estimator=ex.estimator, seed=seed, purpose="explain")
+                                                            estimator=ex.estimator, seed=seed, purpose="explain",
+                                                            sampler=ex.sampler)
             else:
                 estimator = alone = None
                 attr = attribute(oracle if chosen is oracle else watched, segments, o.label, method=ex.method,
-                                 samples=ex.samples, seed=seed, purpose="explain")
+                                 samples=ex.samples, seed=seed, purpose="explain", sampler=ex.sampler)
             break
         except ModelError as e:
             if down is None or chosen is oracle or watched.error is None:
@@ -126,11 +127,13 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
     elif fid.enabled and (alone is None or fid.reference):
         on_stage("oracle reference")
         before = ledger.snapshot()
-        oracle_attr = attribute(oracle, segments, o.label, method=ex.method, samples=ex.samples, seed=seed, purpose="evaluate")
+        oracle_attr = attribute(oracle, segments, o.label, method=ex.method, samples=ex.samples, seed=seed,
+                                purpose="evaluate", sampler=ex.sampler)
         all_oracle, estimated = ledger.total(since=before), False
         oracle_attribution = oracle_attr.values.tolist()
     else:
-        all_oracle = estimate_attribution_cost(oracle, segments, method=ex.method, samples=ex.samples, seed=seed)
+        all_oracle = estimate_attribution_cost(oracle, segments, method=ex.method, samples=ex.samples, seed=seed,
+                                               sampler=ex.sampler)
         estimated = True
     scored_on = None  # masks -> the oracle's values, when explanations are scored
     if fid.enabled and chosen is not oracle:

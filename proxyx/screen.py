@@ -104,7 +104,8 @@ def look(result: ScreenStats, d: list[float], cfg: ScreenConfig) -> None:
 def measured_by(config: Config) -> dict:
     """The settings that change a screen's numbers (``ScreenValidity`` fields), for every kind of task."""
     ex, fid, sc = config.explainer, config.fidelity, config.screen
-    return {"method": ex.method, "samples": ex.samples, "unit": ex.unit, "tau": sc.tau, "metric": sc.metric,
+    return {"method": ex.method, "samples": ex.samples, "sampler": getattr(ex, "sampler", "kernel"), "unit": ex.unit,
+            "tau": sc.tau, "metric": sc.metric,
             "k_fraction": fid.k_fraction, "heldout_samples": fid.heldout_samples if sc.metric == "local_fidelity" else None}
 
 
@@ -163,8 +164,8 @@ def _sequential_test(session: Session, proxy: Scorer, instances: list[Instance],
             result.disagreements += 1
         else:
             seed = instance_seed(session.config.seed, x.id)
-            pa = attribute(proxy, segments, o.label, method=ex.method, samples=ex.samples, seed=seed, purpose="screen")
-            oa = attribute(oracle, segments, o.label, method=ex.method, samples=ex.samples, seed=seed, purpose="screen")
+            how = dict(method=ex.method, samples=ex.samples, seed=seed, purpose="screen", sampler=ex.sampler)
+            pa, oa = attribute(proxy, segments, o.label, **how), attribute(oracle, segments, o.label, **how)
             local = cfg.metric == "local_fidelity"  # held-out masks cost oracle calls: only when the screen tests it
             c = compare(oracle, segments, o.label, pa, oa, k_fraction=session.config.fidelity.k_fraction,
                         purpose="screen", heldout=session.config.fidelity.heldout_samples if local else 0, seed=seed)

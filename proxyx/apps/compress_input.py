@@ -94,15 +94,18 @@ def run_compress_input(config: Config, *, on_progress: OnProgress | None = None,
 
         if "oracle" in cc.methods:
             values["oracle"] = each(f"explaining with {oracle.name}", lambda s, t, seed: attribute(
-                oracle, s, t, method=ex.method, samples=ex.samples, seed=seed, purpose=f"explain:{oracle.name}").values)
+                oracle, s, t, method=ex.method, samples=ex.samples, seed=seed, purpose=f"explain:{oracle.name}",
+                sampler=ex.sampler).values)
         for proxy in session.proxies if "proxy" in cc.methods else []:
             values[f"proxy:{proxy.name}"] = each(f"explaining with {proxy.name}", lambda s, t, seed, p=proxy: attribute(
-                p, s, t, method=ex.method, samples=ex.samples, seed=seed, purpose=f"explain:{p.name}").values)
+                p, s, t, method=ex.method, samples=ex.samples, seed=seed, purpose=f"explain:{p.name}",
+                sampler=ex.sampler).values)
         for proxy in session.proxies if "informed" in cc.methods else []:
             both = each(f"explaining with {proxy.name} informing the oracle", lambda s, t, seed, p=proxy: [
                 r.values for r in informed_attribute(oracle, p, s, t, method=ex.method, samples=ex.samples,
                                                      oracle_samples=ex.oracle_samples, estimator=ex.estimator,
-                                                     seed=seed, purpose=f"informed:{p.name}")[::2]])
+                                                     seed=seed, purpose=f"informed:{p.name}",
+                                                     sampler=ex.sampler)[::2]])
             values[f"informed:{proxy.name}"] = [b[0] for b in both]
             values[ORACLE_AT_N] = [b[1] for b in both]  # the oracle alone at n: the same for every proxy
         if "self_information" in cc.methods:

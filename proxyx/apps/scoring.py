@@ -98,7 +98,7 @@ def explain_all(session: PromptSession, scorer: Scorer, items: list[Instance], t
         if on_progress:
             on_progress(f"explaining with {scorer.name}", i, len(items))
         attr = attribute(scorer, session.segments(x.text), target, method=ex.method, samples=ex.samples,
-                         seed=instance_seed(config.seed, x.id), purpose=f"explain:{scorer.name}")
+                         seed=instance_seed(config.seed, x.id), purpose=f"explain:{scorer.name}", sampler=ex.sampler)
         rows.append(attr.values)
     if on_progress:
         on_progress(f"explaining with {scorer.name}", len(items), len(items))
@@ -120,7 +120,8 @@ def explain_informed_all(session: PromptSession, proxy: Scorer, items: list[Inst
         attr, info = explain_informed(
             ex.method, len(seg), lambda m: session.oracle(seg.render_many(m), purpose)[:, target],  # noqa: B023
             lambda m: proxy(seg.render_many(m), purpose)[:, target], samples=ex.samples,  # noqa: B023
-            oracle_samples=ex.oracle_samples, estimator=ex.estimator, seed=instance_seed(config.seed, x.id))
+            oracle_samples=ex.oracle_samples, estimator=ex.estimator, seed=instance_seed(config.seed, x.id),
+            sampler=ex.sampler)
         rows.append(attr.values)
         alone.append(info.baseline.values)
     shape = (len(items), -1)

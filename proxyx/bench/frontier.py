@@ -121,35 +121,40 @@ def routes(method: str, ladder: Sequence[int], proxies: Sequence[str], estimator
 
 
 def explain_routes(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, routes_: Sequence[Route], *,
-                   seed: int, heldout: int, k_fraction: float,
+                   seed: int, heldout: int, k_fraction: float, sampler: str = "kernel",
                    segments_of: Callable[[str], Segments] = Segments) -> dict[Route, FrontierPoint]:
-    """One instance explained every way in ``routes_`` (all of one method), each scored on the oracle."""
+    """One instance explained every way in ``routes_`` (all of one method), each scored on the oracle.
+
+    ``sampler``: Kernel SHAP's mask sampler (LIME always draws its own way).
+    """
     segments = segments_of(x.text)
     s = instance_seed(seed, x.id)
     target = int(np.argmax(oracle([segments.full], "explain")[0]))
     method = routes_[0].method
+    how = dict(seed=s, sampler=sampler if method == "kernel_shap" else "kernel")
     judge = _Judge(oracle, segments, target, method, s, heldout, k_fraction)
     out: dict[Route, FrontierPoint] = {}
     for r in routes_:
         o = _Recorder(oracle, segments, target, "explain")
         if r.kind == "oracle":
-            attr = make_explainer(method, samples=r.oracle_samples, seed=s).explain(len(segments), o)
+            attr = make_explainer(method, samples=r.oracle_samples, **how).explain(len(segments), o)
             out[r] = judge.point(attr, x.id, o)
             continue
         p = _Recorder(proxies[r.proxy], segments, target, "explain")
         if r.kind == "substitute":
             o(np.ones((1, len(segments)), dtype=bool))  # the oracle's label: the one oracle call
-            attr = make_explainer(method, samples=r.proxy_samples, seed=s).explain(len(segments), p)
+            attr = make_explainer(method, samples=r.proxy_samples, **how).explain(len(segments), p)
             out[r] = judge.point(attr, x.id, o, p)
             continue
         attr, info = explain_informed(method, len(segments), o, p, samples=r.proxy_samples,
-                                      oracle_samples=r.oracle_samples, estimator=r.estimator, seed=s)
+                                      oracle_samples=r.oracle_samples, estimator=r.estimator, **how)
         out[r] = judge.point(attr, x.id, o, p, lam=info.lam, beta=info.beta, rho=info.rho)
     return out
 
 
 def run_frontier(oracle: Scorer, proxies: dict[str, Scorer], instances: Sequence[Instance], routes_: Sequence[Route],
-                 *, seed: int, heldout: int, k_fraction: float, segments_of: Callable[[str], Segments] = Segments,
+                 *, seed: int, heldout: int, k_fraction: float, sampler: str = "kernel",
+                 segments_of: Callable[[str], Segments] = Segments,
                  on_progress: OnProgress = lambda *a: None) -> tuple[list[FrontierCell], list[str]]:
     """Every route on every instance: one cell per route, points in instance order, and the failed instances.
 
@@ -167,7 +172,7 @@ def run_frontier(oracle: Scorer, proxies: dict[str, Scorer], instances: Sequence
             on_progress(label, i, len(instances), x.id)
             try:
                 points = explain_routes(oracle, proxies, x, rs, seed=seed, heldout=heldout, k_fraction=k_fraction,
-                                        segments_of=segments_of)
+                                        sampler=sampler, segments_of=segments_of)
             except ModelError as e:
                 log.warning("frontier: %s left out (%s)", x.id, e)
                 failed.append(x.id)

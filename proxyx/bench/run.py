@@ -75,7 +75,8 @@ def grid_configs(config: Config) -> dict[tuple[str, int], Config]:
     """The config of each screen-and-apply budget (method, samples); ``ConfigError`` for any budget that cannot run.
 
     The grid runs ``estimator: plain`` whatever the config says: the screen
-    and the pipeline's fallback are about substituting a proxy. The
+    and the pipeline's fallback are about substituting a proxy. LIME cells
+    draw LIME's masks (``explainer.sampler`` is Kernel SHAP's). The
     frontier's estimators need each oracle budget n within the proxy's N.
     """
     b = config.bench
@@ -84,7 +85,9 @@ def grid_configs(config: Config) -> dict[tuple[str, int], Config]:
         raise ConfigError(f"bench.oracle_samples {over} exceed bench.proxy_samples ({b.proxy_samples}), the proxy's "
                           "budget N of the estimators; lower them or raise proxy_samples")
     return {(m, s): apply_overrides(config, **{"explainer.method": m, "explainer.samples": s, "fidelity.enabled": True,
-                                               "explainer.estimator": "plain", "explainer.oracle_samples": UNSET})
+                                               "explainer.estimator": "plain", "explainer.oracle_samples": UNSET,
+                                               "explainer.sampler": config.explainer.sampler if m == "kernel_shap"
+                                               else "kernel"})
             for m in b.methods for s in b.samples}
 
 
@@ -229,7 +232,7 @@ def _frontier(session: Session, instances: list[Instance], names: list[str], pro
                                                 b.proxy_samples, b.substitute)]
     cells, failed = run_frontier(session.oracle, {n: session.proxy(n) for n in names}, instances, rs, seed=config.seed,
                                  heldout=config.fidelity.heldout_samples, k_fraction=config.fidelity.k_fraction,
-                                 segments_of=session.segments, on_progress=progress)
+                                 sampler=config.explainer.sampler, segments_of=session.segments, on_progress=progress)
     summaries = summarise_frontier(cells, seed=config.seed)
     target = Target()
     return Frontier(target=target, summaries=summaries, headline=frontier_headline(summaries, target), cells=cells,

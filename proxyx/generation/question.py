@@ -40,7 +40,7 @@ def hierarchy(config: Config, x: QAInstance, *, plain: bool = False) -> Hierarch
     _, samples, top_k, threshold = plan(config)
     return HierarchicalExplainer(method=ex.method, samples=samples, top_k=top_k, threshold=threshold,
                                  seed=instance_seed(config.seed, x.id), estimator="plain" if plain else ex.estimator,
-                                 oracle_samples=ex.oracle_samples)
+                                 oracle_samples=ex.oracle_samples, sampler=ex.sampler)
 
 
 @dataclass

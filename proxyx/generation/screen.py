@@ -88,7 +88,8 @@ def screen_question(config: Config, gen: Generator, proxy: GenProxy, x: QAInstan
     def on_level(i: int, r: LevelResult) -> None:
         spans = [q.levels[i].ranges[u] for u in r.active]
         seed = explainer.seed + i  # the oracle's masks at this level
-        pa = make_explainer(ex.method, samples=r.samples, seed=seed).explain(len(spans), on_spans(proxy_value, spans, n_words))
+        pa = make_explainer(ex.method, samples=r.samples, seed=seed, sampler=ex.sampler).explain(
+            len(spans), on_spans(proxy_value, spans, n_words))
         c = compare_masks(on_spans(oracle_value, spans, n_words), pa, r.attribution, k_fraction=fid.k_fraction,
                           heldout=fid.heldout_samples if local else 0, seed=seed)
         levels.append(GenScreenLevel(unit=r.unit, active=list(r.active), **dict(c)))

@@ -76,6 +76,7 @@ class ScreenValidity(ResultModel):
     task: str  # sha256 of the task block
     method: str
     samples: int
+    sampler: str = "kernel"  # Kernel SHAP's mask sampler (older screens: kernel, the only one)
     unit: str | None = None  # None: a screen from an older proxyx, which did not record it
     tau: float
     metric: str = "aopc"
@@ -84,7 +85,8 @@ class ScreenValidity(ResultModel):
     proxies: dict[str, str] = {}  # name -> fingerprint of each proxy in the pool
 
     _NAMES: ClassVar[dict[str, str]] = {
-        "method": "explainer.method", "samples": "explainer.samples", "unit": "explainer.unit", "tau": "screen.tau",
+        "method": "explainer.method", "samples": "explainer.samples", "sampler": "explainer.sampler",
+        "unit": "explainer.unit", "tau": "screen.tau",
         "metric": "the screen metric", "k_fraction": "fidelity.k_fraction",
         "heldout_samples": "fidelity.heldout_samples"}
 
