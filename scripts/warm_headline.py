@@ -1,6 +1,6 @@
 """Pay the headline's largest oracle cost up front: Gemma's answers on the 1000-sample masks.
 
-    nice -n 5 .venv/bin/python scripts/warm_headline.py [CONFIG [METHOD]]
+    nice -n 5 .venv/bin/python scripts/warm_headline.py [CONFIG [METHOD [LIMIT]]]
 
 For every explained instance of the bench config and both explainers, the
 oracle answers the masks of the largest budget and the held-out masks of
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 
-from proxyx.config import load_config
+from proxyx.config import apply_overrides, load_config
 from proxyx.explain import instance_seed
 from proxyx.explainers import make_explainer
 from proxyx.fidelity import heldout_masks
@@ -22,8 +22,11 @@ from proxyx.perturb import Segments
 from proxyx.session import load_instances, open_session
 
 
-def main(path: str = "configs/bench_fine_foods.yaml", method: str | None = None) -> None:
+def main(path: str = "configs/bench_fine_foods.yaml", method: str | None = None, limit: str | None = None) -> None:
+    """``limit``: the first LIMIT instances only (as ``proxyx bench --limit``)."""
     config = load_config(path)
+    if limit is not None:
+        config = apply_overrides(config, **{"dataset.limit": int(limit)})
     session = open_session(config)
     session.oracle.model.n_threads = 1  # bit-identical answers; under CPU contention twice as fast as 2 threads
     instances = load_instances(config)
