@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .cache import CallCache
 from .config import MAX_TEXT_WORDS, Config, ModelConfig, TaskConfig
@@ -14,6 +13,7 @@ from .models import build_model
 from .models.base import Model
 from .perturb import make_segments, raw_task
 from .models.local import Teacher
+from .runtime import open_runtime
 from .scorer import Scorer
 
 
@@ -133,25 +133,20 @@ def prompt_model(mc: ModelConfig, task: TaskConfig, unit: str) -> Model:
 
 
 def open_session(config: Config) -> Session:
-    """Build models (nothing is loaded until used) and wrap them in the cache and ledger.
+    """Build models (nothing is loaded until used) behind the run's cache and ledger (``proxyx.runtime``).
 
     The cache is opened now, so a corrupt or unwritable one is reported before anything is paid.
     """
-    cache = CallCache(Path(config.cache_dir))
-    cache.check()
-    ledger = Ledger(max_usd=config.max_usd)
+    rt = open_runtime(config)
     train = train_instances(config) if needs_training(config) else None
     unit = config.explainer.unit
     if unit == "demonstration":  # what a model is asked is the whole prompt, demonstrations masked
-        oracle = Scorer(prompt_model(config.oracle, config.task, unit), cache=cache, ledger=ledger, role="oracle")
-        proxies = [Scorer(prompt_model(p, config.task, unit), cache=cache, ledger=ledger, role="proxy")
-                   for p in config.proxies]
+        oracle = rt.scorer(prompt_model(config.oracle, config.task, unit), role="oracle")
+        proxies = [rt.scorer(prompt_model(p, config.task, unit), role="proxy") for p in config.proxies]
     else:
-        oracle = Scorer(build_model(config.oracle, config.task, train=train), cache=cache, ledger=ledger,
-                        role="oracle")
-        proxies = [Scorer(_proxy_model(config, p, train, oracle), cache=cache, ledger=ledger, role="proxy")
-                   for p in config.proxies]
-    return Session(config=config, cache=cache, ledger=ledger, oracle=oracle, proxies=proxies)
+        oracle = rt.scorer(build_model(config.oracle, config.task, train=train), role="oracle")
+        proxies = [rt.scorer(_proxy_model(config, p, train, oracle), role="proxy") for p in config.proxies]
+    return Session(config=config, cache=rt.cache, ledger=rt.ledger, oracle=oracle, proxies=proxies)
 
 
 def _proxy_model(config: Config, proxy: ModelConfig, train: list[Instance] | None, oracle: Scorer):

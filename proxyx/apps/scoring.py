@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from ..fidelity import agreement, fidelity_ratio, quality, top_k
 from ..ledger import Ledger
 from ..perturb import PromptSegments
 from ..scorer import Scorer
+from ..runtime import open_runtime
 from ..session import prompt_model
 from ..results import Cost
 from ..screen import t_bounds
@@ -59,11 +59,10 @@ class PromptSession:
 def open_prompt_session(config: Config, task: TaskConfig, unit: str) -> PromptSession:
     """Build (do not load) the config's oracle and proxies for prompts of ``task``."""
     models = [prompt_model(m, task, unit) for m in [config.oracle, *config.proxies]]  # refuse before opening files
-    cache = CallCache(Path(config.cache_dir))
-    ledger = Ledger(max_usd=config.max_usd)
-    oracle = Scorer(models[0], cache=cache, ledger=ledger, role="oracle")
-    proxies = [Scorer(m, cache=cache, ledger=ledger, role="proxy") for m in models[1:]]
-    return PromptSession(task=task, unit=unit, cache=cache, ledger=ledger, oracle=oracle, proxies=proxies)
+    rt = open_runtime(config)
+    oracle = rt.scorer(models[0], role="oracle")
+    proxies = [rt.scorer(m, role="proxy") for m in models[1:]]
+    return PromptSession(task=task, unit=unit, cache=rt.cache, ledger=rt.ledger, oracle=oracle, proxies=proxies)
 
 
 def probabilities(scorer: Scorer, task: TaskConfig, unit: str, items: list[Instance], masks: list[np.ndarray],

@@ -29,7 +29,7 @@ Public API (stable names; see each module):
         AnswerOverlap(context, answer): lexical proxy, share of the answer's words in context(mask); no model call
 
     proxies, the gate and the screen (proxyx.generation.proxy, .screen):
-        build_proxy(config, *, cache, ledger) -> GenProxy | None   # .value(...), .gate(prompt, answer, match)
+        build_proxy(config, runtime) -> GenProxy | None    # .value(...), .gate(prompt, answer, match)
         screen_generate(config, on_step=None) -> ScreenResult      # ``proxyx screen`` on a generate config
     run_generate(config, *, screen=None, on_instance=...) -> ExplainReport  (proxyx.generation.pipeline)
 """

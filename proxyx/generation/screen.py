@@ -33,7 +33,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..cache import CallCache
 from ..config import Config
 from ..costs import mean
 from ..errors import BudgetExceeded, DataError, ModelError
@@ -41,10 +40,10 @@ from ..explain import compare_masks
 from ..explainers import make_explainer
 from ..explainers.hierarchy import LevelResult, on_spans
 from ..ledger import Ledger
+from ..runtime import open_runtime
 from ..results import ProxyScreen, ScreenResult, ScreenValidity
 from ..results.screen import GenScreenInstance, GenScreenLevel
 from ..screen import MAX_EXAMINED_FACTOR, difference, look, measured_by
-from .build import build_generator
 from .data import QAInstance, load_qa
 from .proxy import GenProxy, build_proxy, check_scoring
 from .question import Question, hierarchy, plan
@@ -152,18 +151,16 @@ def screen_generate(config: Config, on_step: OnStep | None = None, **backend) ->
     """``proxyx screen`` for a generate config: its one proxy, against the explained questions' complement."""
     if not config.proxies:
         raise DataError("'proxies' is empty; name the proxy to screen (a generation model or local/answer-overlap)")
-    cache = CallCache(config.cache_dir)
-    cache.check()
-    ledger = Ledger(max_usd=config.max_usd)
-    gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger, **backend)
+    rt = open_runtime(config)
+    gen = rt.generator(config.oracle, config.task, **backend)
     proxy = None
     try:
         check_scoring(gen, config.explainer.value)
-        proxy = build_proxy(config, cache=cache, ledger=ledger, **backend)
-        return run_screen(config, gen, proxy, ledger, {x.id for x in load_qa(config)}, on_step)
+        proxy = build_proxy(config, rt, **backend)
+        return run_screen(config, gen, proxy, rt.ledger, {x.id for x in load_qa(config)}, on_step)
     finally:
         gen.close()
         if proxy is not None:
             proxy.close()
-        cache.close()
+        rt.close()
 
