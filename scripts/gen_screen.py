@@ -46,21 +46,15 @@ from proxyx.generation.data import load_qa
 from proxyx.generation.proxy import build_proxy
 from proxyx.generation.question import Question
 from proxyx.generation.screen import screen_question, screen_value, screening_questions
-from proxyx.results import ProxyScreen
 from proxyx.runtime import open_runtime
-from proxyx.screen import look
+from proxyx.screen import screen_decision
 
 
 def replay(d: list[float], config) -> dict:
     """The sequential rule over ``d`` in order, stopped at its decision."""
-    record, seen = ProxyScreen(proxy="replay"), []
-    for x in d:
-        seen.append(x)
-        look(record, seen, config.screen)
-        if record.decision != "pending":
-            break
+    record = screen_decision(d, config.screen)
     top = np.sort(np.abs(d))[::-1]
-    return {"decision": record.decision if record.decision != "pending" else "rejected_data", "n": record.n,
+    return {"decision": record.decision, "n": record.n,
             "mean_d": record.mean_d, "lower": record.lower, "upper": record.upper, "d_min": float(min(d)),
             "d_max": float(max(d)), "top3_share": float(top[:3].sum() / max(top.sum(), 1e-12))}
 

@@ -30,13 +30,14 @@ from ..models.base import Answer
 from ..output import check_outputs, run_inputs
 from ..results import Cost
 from ..runtime import open_runtime
+from ..screen import screen_decision
 from ..stats import paired_t
 from ..results.rerank import (AnswerScore, Difference, QuestionResult, RerankReport, RerankRow, RerankScreen, RetrievalStats,
                               Spread)
 from .rerank_data import Case, load_cases
 from .rerank_values import (coalitions, containment, deletion_aopc, overlap_table, rank, recall_at, shapley_exact,
                             token_f1)
-from .scoring import OnProgress, screen_decision
+from .scoring import OnProgress
 
 ACCURACY = ("token F1 (content words, SQuAD-style) and containment (share of the answer's content words found) "
             "of the oracle's greedy answer from the top-m passages only, against the gold FAQ answer section")
@@ -143,13 +144,13 @@ def _screen(results: list[QuestionResult], oracle_tables, proxy: str, config: Co
         fids.append(fidelity_ratio(qp, qo))
         rhos.append(agreement(np.array(q.proxy_values), np.array(q.oracle_values), k=1)["spearman"])
         top1.append(q.orders["oracle"][0] == q.orders["proxy"][0])
-    decision, n, m, lo = screen_decision(d, sc)
+    s = screen_decision(d, sc)
     pooled = agreement(np.concatenate([q.proxy_values for q in results]),
                        np.concatenate([q.oracle_values for q in results]), k=1)["spearman"]
     mean = lambda xs: float(np.mean([x for x in xs if x is not None])) if any(x is not None for x in xs) else None  # noqa: E731
-    return RerankScreen(proxy=proxy, decision=decision, n=n, tau=sc.tau, confidence=sc.per_look_confidence,
-                        mean_d=m, lower=lo, mean_fidelity=mean(fids), mean_spearman=mean(rhos),
-                        pooled_spearman=pooled, top1_agreement=float(np.mean(top1))), n
+    return RerankScreen(proxy=proxy, decision=s.decision, n=s.n, tau=sc.tau, confidence=sc.per_look_confidence,
+                        mean_d=s.mean_d, lower=s.lower, mean_fidelity=mean(fids), mean_spearman=mean(rhos),
+                        pooled_spearman=pooled, top1_agreement=float(np.mean(top1))), s.n
 
 
 def _answers_from_top(oracle: Generator, config: Config, cases: list[Case], results: list[QuestionResult],
