@@ -9,7 +9,7 @@ from ..config import Config
 from ..data import Instance, load_split
 from ..errors import ConfigError, DataError
 from ..ledger import Ledger
-from ..models import build_model
+from ..models import build_model, model_class, names_with
 from ..runtime import Runtime, open_runtime
 from ..scorer import Scorer
 from .gradients import Example, GemmaGradients, check_components
@@ -73,9 +73,10 @@ class InfluenceContext:
 
 def open_influence(config: Config) -> InfluenceContext:
     """Check the config, load the training set, open the run's cache and ledger; the models load on first use."""
-    if config.oracle.model != "local/gemma-3-270m":
-        raise ConfigError(f"oracle.model: influence needs gradients, which only the embedded local/gemma-3-270m "
-                          f"gives, got {config.oracle.model!r}; set oracle.model: local/gemma-3-270m")
+    if not model_class(config.oracle.model).gradients:
+        able = names_with("gradients")
+        raise ConfigError(f"oracle.model: influence needs gradients, which only the embedded {', '.join(able)} "
+                          f"gives, got {config.oracle.model!r}; set oracle.model: {able[0]}")
     train = training_set(config)
     model = GemmaGradients(task=config.task, model_path=config.oracle.model_path, n_threads=config.influence.threads)
     store = GradStore(Path(config.cache_dir), model.fingerprint())
