@@ -140,7 +140,8 @@ def _cell(session: Session, proxy, instances: list[Instance], pool: list[Instanc
     if screened.decision == "stopped_budget":
         raise BudgetExceeded(screened.error)
     if screened.decision == "failed":  # the screen could not finish: the cell has nothing to show
-        return BenchCell(proxy=proxy.name, method=ex.method, samples=ex.samples, status="failed", errors=[screened.error])
+        return BenchCell(proxy=proxy.name, method=ex.method, samples=ex.samples, status="failed",
+                         errors=[screened.error])
     entries = []
     for i, x in enumerate(instances):
         progress(label, i, n_all, x.id)
