@@ -301,6 +301,7 @@ def rerank(config: ConfigArg, out: OutOpt = None, quiet: QuietOpt = False) -> No
         with _stages(quiet, "rerank") as on_progress:
             report = run_rerank(cfg, out=target, on_progress=on_progress)
         print_rerank(report, _out())
+        raise typer.Exit(EXIT_BY_STATUS[report.status])
 
 
 @app.command()
@@ -323,6 +324,7 @@ def influence(config: ConfigArg, out: OutOpt = None, quiet: QuietOpt = False,
                                               on_progress=lambda done, total: on_progress("gradients", done, total))
         path = report.save(target, fallback_dir=cfg.cache_dir)
         (print_bench if text is None else print_lookup)(report, _out(), path)
+        raise typer.Exit(EXIT_BY_STATUS[report.status])
 
 
 def main() -> None:  # pragma: no cover

@@ -34,7 +34,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -44,7 +46,8 @@ from .costs import mean
 from .data import Instance
 from .errors import BudgetExceeded, DataError, ModelError
 from .explain import attribute, compare, instance_seed, predict
-from .results import Comparison, Cost, ProxyScreen, ScreenInstance, ScreenResult, ScreenStats, ScreenValidity
+from .results import (Comparison, Cost, GenScreenInstance, ProxyScreen, ScreenInstance, ScreenResult, ScreenStats,
+                      ScreenValidity)
 from .scorer import Scorer
 from .session import ALL, Session, distill_purpose, load_instances, open_session
 
@@ -88,7 +91,10 @@ def no_screening_instances(config: Config) -> DataError:
 
 
 def look(result: ScreenStats, d: list[float], cfg: ScreenConfig) -> None:
-    """After a new paired difference: record the bounds in ``result`` and decide when the rule allows."""
+    """After a new paired difference: record the bounds in ``result`` and decide when the rule allows.
+
+    The screen's one decision rule, for every kind of task (classifier, prompt and generate screens, the apps).
+    """
     result.n = len(d)
     result.mean_d, lo, hi = t_bounds(d, cfg.per_look_confidence)
     result.lower, result.upper = (lo if math.isfinite(lo) else None), (hi if math.isfinite(hi) else None)
@@ -99,6 +105,60 @@ def look(result: ScreenStats, d: list[float], cfg: ScreenConfig) -> None:
             result.decision = "rejected_futility"
         elif len(d) >= cfg.max_instances:
             result.decision = "rejected_max"
+
+
+def screen_decision(d: list[float], cfg: ScreenConfig) -> ScreenStats:
+    """The rule (``look``) over differences already measured, in order, stopped at its decision
+    (``rejected_data`` when they run out first)."""
+    result = ScreenStats()
+    for n in range(1, len(d) + 1):
+        look(result, d[:n], cfg)
+        if result.decision != "pending":
+            return result
+    result.decision = "rejected_data"
+    return result
+
+
+#: ``judge(candidate)``: None where the proxy fails the gate, else (the instance's record, d or None where undefined)
+Judge = Callable[[Any], "tuple[ScreenInstance | GenScreenInstance, float | None] | None"]
+
+
+def sequential_test(record: ProxyScreen, candidates: list, judge: Judge, cfg: ScreenConfig,
+                    on_step: OnStep | None = None) -> None:
+    """Judge the candidates in order, at most ``MAX_EXAMINED_FACTOR * max_instances``, until ``look`` decides;
+    ``rejected_data`` when they run out. Errors propagate: ``recorded`` turns them into the record's decision."""
+    d: list[float] = []
+    for x in candidates[: MAX_EXAMINED_FACTOR * cfg.max_instances]:
+        record.examined += 1
+        got = judge(x)
+        if got is None:
+            record.disagreements += 1
+        else:
+            item, diff = got
+            record.instances.append(item)
+            if diff is None:  # undefined (local fidelity on constant oracle answers): left out of the test, counted
+                record.undefined += 1
+            else:
+                d.append(diff)
+                look(record, d, cfg)
+        if on_step:
+            on_step(record)
+        if record.decision != "pending":
+            return
+    record.decision = "rejected_data"  # ran out of (agreeing) screening instances
+
+
+@contextmanager
+def recorded(record: ProxyScreen) -> Iterator[None]:
+    """The screen's one error contract: a failed call (``ModelError``) or the budget (``BudgetExceeded``) ends
+    the screen of this proxy and is recorded (decision ``failed`` / ``stopped_budget``, ``error``), not raised,
+    so the partial record (instances, differences, cost) stays."""
+    try:
+        yield
+    except ModelError as e:
+        record.decision, record.error = "failed", str(e)
+    except BudgetExceeded as e:
+        record.decision, record.error = "stopped_budget", str(e)
 
 
 def measured_by(config: Config) -> dict:
@@ -131,55 +191,33 @@ def cost_order(proxies: list[Scorer], probe: str) -> list[Scorer]:
     return sorted(proxies, key=lambda p: p.model.estimate(probe).usd)
 
 
-def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance], on_step: OnStep | None = None, *,
-                 record: ProxyScreen | None = None) -> ProxyScreen:
-    """Screen one proxy; a failed call (``ModelError``) or the budget (``BudgetExceeded``) propagates.
-
-    ``record``: the ``ProxyScreen`` to fill in place, so a caller that catches
-    the error keeps the partial record (instances, paired differences, cost).
-    """
-    cfg = session.config.screen
-    result = record if record is not None else ProxyScreen(proxy=proxy.name)
-    since = session.ledger.snapshot()
-    try:
-        proxy.setup()  # a distilled proxy asks the oracle now (from the cache after the first time)
-        _sequential_test(session, proxy, instances[: MAX_EXAMINED_FACTOR * cfg.max_instances], result, on_step)
-        if result.decision == "pending":
-            result.decision = "rejected_data"  # ran out of (agreeing) screening instances
-    finally:
-        _summarise(session, result, since)
-    return result
-
-
-def _sequential_test(session: Session, proxy: Scorer, instances: list[Instance], result: ProxyScreen,
-                     on_step: OnStep | None) -> None:
-    cfg, ex = session.config.screen, session.config.explainer
+def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance],
+                 on_step: OnStep | None = None) -> ProxyScreen:
+    """Screen one proxy; a failed call or the budget is recorded in the result, not raised (``recorded``)."""
+    cfg, ex, fid = session.config.screen, session.config.explainer, session.config.fidelity
     oracle = session.oracle
-    d: list[float] = []
-    for x in instances:
-        result.examined += 1
+    result = ProxyScreen(proxy=proxy.name)
+    since = session.ledger.snapshot()
+
+    def judge(x: Instance) -> tuple[ScreenInstance, float | None] | None:
         segments = session.segments(x.text)
         o = predict(oracle, segments, "screen")
         if predict(proxy, segments, "screen").label != o.label:
-            result.disagreements += 1
-        else:
-            seed = instance_seed(session.config.seed, x.id)
-            how = dict(method=ex.method, samples=ex.samples, seed=seed, purpose="screen", sampler=ex.sampler)
-            pa, oa = attribute(proxy, segments, o.label, **how), attribute(oracle, segments, o.label, **how)
-            local = cfg.metric == "local_fidelity"  # held-out masks cost oracle calls: only when the screen tests it
-            c = compare(oracle, segments, o.label, pa, oa, k_fraction=session.config.fidelity.k_fraction,
-                        purpose="screen", heldout=session.config.fidelity.heldout_samples if local else 0, seed=seed)
-            diff = difference(c, cfg)
-            result.instances.append(ScreenInstance(id=x.id, d=diff, **dict(c)))
-            if diff is None:
-                result.undefined += 1
-            else:
-                d.append(diff)
-                look(result, d, cfg)
-        if on_step:
-            on_step(result)
-        if result.decision != "pending":
-            break
+            return None
+        seed = instance_seed(session.config.seed, x.id)
+        how = dict(method=ex.method, samples=ex.samples, seed=seed, purpose="screen", sampler=ex.sampler)
+        pa, oa = attribute(proxy, segments, o.label, **how), attribute(oracle, segments, o.label, **how)
+        local = cfg.metric == "local_fidelity"  # held-out masks cost oracle calls: only when the screen tests it
+        c = compare(oracle, segments, o.label, pa, oa, k_fraction=fid.k_fraction, purpose="screen",
+                    heldout=fid.heldout_samples if local else 0, seed=seed)
+        diff = difference(c, cfg)
+        return ScreenInstance(id=x.id, d=diff, **dict(c)), diff
+
+    with recorded(result):
+        proxy.setup()  # a distilled proxy asks the oracle now (from the cache after the first time)
+        sequential_test(result, instances, judge, cfg, on_step)
+    _summarise(session, result, since)
+    return result
 
 
 def _summarise(session: Session, result: ProxyScreen, since) -> None:
@@ -234,14 +272,9 @@ def run_screen(session: Session | Config, *, screen_all: bool | None = None, exp
         raise no_screening_instances(config)
     result = ScreenResult(valid_for=screen_validity(session), config=config.model_dump(mode="json"))
     for proxy in cost_order(session.proxies, instances[0].text):
-        record = ProxyScreen(proxy=proxy.name)
+        record = screen_proxy(session, proxy, instances, on_step)  # failed: the next proxy may finish
         result.proxies.append(record)
-        try:
-            screen_proxy(session, proxy, instances, on_step, record=record)
-        except ModelError as e:  # this proxy's screen cannot finish; the next proxy may
-            record.decision, record.error = "failed", str(e)
-        except BudgetExceeded as e:  # the partial record stays, cost included
-            record.decision, record.error = "stopped_budget", str(e)
+        if record.decision == "stopped_budget":  # the partial record stays, cost included
             result.stopped = "budget"
             break
         if record.accepted and not screen_all:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .cache import CallCache
 from .config import MAX_TEXT_WORDS, Config, ModelConfig, TaskConfig
 from .data import Instance, load_split, sample
 from .errors import ConfigError, DataError
 from .ledger import Ledger
-from .models import build_model
+from .models import build_model, model_class, names_with
 from .models.base import Model
 from .perturb import make_segments, raw_task
 from .models.local import Teacher
+from .runtime import open_runtime
 from .scorer import Scorer
 
 
@@ -43,13 +43,14 @@ class Session:
 
 ALL = -1
 
-#: the models that fit on the data set's train split
-TRAINED = ("local/tfidf-lr", "local/minilm-lr")
+def trains(mc: ModelConfig) -> bool:
+    """Does the model of ``mc`` fit on the data set's train split?"""
+    return model_class(mc.model).trains
 
 
 def needs_training(config: Config) -> bool:
     """Does a model (the oracle or a proxy) fit on the train split?"""
-    return any(m.model in TRAINED for m in [config.oracle, *config.proxies])
+    return any(trains(m) for m in [config.oracle, *config.proxies])
 
 
 def _split(config: Config, split: str, *, require_labels: bool = False) -> list[Instance]:
@@ -89,7 +90,7 @@ def train_instances(config: Config) -> list[Instance]:
     published splits as they are (7 of its test reviews are also training
     reviews): changing them would change its proxies' fingerprints.
     """
-    labels = any(m.model in TRAINED and not m.distill for m in [config.oracle, *config.proxies])
+    labels = any(trains(m) and not m.distill for m in [config.oracle, *config.proxies])
     train = _split(config, "train", require_labels=labels)
     if config.dataset.path is None:
         return train
@@ -103,7 +104,7 @@ def split_note(config: Config) -> str | None:
     if not isinstance(ds.path, str):
         return None
     if needs_training(config):
-        names = ", ".join(sorted({m.name for m in [config.oracle, *config.proxies] if m.model in TRAINED}))
+        names = ", ".join(sorted({m.name for m in [config.oracle, *config.proxies] if trains(m)}))
         screened = "the rows trained on" if ds.screen_split == "train" else "the other rows"
         return (f"dataset.path is one file: a seeded {ds.train_fraction:.0%} of its rows (dataset.seed {ds.seed}, "
                 f"dataset.train_fraction) trains {names} and is never explained; the explained instances come from "
@@ -112,46 +113,38 @@ def split_note(config: Config) -> str | None:
             "screening instances leave out the explained ones")
 
 
-#: models given the task itself: they read the demonstrations out of the prompt
-PROMPT_READERS = ("local/incontext-tfidf",)
-#: LLMs among the local models: they answer a whole rendered prompt (so does every litellm model)
-LOCAL_LLMS = ("local/gemma-3-270m",)
-
 def prompt_model(mc: ModelConfig, task: TaskConfig, unit: str) -> Model:
     """The model of ``mc`` answering prompts whose ``unit`` units are masked.
 
-    Any other local or ``python:`` model reads only the input text and is refused (fails closed).
+    A model that reads the demonstrations back is given the task itself; an LLM (``answers_prompts``) answers
+    the rendered prompt verbatim; any other model reads only the input text and is refused (fails closed).
     """
-    if mc.model in PROMPT_READERS:
+    cls = model_class(mc.model)  # an unknown local name fails here, listing the known ones
+    if cls.reads_demonstrations:
         return build_model(mc, task)
-    if mc.model in LOCAL_LLMS or not mc.model.startswith(("local/", "python:")):
+    if cls.answers_prompts:
         return build_model(mc, raw_task(task))
-    build_model(mc, task)  # an unknown name fails here, listing the known ones
     what = "demonstrations" if unit == "demonstration" else f"{unit}s of the demonstrations"
-    raise ConfigError(f"{mc.name} reads only the input text, so it cannot see the {what} that this command "
-                      "masks; use local/incontext-tfidf or an LLM (local/gemma-3-270m, a litellm model) instead")
+    raise ConfigError(f"{mc.name} reads only the input text, so it cannot see the {what} that this command masks; "
+                      f"use {' or '.join(names_with('reads_demonstrations'))} or an LLM "
+                      f"({', '.join(names_with('answers_prompts'))}, a litellm model) instead")
 
 
 def open_session(config: Config) -> Session:
-    """Build models (nothing is loaded until used) and wrap them in the cache and ledger.
+    """Build models (nothing is loaded until used) behind the run's cache and ledger (``proxyx.runtime``).
 
     The cache is opened now, so a corrupt or unwritable one is reported before anything is paid.
     """
-    cache = CallCache(Path(config.cache_dir))
-    cache.check()
-    ledger = Ledger(max_usd=config.max_usd)
+    rt = open_runtime(config)
     train = train_instances(config) if needs_training(config) else None
     unit = config.explainer.unit
     if unit == "demonstration":  # what a model is asked is the whole prompt, demonstrations masked
-        oracle = Scorer(prompt_model(config.oracle, config.task, unit), cache=cache, ledger=ledger, role="oracle")
-        proxies = [Scorer(prompt_model(p, config.task, unit), cache=cache, ledger=ledger, role="proxy")
-                   for p in config.proxies]
+        oracle = rt.scorer(prompt_model(config.oracle, config.task, unit), role="oracle")
+        proxies = [rt.scorer(prompt_model(p, config.task, unit), role="proxy") for p in config.proxies]
     else:
-        oracle = Scorer(build_model(config.oracle, config.task, train=train), cache=cache, ledger=ledger,
-                        role="oracle")
-        proxies = [Scorer(_proxy_model(config, p, train, oracle), cache=cache, ledger=ledger, role="proxy")
-                   for p in config.proxies]
-    return Session(config=config, cache=cache, ledger=ledger, oracle=oracle, proxies=proxies)
+        oracle = rt.scorer(build_model(config.oracle, config.task, train=train), role="oracle")
+        proxies = [rt.scorer(_proxy_model(config, p, train, oracle), role="proxy") for p in config.proxies]
+    return Session(config=config, cache=rt.cache, ledger=rt.ledger, oracle=oracle, proxies=proxies)
 
 
 def _proxy_model(config: Config, proxy: ModelConfig, train: list[Instance] | None, oracle: Scorer):

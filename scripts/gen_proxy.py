@@ -42,17 +42,15 @@ from pathlib import Path
 
 import numpy as np
 
-from proxyx.cache import CallCache
 from proxyx.config import load_config
 from proxyx.explain import instance_seed
 from proxyx.explainers import explain_informed, make_explainer
 from proxyx.explainers.hierarchy import on_spans, select
 from proxyx.fidelity import agreement
-from proxyx.generation.build import build_generator
 from proxyx.generation.data import load_qa
 from proxyx.generation.question import Question
 from proxyx.generation.value import AnswerOverlap, make_value
-from proxyx.ledger import Ledger
+from proxyx.runtime import open_runtime
 from proxyx.perturb import ContextSegments
 from proxyx.stats import mean_t
 
@@ -80,8 +78,9 @@ def main() -> None:
     if args.value:
         config = config.model_copy(update={"explainer": config.explainer.model_copy(update={"value": args.value})})
     budgets = [int(b) for b in args.budgets.split(",")]
-    cache, ledger = CallCache(config.cache_dir), Ledger()
-    gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger)
+    rt = open_runtime(config)
+    ledger = rt.ledger
+    gen = rt.generator(config.oracle, config.task)
     rows = load_qa(config, every=True)[: args.questions]
     print(f"gen_proxy: {len(rows)} questions ({config.dataset.name}, {config.dataset.documents} passages x <= "
           f"{config.dataset.document_words} words), oracle {gen.name}, value {config.explainer.value}; word level of "
@@ -145,7 +144,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         print(f"\nwritten: {args.json}")
     gen.close()
-    cache.close()
+    rt.close()
 
 
 def fmt(i) -> str:

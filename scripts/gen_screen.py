@@ -41,28 +41,20 @@ from pathlib import Path
 
 import numpy as np
 
-from proxyx.cache import CallCache
 from proxyx.config import load_config
-from proxyx.generation.build import build_generator
 from proxyx.generation.data import load_qa
 from proxyx.generation.proxy import build_proxy
 from proxyx.generation.question import Question
 from proxyx.generation.screen import screen_question, screen_value, screening_questions
-from proxyx.ledger import Ledger
-from proxyx.results import ProxyScreen
-from proxyx.screen import look
+from proxyx.runtime import open_runtime
+from proxyx.screen import screen_decision
 
 
 def replay(d: list[float], config) -> dict:
     """The sequential rule over ``d`` in order, stopped at its decision."""
-    record, seen = ProxyScreen(proxy="replay"), []
-    for x in d:
-        seen.append(x)
-        look(record, seen, config.screen)
-        if record.decision != "pending":
-            break
+    record = screen_decision(d, config.screen)
     top = np.sort(np.abs(d))[::-1]
-    return {"decision": record.decision if record.decision != "pending" else "rejected_data", "n": record.n,
+    return {"decision": record.decision, "n": record.n,
             "mean_d": record.mean_d, "lower": record.lower, "upper": record.upper, "d_min": float(min(d)),
             "d_max": float(max(d)), "top3_share": float(top[:3].sum() / max(top.sum(), 1e-12))}
 
@@ -74,9 +66,10 @@ def main() -> None:
     args = ap.parse_args()
     config = load_config(args.config)
     started, sc = time.perf_counter(), config.screen
-    cache, ledger = CallCache(config.cache_dir), Ledger(max_usd=config.max_usd)
-    gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger)
-    proxy = build_proxy(config, cache=cache, ledger=ledger)
+    rt = open_runtime(config)
+    ledger = rt.ledger
+    gen = rt.generator(config.oracle, config.task)
+    proxy = build_proxy(config, rt)
     questions = screening_questions(config, {x.id for x in load_qa(config)})[: sc.max_instances]
     print(f"{args.config}: proxy {proxy.name} screened on {len(questions)} questions, explanations of "
           f"{config.explainer.value} scored as {screen_value(config.explainer.value)}; tau {sc.tau}, confidence "
@@ -115,7 +108,7 @@ def main() -> None:
              "wall_time_s": round(time.perf_counter() - started, 1)}
     gen.close()
     proxy.close()
-    cache.close()
+    rt.close()
     print(f"\nanswers of {table['answer_tokens']['min']}-{table['answer_tokens']['max']} tokens (median "
           f"{table['answer_tokens']['median']:g}); {table['oracle_calls']:,} oracle calls ({table['oracle_calls_paid']:,} "
           f"paid this run), {table['wall_time_s']:.0f} s\n")

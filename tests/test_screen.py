@@ -3,6 +3,7 @@
 import hashlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from proxyx.ledger import Ledger
 from proxyx.models import build_model
 from proxyx.models.base import Answer, Model
 from proxyx.scorer import Scorer
-from proxyx.screen import run_screen, screen_pool, t_bounds
+from proxyx.screen import run_screen, screen_decision, screen_pool, screen_proxy, t_bounds
 from proxyx.session import Session
 
 
@@ -122,3 +123,35 @@ def test_run_screen_from_a_config_opens_and_closes_its_own_session(tmp_path, fin
     with_session = run_screen(session(cfg))
     assert result.valid_for == with_session.valid_for  # what it is valid for does not depend on how it was run
     assert set(result.valid_for.proxies) == {"vader-twin"} and result.valid_for.samples == 48
+
+
+@pytest.mark.parametrize("proxy", [pytest.param("twin", id="accepted"), pytest.param("random", id="rejected")])
+def test_the_rule_over_measured_differences_is_the_screens_own(tmp_path, fine_foods, proxy):
+    """The apps (compress, clean, rerank) measure every difference first, then apply the rule: the same decision,
+    n and bounds as the screen that looked after each instance."""
+    cfg = config(tmp_path)
+    model = RandomModel(config=cfg.proxies[0], task=cfg.task) if proxy == "random" else None
+    (p,) = run_screen(session(cfg, proxy_model=model)).proxies
+    d = [i.d for i in p.instances if i.d is not None]
+    replayed = screen_decision(d, cfg.screen)
+    fields = ("decision", "n", "mean_d", "lower", "upper")
+    assert {f: getattr(replayed, f) for f in fields} == {f: getattr(p, f) for f in fields}
+    assert screen_decision(d + [1.0, -1.0], cfg.screen).n == p.n  # decided: later differences are not looked at
+    assert screen_decision(d[: cfg.screen.min_instances - 1], cfg.screen).decision == "rejected_data"
+
+
+@pytest.mark.parametrize("proxy, max_usd, decision", [
+    pytest.param({"model": "python:user_models:raises", "alias": "dead"}, None, "failed", id="failed-call"),
+    pytest.param({"model": "local/vader", "alias": "priced", "price": {"input_per_mtok": 1.0}}, 1e-9, "stopped_budget",
+                 id="budget"),
+])
+def test_screen_proxy_records_a_fault_and_keeps_the_partial_record(tmp_path, fine_foods, monkeypatch, proxy, max_usd,
+                                                                    decision):
+    """One contract for every screen (classifier, prompt, generate): the error is in the record, never raised."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "models"))  # python:user_models:raises always raises
+    cfg = config(tmp_path)
+    cfg = cfg.model_copy(update={"proxies": [parse_config({"oracle": "x/y", "proxies": [proxy]}).proxies[0]]})
+    s = session(cfg, max_usd=max_usd)
+    record = screen_proxy(s, s.proxies[0], screen_pool(cfg, set()))
+    assert record.decision == decision and record.error, record
+    assert record.examined == 1 and record.instances == []  # the free oracle answered the first gate, then the fault

@@ -43,7 +43,7 @@ from .render import plot_compress, prompt_path, write_prompt
 from .results import CompressReport, Curve, CurvePoint, Shot
 from .scoring import (ORACLE_AT_N, OnProgress, accuracy, check_proxy, explain_all, explain_informed_all,
                       open_prompt_session, probabilities)
-from .selfinfo import token_surprisal, unit_values
+from .selfinfo import check_token_logprobs, token_surprisal, unit_values
 
 
 def removal_counts(n_units: int, unit: str, steps: int) -> list[int]:
@@ -73,9 +73,8 @@ def _check(config: Config) -> None:
     if "informed" in methods and config.explainer.estimator == "plain":
         raise ConfigError("compress.methods: informed needs explainer.estimator (e.g. prior) and "
                           "explainer.oracle_samples; set them or remove informed")
-    if "self_information" in methods and config.oracle.model != "local/gemma-3-270m":
-        raise ConfigError(f"compress.methods: self_information needs the oracle's token log-probabilities, which "
-                          f"only local/gemma-3-270m gives here, not {config.oracle.model!r}; remove it")
+    if "self_information" in methods:
+        check_token_logprobs(config.oracle)
 
 
 def compress_files(config: Config, out_dir: str | Path) -> list[tuple[Path, str]]:

@@ -10,6 +10,7 @@ from rich.table import Table
 from ..config import TaskConfig
 from ..output import write_figure, write_text
 from ..prompt import completion_prompt
+from ..view.tables import print_stopped
 from .results import CleanReport, CompressReport, Interval
 
 
@@ -37,18 +38,9 @@ def _iv(iv: Interval, pct: bool = True) -> str:
     return f"{f(iv.mean)} [{f(iv.low)}, {f(iv.high)}]"
 
 
-def _print_stopped(report: CompressReport | CleanReport, finished: list[str], console: Console) -> None:
-    """A report stopped by ``max_usd``: why, what finished, where it is."""
-    console.print(f"stopped at the budget cap: {report.stop_reason}", markup=False, highlight=False)
-    console.print(f"finished before the stop: {', '.join(finished) or 'nothing'}; "
-                  "paid calls are cached: raise max_usd and run again to go on", markup=False, highlight=False)
-    for key, path in report.files.items():
-        console.print(f"{key}: {path}", markup=False, highlight=False)
-
-
 def print_compress(report: CompressReport, console: Console) -> None:
     if report.status != "complete":
-        _print_stopped(report, [f"ranking {m}" for m in report.orders], console)
+        print_stopped(report.stop_reason, [f"ranking {m}" for m in report.orders], console, report.files)
         return
     t = Table(title=f"prompt compression ({_what(report)}): largest share of the "
                     f"{'inputs' if report.target == 'input' else 'prompt'} removed keeping >= {report.keep:.0%} of "
@@ -96,7 +88,7 @@ def _num(x) -> str:
 
 def print_clean(report: CleanReport, console: Console) -> None:
     if report.status != "complete":
-        _print_stopped(report, [f"run {x.run}" for x in report.runs], console)
+        print_stopped(report.stop_reason, [f"run {x.run}" for x in report.runs], console, report.files)
         return
     cfg, runs = report.config["clean"], report.runs
     k = len(runs[0].demonstrations)

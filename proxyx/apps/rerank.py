@@ -21,21 +21,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cache import CallCache
 from ..config import Config
+from ..errors import BudgetExceeded
 from ..fidelity import agreement, fidelity_ratio
-from ..generation import Generator, build_generator, make_value
+from ..generation import Generator, make_value
 from ..ledger import Ledger
 from ..models.base import Answer
 from ..output import check_outputs, run_inputs
 from ..results import Cost
+from ..runtime import open_runtime
+from ..screen import screen_decision
 from ..stats import paired_t
 from ..results.rerank import (AnswerScore, Difference, QuestionResult, RerankReport, RerankRow, RerankScreen, RetrievalStats,
                               Spread)
 from .rerank_data import Case, load_cases
 from .rerank_values import (coalitions, containment, deletion_aopc, overlap_table, rank, recall_at, shapley_exact,
                             token_f1)
-from .scoring import OnProgress, screen_decision
+from .scoring import OnProgress
 
 ACCURACY = ("token F1 (content words, SQuAD-style) and containment (share of the answer's content words found) "
             "of the oracle's greedy answer from the top-m passages only, against the gold FAQ answer section")
@@ -55,20 +57,26 @@ def _record_proxy(ledger: Ledger, name: str, case: Case, n: int) -> None:
 
 
 def run_rerank(config: Config, *, out: str | Path | None = None, on_progress: OnProgress | None = None) -> RerankReport:
-    """Retrieve, answer, value every subset, rerank, screen, measure; write the JSON report to ``out``."""
+    """Retrieve, answer, value every subset, rerank, screen, measure; write the JSON report to ``out``.
+
+    Stopped by ``max_usd``, it writes a ``stopped_budget`` report with the questions whose subsets were all valued.
+    """
     started = time.perf_counter()
     rc = config.rerank
     if out is not None:
         check_outputs([(out, "the rerank report")], run_inputs(config))  # before anything is paid
     cases, stats = load_cases(rc.dataset, k=rc.k, questions=rc.questions, require_gold=rc.require_gold,
                               passage_words=rc.passage_words, seed=config.seed)
-    cache = CallCache(Path(config.cache_dir))
-    cache.check()
-    ledger = Ledger(max_usd=config.max_usd)
-    oracle = build_generator(config.oracle, rc.prompt, cache=cache, ledger=ledger, role="oracle")
+    rt = open_runtime(config)
+    ledger = rt.ledger
+    oracle = rt.generator(config.oracle, rc.prompt, role="oracle")
     proxy_name = f"lexical/{rc.proxy}"
     masks = coalitions(rc.k)
     full = np.ones(rc.k, dtype=bool)
+    results: list[QuestionResult] = []  # the questions valued so far (also after a stop)
+    head = dict(schema=RerankReport.SCHEMA, config=config.model_dump(mode="json"), dataset=rc.dataset, k=rc.k,
+                value=f"{rc.value} of the oracle's greedy answer with all {rc.k} passages, teacher-forced",
+                accuracy_metric=ACCURACY, retrieval=RetrievalStats(**stats))
     try:
         for c in cases:
             oracle.check_fits(prompt(config, c, full))
@@ -83,11 +91,10 @@ def run_rerank(config: Config, *, out: str | Path | None = None, on_progress: On
             value = make_value(rc.value, oracle, lambda keep, c=c: prompt(config, c, keep), ans, purpose="explain:oracle")
             v = value(masks)
             per_question.append(ledger.total(since=before))
-            tables.append((v, overlap_table(ans, c.passages)))
+            tables.append(v)
             _record_proxy(ledger, proxy_name, c, len(masks))
-        results = [_question(i, c, ans, vo, vp, rc, config.seed)
-                   for i, (c, ans, (vo, vp)) in enumerate(zip(cases, answers, tables))]
-        screen, screened_n = _screen(results, [t[0] for t in tables], proxy_name, config)
+            results.append(_question(i, c, ans, v, overlap_table(ans, c.passages), rc, config.seed))
+        screen, screened_n = _screen(results, tables, proxy_name, config)
         accepted = screen.decision == "accepted"
         for j, q in enumerate(results):
             q.orders["screened"] = q.orders["oracle"] if (j < screened_n or not accepted) else q.orders["proxy"]
@@ -104,14 +111,14 @@ def run_rerank(config: Config, *, out: str | Path | None = None, on_progress: On
         refs = [c.gold_answer for c in cases]
         rows = [_row(m, results, refs, rc, costs[m], notes.get(m, "")) for m in ("bm25", "oracle", "proxy", "screened")]
         rows.append(_random_row(results, refs, rc))
-        report = RerankReport(
-            schema=RerankReport.SCHEMA, config=config.model_dump(mode="json"), dataset=rc.dataset, k=rc.k,
-            value=f"{rc.value} of the oracle's greedy answer with all {rc.k} passages, teacher-forced",
-            accuracy_metric=ACCURACY, retrieval=RetrievalStats(**stats), rows=rows, screen=screen,
-            questions=results, ledger=ledger.rows(), wall_time_s=round(time.perf_counter() - started, 3))
+        report = RerankReport(**head, rows=rows, screen=screen, questions=results, ledger=ledger.rows(),
+                              wall_time_s=round(time.perf_counter() - started, 3))
+    except BudgetExceeded as e:  # keep what finished: the questions valued, and what was paid
+        report = RerankReport(**head, status="stopped_budget", stop_reason=str(e), questions=results,
+                              ledger=ledger.rows(), wall_time_s=round(time.perf_counter() - started, 3))
     finally:
         oracle.close()
-        cache.close()
+        rt.close()
     if out is not None:
         report.files["report"] = str(report.save(out, fallback_dir=config.cache_dir))
     return report
@@ -137,13 +144,13 @@ def _screen(results: list[QuestionResult], oracle_tables, proxy: str, config: Co
         fids.append(fidelity_ratio(qp, qo))
         rhos.append(agreement(np.array(q.proxy_values), np.array(q.oracle_values), k=1)["spearman"])
         top1.append(q.orders["oracle"][0] == q.orders["proxy"][0])
-    decision, n, m, lo = screen_decision(d, sc)
+    s = screen_decision(d, sc)
     pooled = agreement(np.concatenate([q.proxy_values for q in results]),
                        np.concatenate([q.oracle_values for q in results]), k=1)["spearman"]
     mean = lambda xs: float(np.mean([x for x in xs if x is not None])) if any(x is not None for x in xs) else None  # noqa: E731
-    return RerankScreen(proxy=proxy, decision=decision, n=n, tau=sc.tau, confidence=sc.per_look_confidence,
-                        mean_d=m, lower=lo, mean_fidelity=mean(fids), mean_spearman=mean(rhos),
-                        pooled_spearman=pooled, top1_agreement=float(np.mean(top1))), n
+    return RerankScreen(proxy=proxy, decision=s.decision, n=s.n, tau=sc.tau, confidence=sc.per_look_confidence,
+                        mean_d=s.mean_d, lower=s.lower, mean_fidelity=mean(fids), mean_spearman=mean(rhos),
+                        pooled_spearman=pooled, top1_agreement=float(np.mean(top1))), s.n
 
 
 def _answers_from_top(oracle: Generator, config: Config, cases: list[Case], results: list[QuestionResult],

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..results.rerank import RerankReport, RerankRow
+from ..view.tables import print_stopped
 
 
 def _recall(row: RerankRow, m: int) -> str:
@@ -14,6 +15,9 @@ def _recall(row: RerankRow, m: int) -> str:
 
 
 def print_rerank(report: RerankReport, console: Console) -> None:
+    if report.status != "complete":
+        print_stopped(report.stop_reason, [f"question {q.id}" for q in report.questions], console, report.files)
+        return
     top = sorted(report.rows[0].recall)
     n = len(report.questions)
     t = Table(title=f"rerank: {report.dataset}, {n} questions, BM25's top {report.k} passages "

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from ..results import Cost, Difference, Document, LedgerRow, Spread
+from ..results.core import Status
 
 
 class _Part(BaseModel):
@@ -22,8 +23,6 @@ class Shot(_Part):
 #: a share's mean over seeds with its t interval: the same record as rerank's
 Interval = Spread
 
-#: complete, or stopped at ``max_usd`` (exit 4): then the report holds what finished before the stop
-Status = Literal["complete", "stopped_budget"]
 
 
 class ProxyCheck(_Part):

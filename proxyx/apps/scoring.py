@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..cache import CallCache
-from ..config import Config, ScreenConfig, TaskConfig
+from ..config import Config, TaskConfig
 from ..data import Instance
 from ..explain import attribute, instance_seed
 from ..explainers import explain_informed
@@ -25,9 +24,10 @@ from ..fidelity import agreement, fidelity_ratio, quality, top_k
 from ..ledger import Ledger
 from ..perturb import PromptSegments
 from ..scorer import Scorer
+from ..runtime import open_runtime
 from ..session import prompt_model
 from ..results import Cost
-from ..screen import t_bounds
+from ..screen import screen_decision
 from .results import ProxyCheck
 
 #: progress callback: (stage, done, total)
@@ -59,11 +59,10 @@ class PromptSession:
 def open_prompt_session(config: Config, task: TaskConfig, unit: str) -> PromptSession:
     """Build (do not load) the config's oracle and proxies for prompts of ``task``."""
     models = [prompt_model(m, task, unit) for m in [config.oracle, *config.proxies]]  # refuse before opening files
-    cache = CallCache(Path(config.cache_dir))
-    ledger = Ledger(max_usd=config.max_usd)
-    oracle = Scorer(models[0], cache=cache, ledger=ledger, role="oracle")
-    proxies = [Scorer(m, cache=cache, ledger=ledger, role="proxy") for m in models[1:]]
-    return PromptSession(task=task, unit=unit, cache=cache, ledger=ledger, oracle=oracle, proxies=proxies)
+    rt = open_runtime(config)
+    oracle = rt.scorer(models[0], role="oracle")
+    proxies = [rt.scorer(m, role="proxy") for m in models[1:]]
+    return PromptSession(task=task, unit=unit, cache=rt.cache, ledger=rt.ledger, oracle=oracle, proxies=proxies)
 
 
 def probabilities(scorer: Scorer, task: TaskConfig, unit: str, items: list[Instance], masks: list[np.ndarray],
@@ -129,24 +128,6 @@ def explain_informed_all(session: PromptSession, proxy: Scorer, items: list[Inst
                      baseline=np.array(alone, dtype=float).reshape(shape))
 
 
-def screen_decision(d: list[float], cfg: ScreenConfig) -> tuple[str, int, float | None, float | None]:
-    """(decision, n, mean, lower bound) of the sequential screen over the differences ``d`` in order."""
-    seen: list[float] = []
-    m = lo = None
-    for x in d[: cfg.max_instances]:
-        seen.append(x)
-        if len(seen) < cfg.min_instances:
-            continue
-        m, lo, hi = t_bounds(seen, cfg.per_look_confidence)
-        if lo > 0:
-            return "accepted", len(seen), m, lo
-        if hi < 0:
-            return "rejected_futility", len(seen), m, lo
-    if len(seen) >= cfg.max_instances:
-        return "rejected_max", len(seen), m, lo
-    return "rejected_data", len(seen), m, lo
-
-
 def check_proxy(session: PromptSession, proxy: Explained, oracle: Explained, items: list[Instance],
                 agree: list[bool], config: Config) -> ProxyCheck:
     """Quality of both explanations on the oracle (AOPC of deletion), the screen's d, rank agreement.
@@ -169,9 +150,10 @@ def check_proxy(session: PromptSession, proxy: Explained, oracle: Explained, ite
         ranks = agreement(proxy.values[i], oracle.values[i], k=top_k(len(seg), kf))
         rho.append(ranks["spearman"])
         jac.append(ranks["topk_jaccard"])
-    decision, n, m, lo = screen_decision(d, config.screen)
+    s = screen_decision(d, config.screen)
     of_means = agreement(proxy.values.mean(axis=0), oracle.values.mean(axis=0), k=1)["spearman"]
-    return ProxyCheck(proxy=proxy.model, decision=decision, n=n, disagreements=skipped, mean_d=m, lower=lo,
+    return ProxyCheck(proxy=proxy.model, decision=s.decision, n=s.n, disagreements=skipped, mean_d=s.mean_d,
+                      lower=s.lower,
                       mean_fidelity=_mean(fids), mean_spearman=_mean(rho), mean_topk_jaccard=_mean(jac),
                       spearman_of_means=of_means)
 

@@ -29,6 +29,7 @@ from ..cache import CallCache
 from ..config import ModelConfig
 from ..errors import ConfigError, ModelError
 from ..ledger import Ledger
+from ..models import model_class, names_with
 from ..models.base import Answer
 from ..perturb import PromptSegments
 
@@ -74,12 +75,18 @@ def _surprisals(llm, tokens: list[int]) -> np.ndarray:
     return out
 
 
+def check_token_logprobs(config: ModelConfig) -> None:
+    """``ConfigError`` unless the model of ``config`` gives token log-probabilities here (``Model.token_logprobs``)."""
+    if not model_class(config.model).token_logprobs:
+        raise ConfigError(f"compress.methods: self_information needs the oracle's token log-probabilities, which "
+                          f"only {', '.join(names_with('token_logprobs'))} gives here, not {config.model!r}; "
+                          "remove it from compress.methods")
+
+
 def token_surprisal(prompt: str, *, config: ModelConfig, cache: CallCache, ledger: Ledger, role: str = "oracle"
                     ) -> tuple[list[tuple[int, int]], np.ndarray]:
     """(character span of each token after the first, its surprisal in nats) of ``prompt``; cached, counted."""
-    if config.model != "local/gemma-3-270m":
-        raise ConfigError(f"compress.methods: self_information needs the oracle's token log-probabilities, which "
-                          f"only local/gemma-3-270m gives here, not {config.model!r}; remove it from compress.methods")
+    check_token_logprobs(config)
     from llama_cpp import Llama
 
     from ..models.llamacpp import LlamaCppModel

@@ -140,6 +140,11 @@ def _cell(session: Session, proxy, instances: list[Instance], pool: list[Instanc
     progress(label, 0, n_all, "screening")
     screened = screen_proxy(session, proxy, pool,
                             on_step=lambda p: progress(label, 0, n_all, f"screening: n={p.n}, examined {p.examined}"))
+    if screened.decision == "stopped_budget":
+        raise BudgetExceeded(screened.error)
+    if screened.decision == "failed":  # the screen could not finish: the cell has nothing to show
+        return BenchCell(proxy=proxy.name, method=ex.method, samples=ex.samples, status="failed",
+                         errors=[screened.error])
     entries = []
     for i, x in enumerate(instances):
         progress(label, i, n_all, x.id)
@@ -196,11 +201,7 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
             summary, reference = _reference(budget, instances, on_progress)
             report.references.append(summary)
             for name in names:
-                try:
-                    cell = _cell(budget, session.proxy(name), instances, pool, reference, on_progress)
-                except ModelError as e:  # the screen could not finish: the cell has nothing to show
-                    cell = BenchCell(proxy=name, method=method, samples=samples, status="failed", errors=[str(e)])
-                report.cells.append(cell)
+                report.cells.append(_cell(budget, session.proxy(name), instances, pool, reference, on_progress))
                 _checkpoint(report, out_dir)
         if config.bench.oracle_ladder:
             report.frontier = _frontier(session, instances, names, on_progress)

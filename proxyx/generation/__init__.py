@@ -11,7 +11,7 @@ Public API (stable names; see each module):
                                                      # the same, computed exactly as greedy decoding would (reuse)
         Generator.check_fits(prompt) -> int          # DataError (exit 2) when prompt + max_tokens > context window
         Generator.can_score, .max_tokens, .name, .fingerprint
-      Embedded Gemma ("local/gemma-3-270m", backend kwargs n_ctx=8192, n_threads=2, block=64) or any
+      Embedded Gemma (``models.EMBEDDED_LLM``, backend kwargs n_ctx=8192, n_threads=2, block=64) or any
       litellm completion model (score needs echo + logprobs: llama.cpp server, vLLM /v1/completions).
       Every call goes through the on-disk cache and the ledger: a rerun pays $0.
 
@@ -29,7 +29,7 @@ Public API (stable names; see each module):
         AnswerOverlap(context, answer): lexical proxy, share of the answer's words in context(mask); no model call
 
     proxies, the gate and the screen (proxyx.generation.proxy, .screen):
-        build_proxy(config, *, cache, ledger) -> GenProxy | None   # .value(...), .gate(prompt, answer, match)
+        build_proxy(config, runtime) -> GenProxy | None    # .value(...), .gate(prompt, answer, match)
         screen_generate(config, on_step=None) -> ScreenResult      # ``proxyx screen`` on a generate config
     run_generate(config, *, screen=None, on_instance=...) -> ExplainReport  (proxyx.generation.pipeline)
 """

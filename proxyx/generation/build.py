@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from ..cache import CallCache
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..genconfig import GenTask
 from ..ledger import Ledger
+from ..models import model_class, names_with
 from .backend import GenBackend
 from .scorer import Generator
 
-#: models that run in process (any other name goes to litellm)
-EMBEDDED = ("local/gemma-3-270m",)
-
 
 def build_backend(model: ModelConfig, task: GenTask, **kwargs) -> GenBackend:
-    """The backend for ``model.model``: the embedded Gemma, or any litellm completion model."""
-    if model.model in EMBEDDED:
-        from .llama import LlamaGen
-
-        return LlamaGen(config=model, task=task, **kwargs)
-    if model.model.startswith(("local/", "python:")):
+    """The generation backend that ``model.model``'s class declares (``Model.generator``): the embedded Gemma, or
+    any litellm completion model."""
+    generator = model_class(model.model).generator
+    if generator is None:
         raise ConfigError(f"{model.model!r} cannot generate text; a generate task needs an LLM: "
-                          f"{', '.join(EMBEDDED)} or a litellm model string (openai/..., hosted_vllm/...)")
-    from .litellm import LiteLLMGen
-
-    return LiteLLMGen(config=model, task=task)
+                          f"{', '.join(names_with('generator'))} or a litellm model string (openai/..., hosted_vllm/...)")
+    module, _, cls = generator.partition(":")
+    return getattr(import_module(module), cls)(config=model, task=task, **kwargs)
 
 
 def build_generator(model: ModelConfig, task: GenTask, *, cache: CallCache, ledger: Ledger, role: str = "oracle",

@@ -49,7 +49,8 @@ class LiteLLMGen(GenBackend):
     backoff_base_s = 0.5
     backoff_max_s = 30.0
 
-    def __init__(self, *, config: ModelConfig, task: GenTask):
+    def __init__(self, *, config: ModelConfig, task: GenTask, **_):
+        """``_``: the options of an in-process backend (``n_ctx``, ``n_threads``, ``block``) do not apply."""
         super().__init__(config=config, task=task)
         self.transport = Transport(config)
         self._rng = random.Random()  # retry jitter must differ between processes: not seeded

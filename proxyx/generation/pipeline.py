@@ -26,7 +26,6 @@ from collections.abc import Callable
 import numpy as np
 
 from ..baseline import baseline_record, generated_baseline_summary
-from ..cache import CallCache
 from ..config import Config
 from ..errors import BudgetExceeded, ModelError
 from ..explain import estimator_result
@@ -34,8 +33,8 @@ from ..explainers.hierarchy import LevelResult, on_spans, select
 from ..ledger import Ledger
 from ..report import created, versions
 from ..results import Cost, ExplainReport, ExplainSummary, ScreenResult
+from ..runtime import open_runtime
 from ..results.generate import GeneratedInstance, GenerationInfo, GenLevel, ReuseInfo
-from .build import build_generator
 from .data import QAInstance, load_qa
 from .proxy import GenProxy, build_proxy, check_scoring, gate_rule
 from .question import Question, hierarchy, plan, rule
@@ -117,10 +116,9 @@ def run_generate(config: Config, *, screen: ScreenResult | None = None,
     Without it, a substituting proxy is screened first when
     ``screen.enabled``; a rejected proxy explains nothing."""
     started = time.perf_counter()
-    cache = CallCache(config.cache_dir)
-    cache.check()
-    ledger = Ledger(max_usd=config.max_usd)
-    gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger, **backend)
+    rt = open_runtime(config)
+    ledger = rt.ledger
+    gen = rt.generator(config.oracle, config.task, **backend)
     proxy = None
     notes = []
     instances = load_qa(config)
@@ -128,7 +126,7 @@ def run_generate(config: Config, *, screen: ScreenResult | None = None,
     status, reason, failed = "complete", None, 0
     try:
         check_scoring(gen, config.explainer.value)
-        proxy = build_proxy(config, cache=cache, ledger=ledger, **backend)
+        proxy = build_proxy(config, rt, **backend)
         if not gen.can_score:
             notes.append(f"{gen.name} returns no prompt log-probabilities: answer_logprob is not available and "
                          "decoded-output reuse is off (every perturbed input is decoded)")
@@ -166,7 +164,7 @@ def run_generate(config: Config, *, screen: ScreenResult | None = None,
         gen.close()
         if proxy is not None:
             proxy.close()
-        cache.close()
+        rt.close()
     by = Counter(g.explained_by for g in done if g.error is None)
     return ExplainReport(
         created=created(), status=status, stop_reason=reason, seed=config.seed, versions=versions(),

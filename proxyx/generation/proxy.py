@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import hashlib
 
-from ..cache import CallCache
 from ..config import Config
 from ..errors import ConfigError
-from ..ledger import Ledger
 from ..results.generate import GenGateCheck
-from .build import build_generator
+from ..runtime import Runtime
 from .scorer import Generator
 from .value import MATCHES, AnswerOverlap, Render, make_value
 
@@ -79,14 +77,14 @@ class GenProxy:
             self.generator.close()
 
 
-def build_proxy(config: Config, *, cache: CallCache, ledger: Ledger, **backend) -> GenProxy | None:
-    """The config's one proxy (``proxies``), or None; a model that cannot value the answer is refused."""
+def build_proxy(config: Config, runtime: Runtime, **backend) -> GenProxy | None:
+    """The config's one proxy (``proxies``) in ``runtime``, or None; a model that cannot value the answer is refused."""
     if not config.proxies:
         return None
     pc = config.proxies[0]
     if pc.model == LEXICAL:
         return GenProxy(pc.name)
-    gen = build_generator(pc, config.task, cache=cache, ledger=ledger, role="proxy", **backend)
+    gen = runtime.generator(pc, config.task, role="proxy", **backend)
     try:
         check_scoring(gen, config.explainer.value)
     except ConfigError:

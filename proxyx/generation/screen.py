@@ -33,18 +33,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..cache import CallCache
 from ..config import Config
 from ..costs import mean
-from ..errors import BudgetExceeded, DataError, ModelError
+from ..errors import DataError
 from ..explain import compare_masks
 from ..explainers import make_explainer
 from ..explainers.hierarchy import LevelResult, on_spans
 from ..ledger import Ledger
+from ..runtime import open_runtime
 from ..results import ProxyScreen, ScreenResult, ScreenValidity
 from ..results.screen import GenScreenInstance, GenScreenLevel
-from ..screen import MAX_EXAMINED_FACTOR, difference, look, measured_by
-from .build import build_generator
+from ..screen import difference, measured_by, recorded, sequential_test
 from .data import QAInstance, load_qa
 from .proxy import GenProxy, build_proxy, check_scoring
 from .question import Question, hierarchy, plan
@@ -103,31 +102,14 @@ def screen_question(config: Config, gen: Generator, proxy: GenProxy, x: QAInstan
 def screen_proxy(config: Config, gen: Generator, proxy: GenProxy, ledger: Ledger, questions: list[QAInstance],
                  on_step: OnStep | None = None) -> ProxyScreen:
     """The sequential test over ``questions``; ``ModelError`` and ``BudgetExceeded`` are recorded, not raised."""
-    sc = config.screen
-    record, since, d = ProxyScreen(proxy=proxy.name), ledger.snapshot(), []
-    try:
-        for x in questions[: MAX_EXAMINED_FACTOR * sc.max_instances]:
-            record.examined += 1
-            got = screen_question(config, gen, proxy, x)
-            if got is None:
-                record.disagreements += 1
-            else:
-                record.instances.append(got)
-                if got.d is None:  # undefined at every level: left out of the test, counted
-                    record.undefined += 1
-                else:
-                    d.append(got.d)
-                    look(record, d, sc)
-            if on_step:
-                on_step(record)
-            if record.decision != "pending":
-                break
-        if record.decision == "pending":
-            record.decision = "rejected_data"
-    except ModelError as e:
-        record.decision, record.error = "failed", str(e)
-    except BudgetExceeded as e:
-        record.decision, record.error = "stopped_budget", str(e)
+    record, since = ProxyScreen(proxy=proxy.name), ledger.snapshot()
+
+    def judge(x: QAInstance) -> tuple[GenScreenInstance, float | None] | None:
+        got = screen_question(config, gen, proxy, x)
+        return None if got is None else (got, got.d)
+
+    with recorded(record):
+        sequential_test(record, questions, judge, config.screen, on_step)
     levels = [lv for i in record.instances for lv in i.levels]
     fids = [lv.fidelity for lv in levels]
     record.mean_fidelity, record.fidelity_undefined = mean(fids), sum(f is None for f in fids)
@@ -153,18 +135,16 @@ def screen_generate(config: Config, on_step: OnStep | None = None, **backend) ->
     """``proxyx screen`` for a generate config: its one proxy, against the explained questions' complement."""
     if not config.proxies:
         raise DataError("'proxies' is empty; name the proxy to screen (a generation model or local/answer-overlap)")
-    cache = CallCache(config.cache_dir)
-    cache.check()
-    ledger = Ledger(max_usd=config.max_usd)
-    gen = build_generator(config.oracle, config.task, cache=cache, ledger=ledger, **backend)
+    rt = open_runtime(config)
+    gen = rt.generator(config.oracle, config.task, **backend)
     proxy = None
     try:
         check_scoring(gen, config.explainer.value)
-        proxy = build_proxy(config, cache=cache, ledger=ledger, **backend)
-        return run_screen(config, gen, proxy, ledger, {x.id for x in load_qa(config)}, on_step)
+        proxy = build_proxy(config, rt, **backend)
+        return run_screen(config, gen, proxy, rt.ledger, {x.id for x in load_qa(config)}, on_step)
     finally:
         gen.close()
         if proxy is not None:
             proxy.close()
-        cache.close()
+        rt.close()
 

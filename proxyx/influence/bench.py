@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import Config
-from ..errors import DataError
+from ..errors import BudgetExceeded, DataError
 from ..results.influence import FilterCounts, InfluenceBench, MethodScore, SettingInfo
 from .context import InfluenceContext, open_influence
 from .engine import PURPOSE, ROLE, GradientEngine
@@ -175,7 +175,11 @@ def _evaluate(ctx: InfluenceContext, engine: GradientEngine, name: str, stats: S
 
 
 def run_influence_bench(config: Config, *, on_progress: OnProgress | None = None) -> InfluenceBench:
-    """Run the benchmark (every gradient through the store and the ledger) and return its report."""
+    """Run the benchmark (every gradient through the store and the ledger) and return its report.
+
+    Stopped by ``max_usd`` (the oracle's paraphrases and labels are its only paid calls), it returns a
+    ``stopped_budget`` report with what was paid; the paid calls are cached for the next run.
+    """
     start = time.monotonic()
     ctx = open_influence(config)
     try:
@@ -188,7 +192,14 @@ def run_influence_bench(config: Config, *, on_progress: OnProgress | None = None
         sources = order[: min(ic.sources, len(ctx.train))]
         n_dev = min(max(round(ic.dev_fraction * len(sources)), 1), len(sources) - 1)
         on_progress and on_progress("queries", 0, 1)
-        settings, counts = _settings(ctx, sources)
+        head = dict(model=ctx.model.name, training_examples=len(ctx.train), candidates=ic.candidates,
+                    dev_sources=n_dev, test_sources=len(sources) - n_dev, seed=config.seed)
+        try:
+            settings, counts = _settings(ctx, sources)  # the only paid step: the oracle's paraphrases and labels
+        except BudgetExceeded as e:
+            return InfluenceBench(**head, status="stopped_budget", stop_reason=str(e), settings=[], scores=[],
+                                  cost=ctx.ledger.total(role=ROLE, purpose=PURPOSE),
+                                  oracle_cost=ctx.ledger.total(role="oracle"), wall_seconds=time.monotonic() - start)
         engine = GradientEngine(model=ctx.model, store=ctx.store, ledger=ctx.ledger, components=ctx.components(None),
                                 sketch_dim=max(ic.dims), seed=config.seed)
         arrays = _gather(ctx, engine, settings, sources, on_progress)
@@ -209,9 +220,8 @@ def run_influence_bench(config: Config, *, on_progress: OnProgress | None = None
                                      bm25_recall=float(np.mean([s.found[p] for p in test])) if len(test) else 0.0,
                                      labels_changed=sum(a != b for a, b, h in zip(s.labels, gold, have) if h),
                                      selected=chosen))
-        return InfluenceBench(model=ctx.model.name, training_examples=len(ctx.train), candidates=ic.candidates,
-                              dev_sources=n_dev, test_sources=len(sources) - n_dev, components=len(engine.components),
-                              parameters=sum(ctx.model.sizes().values()), seed=config.seed, settings=infos,
+        return InfluenceBench(**head, components=len(engine.components),
+                              parameters=sum(ctx.model.sizes().values()), settings=infos,
                               scores=scores, paraphrases=counts, cost=ctx.ledger.total(role=ROLE, purpose=PURPOSE),
                               oracle_cost=ctx.ledger.total(role="oracle"),
                               peak_rss_gb=max(r.rss_gb for r in recs),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cache import CallCache
 from ..config import Config
 from ..data import Instance, load_split
 from ..errors import ConfigError, DataError
 from ..ledger import Ledger
-from ..models import build_model
+from ..models import build_model, model_class, names_with
+from ..runtime import Runtime, open_runtime
 from ..scorer import Scorer
 from .gradients import Example, GemmaGradients, check_components
 from .store import GradStore
@@ -39,17 +39,12 @@ class InfluenceContext:
     train: list[Instance]
     model: GemmaGradients
     store: GradStore
-    ledger: Ledger
+    runtime: Runtime
     _oracle: Scorer | None = field(default=None, repr=False)
-    _cache: CallCache | None = field(default=None, repr=False)
 
     @property
-    def cache(self) -> CallCache:
-        """The call cache of ``cache_dir`` (oracle labels, paraphrases), opened on first use."""
-        if self._cache is None:
-            self._cache = CallCache(Path(self.config.cache_dir))
-            self._cache.check()
-        return self._cache
+    def ledger(self) -> Ledger:
+        return self.runtime.ledger
 
     def example(self, x: Instance) -> Example:
         return Example(text=x.text, label=str(x.label))
@@ -62,27 +57,27 @@ class InfluenceContext:
     def oracle_labels(self, texts: list[str]) -> list[str]:
         """The embedded oracle's predicted label of each text, through the call cache and the ledger."""
         if self._oracle is None:
-            self._oracle = Scorer(build_model(self.config.oracle, self.config.task), cache=self.cache,
-                                  ledger=self.ledger, role="oracle")
+            self._oracle = self.runtime.scorer(build_model(self.config.oracle, self.config.task), role="oracle")
         probs = self._oracle(texts, "influence")
         labels = self.config.task.labels
         return [labels[int(i)] for i in probs.argmax(axis=1)]
 
     def close(self) -> None:
-        """Free the oracle and the call cache (the gradient model stays): call when no more labels are needed."""
+        """Free the oracle and the call cache's connection (the gradient model stays): call when no more labels
+        are needed (the cache reopens if they are)."""
         if self._oracle is not None:
             self._oracle.close()
-        if self._cache is not None:
-            self._cache.close()
-        self._oracle = self._cache = None
+        self._oracle = None
+        self.runtime.close()
 
 
 def open_influence(config: Config) -> InfluenceContext:
-    """Check the config, load the training set; the models load on first use."""
-    if config.oracle.model != "local/gemma-3-270m":
-        raise ConfigError(f"oracle.model: influence needs gradients, which only the embedded local/gemma-3-270m "
-                          f"gives, got {config.oracle.model!r}; set oracle.model: local/gemma-3-270m")
+    """Check the config, load the training set, open the run's cache and ledger; the models load on first use."""
+    if not model_class(config.oracle.model).gradients:
+        able = names_with("gradients")
+        raise ConfigError(f"oracle.model: influence needs gradients, which only the embedded {', '.join(able)} "
+                          f"gives, got {config.oracle.model!r}; set oracle.model: {able[0]}")
     train = training_set(config)
     model = GemmaGradients(task=config.task, model_path=config.oracle.model_path, n_threads=config.influence.threads)
     store = GradStore(Path(config.cache_dir), model.fingerprint())
-    return InfluenceContext(config=config, train=train, model=model, store=store, ledger=Ledger(max_usd=config.max_usd))
+    return InfluenceContext(config=config, train=train, model=model, store=store, runtime=open_runtime(config))

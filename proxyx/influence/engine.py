@@ -9,7 +9,7 @@ Memory: the queries of a batch are held (``ExampleGradient.compact``: the
 body in bfloat16, the embedding as factors, about 200 MB each); every other
 example's gradient is streamed, used for its pairs and dropped.
 
-Every gradient computed is a call in the ledger (model ``local/gemma-3-270m:grad``,
+Every gradient computed is a call in the ledger (model ``GemmaGradients.name``,
 role ``influence``, purpose ``gradient``: calls, tokens, seconds, $0); a
 record read from the store is a cache hit, so a rerun computes nothing. A
 record also keeps the peak memory of the process that computed it.

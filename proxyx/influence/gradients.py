@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from ..config import TaskConfig
 from ..errors import ConfigError, ModelError
+from ..models import EMBEDDED_LLM
 from ..prompt import completion_prompt
 from .weights import INSTALL_HINT, gguf_fingerprint, torch_checkpoint
 
@@ -170,7 +171,7 @@ class GemmaGradients:
     Loaded on first use, not in ``__init__``. ``n_threads`` caps torch's CPU threads.
     """
 
-    name = "local/gemma-3-270m:grad"
+    name = f"{EMBEDDED_LLM}:grad"  # its calls in the ledger
 
     def __init__(self, *, task: TaskConfig, model_path=None, n_threads: int = 2):
         self.task = task

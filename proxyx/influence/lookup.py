@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from ..config import Config
-from ..errors import ConfigError
+from ..errors import BudgetExceeded, ConfigError
 from ..results.influence import InfluenceLookup, Match
 from .context import open_influence
 from .engine import PURPOSE, ROLE, GradientEngine
@@ -34,8 +34,18 @@ def run_influence_lookup(config: Config, text: str, *, label: str | None = None,
     ctx = open_influence(config)
     try:
         names = ctx.components(ic.components)
+        sizes = ctx.model.sizes()
+        what = "full gradient" if ic.components is None else f"{len(names)} component{'s' * (len(names) != 1)}"
+        head = dict(model=ctx.model.name, text=text, representation=what, components=names,
+                    params=sum(sizes[n] for n in names))
         given = label is not None
-        label = label if given else ctx.oracle_labels([text])[0]
+        try:
+            label = label if given else ctx.oracle_labels([text])[0]
+        except BudgetExceeded as e:  # the only paid call: nothing was compared
+            return InfluenceLookup(**head, status="stopped_budget", stop_reason=str(e), label=None,
+                                   label_source="model", pool=0, matches=[],
+                                   cost=ctx.ledger.total(role=ROLE, purpose=PURPOSE),
+                                   wall_seconds=time.monotonic() - start)
         pool = BM25Index([x.text for x in ctx.train]).top([text], ic.pool)[0]
         examples = [Example(text, label)] + [ctx.example(ctx.train[i]) for i in pool]
         engine = GradientEngine(model=ctx.model, store=ctx.store, ledger=ctx.ledger, components=names)
@@ -48,11 +58,8 @@ def run_influence_lookup(config: Config, text: str, *, label: str | None = None,
         matches = [Match(rank=r + 1, id=ctx.train[pool[j]].id, text=ctx.train[pool[j]].text,
                          label=str(ctx.train[pool[j]].label), score=float(scores[j]), bm25_rank=int(j) + 1)
                    for r, j in enumerate(order)]
-        sizes = ctx.model.sizes()
-        what = "full gradient" if ic.components is None else f"{len(names)} component{'s' * (len(names) != 1)}"
-        return InfluenceLookup(model=ctx.model.name, text=text, label=label, label_source="given" if given else "model",
-                               representation=what, components=names, params=sum(sizes[n] for n in names),
-                               pool=len(pool), matches=matches, cost=ctx.ledger.total(role=ROLE, purpose=PURPOSE),
+        return InfluenceLookup(**head, label=label, label_source="given" if given else "model", pool=len(pool),
+                               matches=matches, cost=ctx.ledger.total(role=ROLE, purpose=PURPOSE),
                                wall_seconds=time.monotonic() - start)
     finally:
         ctx.close()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 
 from ..genconfig import GenTask
-from ..generation import build_generator
 from ..results.influence import FilterCounts
 from .queries import content_words
 
@@ -70,8 +69,8 @@ def similarities(a: list[str], b: list[str]):
 def gemma_paraphrases(ctx, sources: list[str], *, min_similarity: float, max_overlap: float
                       ) -> tuple[list[str | None], FilterCounts]:
     """A kept paraphrase of each source text, or None; and how many passed each filter step."""
-    gen = build_generator(ctx.config.oracle, GenTask(template=TEMPLATE, max_tokens=MAX_TOKENS, stop=["\n"]),
-                          cache=ctx.cache, ledger=ctx.ledger, role="oracle", n_ctx=2048)
+    gen = ctx.runtime.generator(ctx.config.oracle, GenTask(template=TEMPLATE, max_tokens=MAX_TOKENS, stop=["\n"]),
+                                role="oracle", n_ctx=2048)
     try:
         task = GenTask(template=TEMPLATE)
         raw = gen.answer([task.prompt(s, INSTRUCTION) for s in sources], purpose="paraphrase")

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..results.influence import InfluenceBench, InfluenceLookup
-from ..view.tables import plain
+from ..view.tables import plain, print_stopped
 
 
 def _params(n: int) -> str:
@@ -14,6 +14,9 @@ def _params(n: int) -> str:
 
 
 def print_bench(report: InfluenceBench, console: Console, path=None) -> None:
+    if report.status != "complete":
+        print_stopped(report.stop_reason, [], console, {"report": str(path)} if path else None)
+        return
     k = report.candidates
     for s in report.settings:
         t = Table(title=f"{s.name}: {s.description}; {s.test_queries} test queries, {k} BM25 candidates "
@@ -49,6 +52,9 @@ def print_bench(report: InfluenceBench, console: Console, path=None) -> None:
 
 
 def print_lookup(report: InfluenceLookup, console: Console, path=None) -> None:
+    if report.status != "complete":
+        print_stopped(report.stop_reason, [], console, {"report": str(path)} if path else None)
+        return
     t = Table(title=f"training examples closest to the text (label {report.label}, {report.label_source}); "
                     f"{report.representation}, {_params(report.params)} parameters; {report.pool} BM25 candidates",
               title_justify="left")

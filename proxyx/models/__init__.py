@@ -1,85 +1,66 @@
-"""Model registry: a config's model string -> a ``Model``.
+"""Model registry: a config's model string -> its backend class -> a ``Model``.
 
-``MODELS`` maps each built-in name to its builder; ``PREFIXES`` maps a name
-prefix (``python:``) to the builder of every name that starts with it; any
-other name is handed to litellm (``openai/gpt-4o-mini``, ``hosted_vllm/...``,
-``ollama/...``). Adding a backend is one entry here. Builders import their
-module (and its optional dependencies) only when their model is used.
+``MODELS`` maps each built-in name to its backend class (``"module:Class"``
+under ``proxyx.models``, imported on first use, or the class itself); ``PREFIXES`` maps a name
+prefix (``python:``) to the class of every name that starts with it; any
+other name is a litellm model (``FALLBACK``: ``openai/gpt-4o-mini``,
+``hosted_vllm/...``, ``ollama/...``). Adding a backend is one class and one
+entry here: the class builds itself (``Model.build``) and declares what it can
+do (``answers_prompts``, ``reads_demonstrations``, ``trains``, ``generator``,
+``token_logprobs``, ``gradients``), which the rest of proxyx asks through
+``model_class(name)`` and ``names_with(capability)``, never by name. Backend
+modules import their optional dependencies only when a model is used.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from importlib import import_module
 
 from ..config import ModelConfig, TaskConfig
 from ..data import Instance
 from ..errors import UnknownModel
 from .base import Answer, Model, Usage
 
-#: builder(config, task, train=, teacher=, seed=) -> Model
-Builder = Callable[..., Model]
-
-
-def _gemma(config: ModelConfig, task: TaskConfig, **_) -> Model:
-    from .llamacpp import LlamaCppModel
-
-    return LlamaCppModel(config=config, task=task)
-
-
-def _tfidf(config: ModelConfig, task: TaskConfig, *, train=None, teacher=None, seed: int = 0, **_) -> Model:
-    from .local import TfidfLogRegModel
-
-    return TfidfLogRegModel(config=config, task=task, train=train or [], teacher=teacher, seed=seed)
-
-
-def _vader(config: ModelConfig, task: TaskConfig, **_) -> Model:
-    from .local import VaderModel
-
-    return VaderModel(config=config, task=task)
-
-
-def _python(config: ModelConfig, task: TaskConfig, **_) -> Model:
-    from .python import PythonModel
-
-    return PythonModel(config=config, task=task)
-
-
-def _litellm(config: ModelConfig, task: TaskConfig, **_) -> Model:
-    _check_litellm_name(config)
-    from .llm import LiteLLMModel
-
-    return LiteLLMModel(config=config, task=task)
-
-
-def _minilm(config: ModelConfig, task: TaskConfig, *, train=None, teacher=None, seed: int = 0, **_) -> Model:
-    from .minilm import MiniLMLogRegModel
-
-    return MiniLMLogRegModel(config=config, task=task, train=train or [], teacher=teacher, seed=seed)
-
-
-def _incontext(config: ModelConfig, task: TaskConfig, **_) -> Model:
-    from .incontext import InContextModel
-
-    return InContextModel(config=config, task=task)
-
-
-MODELS: dict[str, Builder] = {
-    "local/gemma-3-270m": _gemma,
-    "local/tfidf-lr": _tfidf,
-    "local/vader": _vader,
-    "local/minilm-lr": _minilm,
-    "local/incontext-tfidf": _incontext,  # reads the prompt's demonstrations (proxyx compress / clean)
+MODELS: dict[str, str | type[Model]] = {
+    "local/gemma-3-270m": "llamacpp:LlamaCppModel",
+    "local/tfidf-lr": "local:TfidfLogRegModel",
+    "local/vader": "local:VaderModel",
+    "local/minilm-lr": "minilm:MiniLMLogRegModel",
+    "local/incontext-tfidf": "incontext:InContextModel",  # reads the prompt's demonstrations (proxyx compress / clean)
 }
-PREFIXES: dict[str, Builder] = {"python:": _python}
+PREFIXES: dict[str, str | type[Model]] = {"python:": "python:PythonModel"}
 #: every name that is not above: a litellm model string
-FALLBACK: Builder = _litellm
+FALLBACK = "llm:LiteLLMModel"
 
 LOCAL_MODELS = tuple(MODELS)
+#: the model that runs offline in this process and can do everything (oracle, generator, gradients)
+EMBEDDED_LLM = "local/gemma-3-270m"
 
 
-def _known() -> str:
+def known_names() -> str:
+    """The names a config may use, for error messages."""
     return ", ".join([*MODELS, "python:package.module:callable"])
+
+
+def model_class(name: str) -> type[Model]:
+    """The backend class of a model name (its module imported; nothing built or loaded): read its capabilities.
+
+    An unknown ``local/`` name raises ``UnknownModel``; any other unknown name is litellm's to judge when built.
+    """
+    path = MODELS.get(name) or next((p for prefix, p in PREFIXES.items() if name.startswith(prefix)), None)
+    if path is None and name.startswith("local/"):
+        raise UnknownModel(f"unknown model {name!r}; known models: {known_names()}, "
+                           "or a litellm model string such as openai/gpt-4o-mini")
+    path = path or FALLBACK
+    if isinstance(path, type):
+        return path
+    module, _, cls = path.partition(":")
+    return getattr(import_module(f"{__name__}.{module}"), cls)
+
+
+def names_with(capability: str) -> list[str]:
+    """The built-in model names whose backend declares ``capability`` (e.g. ``"gradients"``)."""
+    return [name for name in MODELS if getattr(model_class(name), capability)]
 
 
 def build_model(config: ModelConfig, task: TaskConfig, *, train: list[Instance] | None = None,
@@ -89,31 +70,8 @@ def build_model(config: ModelConfig, task: TaskConfig, *, train: list[Instance] 
     ``train`` is the training split (``local/tfidf-lr``); ``teacher`` and
     ``seed`` are for a distilled ``local/tfidf-lr`` (``config.distill``).
     """
-    name = config.model
-    builder = MODELS.get(name) or next((b for p, b in PREFIXES.items() if name.startswith(p)), None)
-    if builder is None and name.startswith("local/"):
-        raise UnknownModel(f"unknown model {name!r}; known models: {_known()}, "
-                           "or a litellm model string such as openai/gpt-4o-mini")
-    return (builder or FALLBACK)(config, task, train=train, teacher=teacher, seed=seed)
+    return model_class(config.model).build(config, task, train=train, teacher=teacher, seed=seed)
 
 
-def _check_litellm_name(config: ModelConfig) -> None:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    try:
-        import litellm
-    except ImportError:  # pragma: no cover - litellm is a core dependency
-        raise UnknownModel(f"model {config.model!r} needs litellm: pip install litellm") from None
-    litellm.suppress_debug_info = True  # it prints a provider list on stdout otherwise
-    models = [d.model or config.model for d in config.deployments or []] or [config.model]
-    bases = [d.api_base for d in config.deployments or []] or [config.api_base]
-    for model, base in zip(models, bases):
-        try:
-            litellm.get_llm_provider(model, api_base=base)
-        except Exception:
-            raise UnknownModel(
-                f"unknown model {model!r}: not one of {_known()}, and litellm knows no provider for it; "
-                "use 'provider/model', e.g. openai/gpt-4o-mini or hosted_vllm/NAME with api_base"
-            ) from None
-
-
-__all__ = ["Answer", "FALLBACK", "LOCAL_MODELS", "MODELS", "Model", "PREFIXES", "Usage", "build_model"]
+__all__ = ["Answer", "EMBEDDED_LLM", "FALLBACK", "LOCAL_MODELS", "MODELS", "Model", "PREFIXES", "Usage", "build_model",
+           "known_names", "model_class", "names_with"]

@@ -11,6 +11,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -67,9 +68,31 @@ class Model(ABC):
     #: default price for this kind of model, dollars per million tokens
     default_price = Price()
 
+    # What the backend can do, declared by each class (``proxyx.models.model_class(name)`` reads them with
+    # nothing built or loaded); code outside ``models/`` asks these, never a model's name.
+    #: an LLM: answers a whole rendered prompt verbatim (few-shot prompts with demonstrations masked)
+    answers_prompts: ClassVar[bool] = False
+    #: reads the demonstrations back out of a rendered prompt (so it is given the task, not a raw prompt)
+    reads_demonstrations: ClassVar[bool] = False
+    #: fits on the data set's train split
+    trains: ClassVar[bool] = False
+    #: the generation backend that decodes text with it and scores answers teacher-forced (``task.type:
+    #: generate``, rerank): ``"module:Class"`` of a ``proxyx.generation.backend.GenBackend``; None: it cannot
+    generator: ClassVar[str | None] = None
+    #: runs in this process and gives the token log-probabilities of a whole text (self-information)
+    token_logprobs: ClassVar[bool] = False
+    #: its weights give label-loss gradients (``proxyx influence``)
+    gradients: ClassVar[bool] = False
+
     def __init__(self, *, config: ModelConfig, task: TaskConfig):
         self.config = config
         self.task = task
+
+    @classmethod
+    def build(cls, config: ModelConfig, task: TaskConfig, *, train=None, teacher=None, seed: int = 0) -> Model:
+        """The model of a config block, constructed only (nothing is loaded); ``train``, ``teacher`` and ``seed``
+        are for the models that fit on the train split."""
+        return cls(config=config, task=task)
 
     @property
     def name(self) -> str:

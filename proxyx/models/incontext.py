@@ -64,6 +64,7 @@ class InContextModel(Model):
 
     default_price = Price(input_per_mtok=0.01)
     completion_tokens = 0
+    reads_demonstrations = True
 
     def __init__(self, *, config: ModelConfig, task: TaskConfig, beta: float = BETA):
         super().__init__(config=config, task=task)

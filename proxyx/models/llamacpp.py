@@ -149,6 +149,8 @@ class LlamaCppModel(Model):
 
     default_price = Price(input_per_mtok=2.5, output_per_mtok=10.0)
     completion_tokens = 1
+    answers_prompts = token_logprobs = gradients = True
+    generator = "proxyx.generation.llama:LlamaGen"
 
     def __init__(self, *, config: ModelConfig, task: TaskConfig, n_ctx: int = 8192, n_threads: int = 2):
         super().__init__(config=config, task=task)

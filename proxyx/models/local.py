@@ -72,6 +72,11 @@ class TrainedModel(WordPricedModel):
 
     #: bump in a subclass when its pipeline changes, so old fits and answers are not reused
     version = ""
+    trains = True
+
+    @classmethod
+    def build(cls, config: ModelConfig, task: TaskConfig, *, train=None, teacher=None, seed: int = 0) -> Model:
+        return cls(config=config, task=task, train=train or [], teacher=teacher, seed=seed)
 
     def __init__(self, *, config: ModelConfig, task: TaskConfig, train: list[Instance],
                  teacher: Teacher | None = None, seed: int = 0):

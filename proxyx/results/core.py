@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
@@ -23,6 +23,9 @@ from ..output import write_json
 from ..validation import describe
 
 NANO = 1_000_000_000
+
+#: an app's run: complete, or stopped at ``max_usd`` (exit 4), the report holding what finished before the stop
+Status = Literal["complete", "stopped_budget"]
 
 
 def nano(usd: float) -> int:

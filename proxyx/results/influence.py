@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from .core import Cost, Document, ResultModel
+from .core import Cost, Document, ResultModel, Status
 
 
 class MethodScore(ResultModel):
@@ -67,20 +67,22 @@ class InfluenceBench(Document):
     SCHEMA: ClassVar[str] = "proxyx.influence-bench/2"
     schema_name: Literal["proxyx.influence-bench/2"] = Field("proxyx.influence-bench/2", alias="schema")
     model: str
+    status: Status = "complete"
+    stop_reason: str | None = None  # max_usd stopped the oracle's paraphrases or labels: nothing was scored
     training_examples: int
     candidates: int
     dev_sources: int
     test_sources: int
-    components: int
-    parameters: int
+    components: int | None = None  # None: stopped before the gradients
+    parameters: int | None = None
     seed: int
     settings: list[SettingInfo]
     scores: list[MethodScore]
     paraphrases: FilterCounts | None = None  # the Gemma settings' filter
     cost: Cost  # gradient computations: calls, tokens, seconds (paid this run, and nominal)
     oracle_cost: Cost  # the oracle: paraphrases and labels
-    peak_rss_gb: float  # the largest peak memory of the processes that computed the gradients used
-    seconds_per_1000: float  # gradient + projection seconds per 1,000 examples (mean over those used)
+    peak_rss_gb: float | None = None  # the largest peak memory of the processes that computed the gradients used
+    seconds_per_1000: float | None = None  # gradient + projection seconds per 1,000 examples (mean over those used)
     wall_seconds: float
     published: Published = Published()
 
@@ -107,8 +109,10 @@ class InfluenceLookup(Document):
     SCHEMA: ClassVar[str] = "proxyx.influence-lookup/1"
     schema_name: Literal["proxyx.influence-lookup/1"] = Field("proxyx.influence-lookup/1", alias="schema")
     model: str
+    status: Status = "complete"
+    stop_reason: str | None = None  # max_usd stopped the oracle's label of the text: nothing was compared
     text: str
-    label: str
+    label: str | None  # None: stopped before the oracle labelled the text
     label_source: Literal["given", "model"]
     representation: str
     components: list[str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..stats import mean_t
-from .core import Cost, Document, LedgerRow, ResultModel
+from .core import Cost, Document, LedgerRow, ResultModel, Status
 
 
 class Spread(ResultModel):
@@ -104,8 +104,10 @@ class RerankReport(Document):
     value: str  # what the Shapley values attribute
     accuracy_metric: str
     retrieval: RetrievalStats
-    rows: list[RerankRow]
-    screen: RerankScreen
+    status: Status = "complete"
+    stop_reason: str | None = None  # why it stopped early (max_usd): the questions valued before are kept
+    rows: list[RerankRow] = []  # [] when stopped: rankings are compared over every question
+    screen: RerankScreen | None = None  # None when stopped
     questions: list[QuestionResult]
     ledger: list[LedgerRow]
     wall_time_s: float

@@ -46,6 +46,15 @@ def short(x: float | None) -> str:
     return f"{x / 1e6:.1f}M" if x >= 1e6 else f"{x / 1e3:.0f}k" if x >= 1e4 else f"{x:,.0f}"
 
 
+def print_stopped(reason: str | None, finished: list[str], console: Console, files: dict[str, str] | None = None) -> None:
+    """A run stopped by ``max_usd``: why, what finished, where its report is (``files``: name -> path)."""
+    console.print(f"stopped at the budget cap: {reason}", markup=False, highlight=False)
+    console.print(f"finished before the stop: {', '.join(finished) or 'nothing'}; "
+                  "paid calls are cached: raise max_usd and run again to go on", markup=False, highlight=False)
+    for key, path in (files or {}).items():
+        console.print(f"{key}: {path}", markup=False, highlight=False)
+
+
 def ledger_table(rows: list[LedgerRow], title: str = "Cost by model") -> Table:
     """What each (model, role, purpose) paid in this run, and its cache hits."""
     t = Table(title=title)

@@ -66,3 +66,27 @@ def test_rerun_pays_nothing_and_gives_the_same_report(run):
     assert [r.recall for r in again.rows] == [r.recall for r in report.rows]
     assert [q.oracle_values for q in again.questions] == [q.oracle_values for q in report.questions]
     assert again.row("oracle").cost.nominal == report.row("oracle").cost.nominal
+
+
+def test_stopped_by_max_usd_exit_4_and_write_the_questions_that_finished(tmp_path):
+    """Measured on this config: the answers and question 1's four subsets pay $0.0014, and the next subset's
+    worst case ($0.0014) would pass the cap of $0.0025: question 2 is not finished."""
+    pytest.importorskip("llama_cpp")
+    from proxyx.cache import CallCache
+
+    config = {"seed": 0, "oracle": "local/gemma-3-270m", "cache_dir": str(tmp_path / "cache"), "max_usd": 0.0025,
+              "output": str(tmp_path / "rerank.json"), "screen": {"min_instances": 2},
+              "rerank": {"k": 2, "questions": 2, "passage_words": 30, "random_seeds": 2, "top": [1],
+                         "prompt": {"max_tokens": 8}}}
+    path = tmp_path / "rerank.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = CliRunner().invoke(app, ["rerank", str(path), "--quiet"])
+    assert result.exit_code == 4 and "stopped at the budget cap" in result.output, result.output
+    report = RerankReport.load(tmp_path / "rerank.json")
+    assert report.status == "stopped_budget" and "max_usd=0.0025 reached" in report.stop_reason
+    assert report.rows == [] and report.screen is None
+    [q] = report.questions  # the first question, valued in full
+    assert sum(q.oracle_values) == pytest.approx(q.full_value - q.empty_value, abs=1e-9)
+    paid = [r.cost.paid for r in report.ledger if r.model == "local/gemma-3-270m"]
+    assert 0 < sum(p.usd for p in paid) <= 0.0025
+    assert len(CallCache(tmp_path / "cache")) == sum(p.calls for p in paid)  # every paid answer is cached

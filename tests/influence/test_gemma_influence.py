@@ -4,6 +4,7 @@ and reruns for free; bad input is one line, exit 2."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,28 @@ def test_the_benchmark_runs_and_a_rerun_computes_nothing(tmp_path):
     again = run_influence_bench(cfg)
     assert again.cost.paid.calls == 0
     assert again.table() == table
+
+
+@pytest.mark.parametrize("extra, report", [
+    pytest.param([], "influence.json", id="bench"),
+    pytest.param(["--text", "Great coffee"], "influence.lookup.json", id="lookup"),
+])
+def test_stopped_by_max_usd_exit_4_and_write_the_report(tmp_path, extra, report):
+    """The oracle (Gemma's paraphrases, its labels) is the only paid model: a cap below one call stops the run
+    before any is sent, and the report says so."""
+    import yaml
+
+    cfg = {**_config(tmp_path, sources=4, candidates=5, settings=["wordnet", "gemma"]), "max_usd": 1e-6}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    r = subprocess.run([sys.executable, "-m", "proxyx", "influence", str(path), "-q", *extra], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "COLUMNS": "500"})  # the report's path on one line
+    assert r.returncode == 4 and "Traceback" not in r.stderr + r.stdout, r.stdout + r.stderr
+    doc = json.loads((tmp_path / report).read_text())
+    assert doc["status"] == "stopped_budget" and "max_usd=1e-06 is less than one call" in doc["stop_reason"]
+    assert doc["cost"]["paid"]["calls"] == 0
+    if extra:
+        assert doc["label"] is None and doc["matches"] == [] and doc["params"] > 250_000_000
+    else:
+        assert doc["scores"] == [] and doc["oracle_cost"]["paid"]["calls"] == 0
+    assert "stopped at the budget cap" in r.stdout and report in r.stdout

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from proxyx.config import Deployment, FewShot, ModelConfig, TaskConfig
-from proxyx.errors import UnknownModel
-from proxyx.models import FALLBACK, MODELS, PREFIXES, build_model
+from proxyx.errors import ConfigError, UnknownModel
+from proxyx.models import EMBEDDED_LLM, FALLBACK, MODELS, PREFIXES, build_model, known_names, model_class, names_with
 
 
 def test_registry_names_every_builtin():
@@ -40,12 +40,42 @@ def test_unknown_names_list_the_valid_ones(name):
 def test_a_new_backend_is_one_entry(monkeypatch):
     from proxyx.models.local import VaderModel
 
-    monkeypatch.setitem(MODELS, "local/vader-2", lambda config, task, **_: VaderModel(config=config, task=task))
+    monkeypatch.setitem(MODELS, "local/vader-2", "local:VaderModel")
     assert isinstance(build_model(ModelConfig(model="local/vader-2"), TaskConfig()), VaderModel)
+    assert model_class("local/vader-2") is VaderModel and "local/vader-2" in known_names()
     # a name in no table still reaches the fallback (litellm), not the new entry
-    assert type(build_model(ModelConfig(model="openai/gpt-4o-mini"), TaskConfig())) is type(
-        FALLBACK(ModelConfig(model="openai/gpt-4o-mini"), TaskConfig(), train=None, teacher=None, seed=0))
+    assert type(build_model(ModelConfig(model="openai/gpt-4o-mini"), TaskConfig())).__name__ == FALLBACK.split(":")[1]
     assert not isinstance(build_model(ModelConfig(model="openai/gpt-4o-mini"), TaskConfig()), VaderModel)
+
+
+def test_capabilities_are_declared_on_the_backend_classes():
+    """What the rest of proxyx asks instead of a model's name (nothing is built or loaded to answer)."""
+    assert names_with("trains") == ["local/tfidf-lr", "local/minilm-lr"]
+    assert names_with("reads_demonstrations") == ["local/incontext-tfidf"]
+    assert names_with("answers_prompts") == names_with("generator") == names_with("gradients") == [EMBEDDED_LLM]
+    assert names_with("token_logprobs") == [EMBEDDED_LLM]
+    hosted = model_class("openai/gpt-4o-mini")
+    assert hosted.answers_prompts and hosted.generator and not hosted.gradients and not hosted.token_logprobs
+    assert not any(getattr(model_class("python:pkg.mod:f"), c) for c in ("answers_prompts", "trains", "generator"))
+
+
+def test_a_new_backend_is_asked_its_capabilities_not_its_name(monkeypatch):
+    """Registered with one entry, a backend that declares ``answers_prompts`` answers masked prompts (compress,
+    clean) and one that declares a generator is built for generate tasks: no list elsewhere to update."""
+    from proxyx.generation.build import build_backend
+    from proxyx.generation.llama import LlamaGen
+    from proxyx.genconfig import GenTask
+    from proxyx.models.local import VaderModel
+    from proxyx.session import prompt_model
+
+    llm = type("PromptVader", (VaderModel,), {"answers_prompts": True, "generator": "proxyx.generation.llama:LlamaGen"})
+    monkeypatch.setitem(MODELS, "local/prompt-vader", llm)
+    mc = ModelConfig(model="local/prompt-vader")
+    assert isinstance(prompt_model(mc, SHOTS, "demonstration"), llm)
+    assert isinstance(build_backend(mc, GenTask()), LlamaGen)  # constructed only: nothing is loaded
+    with pytest.raises(ConfigError, match=r"local/vader reads only the input text.*local/incontext-tfidf or an LLM "
+                                          r"\(local/gemma-3-270m, local/prompt-vader, a litellm model\)"):
+        prompt_model(ModelConfig(model="local/vader"), SHOTS, "demonstration")
 
 
 SHOTS = TaskConfig(few_shot=[FewShot(text="Awful.", label="other"), FewShot(text="Yum!", label="great")])

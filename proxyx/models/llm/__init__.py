@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 
 from ...config import ModelConfig, Price, TaskConfig
+from ...errors import UnknownModel
 from ...prompt import render
 from ..base import Answer, Model, OnAnswer
 from .failures import Failure, retry_after_s, scrub
@@ -41,6 +43,28 @@ from .retry import ProviderFault, backoff_s, guarded, run_batch
 from .transport import LoopThread, Transport, litellm_module
 
 log = logging.getLogger(__name__)
+
+
+def check_name(config: ModelConfig) -> None:
+    """``UnknownModel`` unless litellm knows a provider for the model (and for each deployment's model)."""
+    from .. import known_names
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    try:
+        import litellm
+    except ImportError:  # pragma: no cover - litellm is a core dependency
+        raise UnknownModel(f"model {config.model!r} needs litellm: pip install litellm") from None
+    litellm.suppress_debug_info = True  # it prints a provider list on stdout otherwise
+    models = [d.model or config.model for d in config.deployments or []] or [config.model]
+    bases = [d.api_base for d in config.deployments or []] or [config.api_base]
+    for model, base in zip(models, bases):
+        try:
+            litellm.get_llm_provider(model, api_base=base)
+        except Exception:
+            raise UnknownModel(
+                f"unknown model {model!r}: not one of {known_names()}, and litellm knows no provider for it; "
+                "use 'provider/model', e.g. openai/gpt-4o-mini or hosted_vllm/NAME with api_base"
+            ) from None
 
 
 class LiteLLMModel(Model):
@@ -55,6 +79,15 @@ class LiteLLMModel(Model):
     #: worst-case reservation: prompt tokens * margin + extra (chat templates add tokens)
     token_margin = 1.25
     token_extra = 16
+
+    answers_prompts = True
+    generator = "proxyx.generation.litellm:LiteLLMGen"
+
+    @classmethod
+    def build(cls, config: ModelConfig, task: TaskConfig, **_) -> Model:
+        """A litellm model, once litellm knows a provider for its name (``UnknownModel`` otherwise)."""
+        check_name(config)
+        return cls(config=config, task=task)
 
     def __init__(self, *, config: ModelConfig, task: TaskConfig):
         super().__init__(config=config, task=task)
