@@ -92,6 +92,9 @@ class ModelConfig(Strict):
     # local/tfidf-lr and local/minilm-lr only: fit on the oracle's label probabilities for this many training texts
     # (half whole, half with random words removed) instead of the gold labels; see README "Distilled proxy"
     distill: Annotated[int, Field(gt=0)] | None = None
+    # the embedded llama.cpp model only: its CPU threads (default 2). 1 is faster on a machine other jobs keep busy
+    # (2 threads wait on each other at every operation); the answers are the same, so it is not in the cache key
+    threads: Annotated[int, Field(gt=0, le=64)] | None = None
 
     _shown_base = field_serializer("api_base", when_used="json")(lambda self, v: _url_without_credentials(v))
 
@@ -103,6 +106,13 @@ class ModelConfig(Strict):
     def _distill_only_tfidf(self) -> "ModelConfig":
         if self.distill is not None and self.model not in ("local/tfidf-lr", "local/minilm-lr"):
             raise ValueError(f"distill is for local/tfidf-lr and local/minilm-lr only, not {self.model!r}; "
+                             "remove it from this model")
+        return self
+
+    @model_validator(mode="after")
+    def _threads_only_embedded(self) -> "ModelConfig":
+        if self.threads is not None and self.model != "local/gemma-3-270m":
+            raise ValueError(f"threads is for the embedded local/gemma-3-270m only, not {self.model!r}; "
                              "remove it from this model")
         return self
 

@@ -38,7 +38,9 @@ def markdown(report) -> str:
     rows = ["| prompt | removed | precision | recall | accuracy | vs poisoned | oracle calls / run | published (GPT-4o, SST-2) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
             f"| clean | – | – | – | {_iv(report.accuracy_clean)} | {_gain(report.damage)} | – | {PUBLISHED['clean']} |",
-            f"| poisoned | – | – | – | {_iv(report.accuracy_poisoned)} | – | – | {PUBLISHED['poisoned']} |"]
+            f"| poisoned | – | – | – | {_iv(report.accuracy_poisoned)} | – | – | {PUBLISHED['poisoned']} |",
+            f"| poisoned removed (the ideal route) | {len(report.runs[0].poisoned)} | 1 | 1 "
+            f"| {_iv(report.accuracy_without_poisoned)} | – | – | – |"]
     for r in report.routes:
         pub = PUBLISHED["oracle"] if r.method == "oracle" else PUBLISHED["proxy"] if r.method.startswith("proxy:") else "–"
         rows.append(f"| {r.method} | {r.removed:.1f} | {_iv(r.precision)} | {_iv(r.recall)} | {_iv(r.accuracy_after)} "

@@ -158,6 +158,7 @@ def run_clean(config: Config, *, out_dir: str | Path, on_progress: OnProgress | 
             n_test=config.clean.test,
             accuracy_clean=Interval.of(x.accuracy_clean for x in runs),
             accuracy_poisoned=Interval.of(x.accuracy_poisoned for x in runs),
+            accuracy_without_poisoned=Interval.of(x.accuracy_without_poisoned for x in runs),
             damage=_difference([x.accuracy_clean - x.accuracy_poisoned for x in runs]),
             routes=[_route(m, runs) for m in [x.method for x in runs[0].removals]],
             ledger=session.ledger.rows(), wall_time_s=round(time.perf_counter() - started, 3), files=files)
@@ -215,8 +216,8 @@ def _run(config: Config, base: PromptSession, vader, r: int, out_dir: Path, file
     n_random = len(pp.poisoned) if cc.remove == "negative" else cc.remove
     draws = [sorted(np.random.default_rng([config.seed, r, d]).choice(k, n_random, replace=False).tolist())
              for d in range(cc.random_seeds)] if "random" in cc.methods else []
-    full = np.ones(k, dtype=bool)
-    masks = [full] + [keep_mask(k, x) for x in [*removed.values(), *draws]]
+    full, ideal = np.ones(k, dtype=bool), keep_mask(k, pp.poisoned)
+    masks = [full, ideal] + [keep_mask(k, x) for x in [*removed.values(), *draws]]
     unique = list({m.tobytes(): m for m in masks}.values())
     if on_progress:
         on_progress("measuring accuracy", 0, 1)
@@ -251,7 +252,8 @@ def _run(config: Config, base: PromptSession, vader, r: int, out_dir: Path, file
     shots = [PoisonedShot(text=s.text, label=s.label, poisoned=i in evidence, vader=evidence.get(i, (None, None))[0],
                           zero_shot=evidence.get(i, (None, None))[1]) for i, s in enumerate(pp.shots)]
     return CleanRun(run=r, demonstrations=shots, poisoned=pp.poisoned, n_validation=len(validation),
-                    accuracy_clean=acc_clean, accuracy_poisoned=float(acc[full.tobytes()]), removals=removals,
+                    accuracy_clean=acc_clean, accuracy_poisoned=float(acc[full.tobytes()]),
+                    accuracy_without_poisoned=float(acc[ideal.tobytes()]), removals=removals,
                     proxy_checks=checks)
 
 

@@ -100,6 +100,9 @@ def print_clean(report: CleanReport, console: Console) -> None:
         t.add_column(col, justify="left" if col == "prompt" else "right")
     t.add_row("clean", "", "", "", _iv(report.accuracy_clean, pct=False), f"{_diff(report.damage)}", "")
     t.add_row("poisoned", "", "", "", _iv(report.accuracy_poisoned, pct=False), "", "")
+    if report.accuracy_without_poisoned is not None:
+        t.add_row("poisoned removed (the ideal route)", f"{len(runs[0].poisoned)}.0", "1.000", "1.000",
+                  _iv(report.accuracy_without_poisoned, pct=False), "", "")
     for r in report.routes:
         t.add_row(r.method, f"{r.removed:.1f}", _iv(r.precision, pct=False) if r.precision else "n/a",
                   _iv(r.recall, pct=False), _iv(r.accuracy_after, pct=False), _diff(r.gain), f"{r.oracle_calls:,.0f}")

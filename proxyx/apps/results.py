@@ -157,6 +157,8 @@ class CleanRun(_Part):
     n_validation: int
     accuracy_clean: float  # every label right
     accuracy_poisoned: float
+    # the poisoned demonstrations removed, exactly: what a route that finds them all and only them reaches
+    accuracy_without_poisoned: float | None = None
     removals: list[Removal]
     proxy_checks: list[ProxyCheck]
 
@@ -188,6 +190,7 @@ class CleanReport(Document):
     n_test: int
     accuracy_clean: Interval | None = None  # None: stopped before a run finished
     accuracy_poisoned: Interval | None = None
+    accuracy_without_poisoned: Interval | None = None  # the best any route can reach (older reports: None)
     damage: Difference | None = None  # clean - poisoned accuracy, paired over the runs
     routes: list[Route] = []
     ledger: list[LedgerRow]
@@ -200,6 +203,8 @@ class CleanReport(Document):
     def table(self) -> dict:
         """Means over the runs, in the shape of ``docs/tables/clean.json``."""
         return {"accuracy_clean": self.accuracy_clean.mean, "accuracy_poisoned": self.accuracy_poisoned.mean,
+                "accuracy_without_poisoned": self.accuracy_without_poisoned.mean
+                if self.accuracy_without_poisoned else None,
                 "routes": {r.method: {"precision": r.precision.mean if r.precision else None,
                                       "recall": r.recall.mean, "accuracy_after": r.accuracy_after.mean,
                                       "oracle_calls": r.oracle_calls} for r in self.routes}}

@@ -47,11 +47,11 @@ class LlamaGen(GenBackend):
 
     default_price = Price(input_per_mtok=2.5, output_per_mtok=10.0)
 
-    def __init__(self, *, config: ModelConfig, task: GenTask, n_ctx: int = 8192, n_threads: int = 2,
+    def __init__(self, *, config: ModelConfig, task: GenTask, n_ctx: int = 8192, n_threads: int | None = None,
                  block: int = 64):
         super().__init__(config=config, task=task)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads
+        self.n_threads = n_threads or config.threads or 2
         self.block = block
         self.llm_ = None
         self.stop_ids_: np.ndarray | None = None

@@ -152,10 +152,10 @@ class LlamaCppModel(Model):
     answers_prompts = token_logprobs = gradients = True
     generator = "proxyx.generation.llama:LlamaGen"
 
-    def __init__(self, *, config: ModelConfig, task: TaskConfig, n_ctx: int = 8192, n_threads: int = 2):
+    def __init__(self, *, config: ModelConfig, task: TaskConfig, n_ctx: int = 8192, n_threads: int | None = None):
         super().__init__(config=config, task=task)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads
+        self.n_threads = n_threads or config.threads or 2
         self.llm_ = None
         self.label_ids_: dict[str, np.ndarray] | None = None
         self.prefix_: list[int] = []  # tokens of the task prefix, the first block of every prompt

@@ -191,10 +191,13 @@ def test_run_clean_end_to_end(app_config, tmp_path):
     assert oracle.gain.mean == pytest.approx(np.mean([x.removal("oracle").accuracy - x.accuracy_poisoned
                                                       for x in report.runs]))
     table = report.table()
-    assert set(table) == {"accuracy_clean", "accuracy_poisoned", "routes"} and list(table["routes"]) == methods
+    assert set(table) == {"accuracy_clean", "accuracy_poisoned", "accuracy_without_poisoned", "routes"}
+    assert list(table["routes"]) == methods
     assert table["routes"]["leave_one_out"]["oracle_calls"] == (k + 1) * n_val
     assert table["accuracy_poisoned"] == pytest.approx(np.mean([x.accuracy_poisoned for x in report.runs]))
     assert CleanReport.load(tmp_path / "run" / "clean.json").table() == table
+
+    without_poisoned_is_the_prompt_minus_exactly_the_poisoned(cfg, report)
 
     again = run_clean(cfg, out_dir=tmp_path / "run2")  # from the cache: pays nothing, same numbers
     assert sum(row.cost.paid.calls for row in again.ledger) == 0
@@ -218,4 +221,24 @@ def test_gemma_answers_the_zero_shot_prompt_of_each_poisoned_demonstration(app_c
         assert pp.oracle == [pytest.approx(direct[0, 0]), pytest.approx(direct[1, 1])]
         assert session.ledger.total(model=session.oracle.name, purpose="poison").nominal.calls == 2
     finally:
+        session.close()
+
+
+def without_poisoned_is_the_prompt_minus_exactly_the_poisoned(cfg, report):
+    """The ideal route's accuracy: the oracle asked directly with the poisoned demonstrations left out."""
+    session = open_prompt_session(cfg, cfg.task, "demonstration")
+    vader = vader_scorer(cfg, session.oracle)
+    labels = list(cfg.task.labels)
+    try:
+        for run in report.runs:
+            pp = poisoned_prompt(cfg, run.run, oracle=session.oracle, vader=vader)
+            _, test = instances(cfg, pp.clean, cfg.clean.validation, cfg.clean.test, balanced=True, run=run.run)
+            kept = with_shots(cfg.task, [s for i, s in enumerate(pp.shots) if i not in run.poisoned])
+            p = session.oracle([completion_prompt(kept, x.text) for x in test], "t")
+            expected = np.mean([labels[i] == x.label for i, x in zip(p.argmax(axis=1), test)])
+            assert run.accuracy_without_poisoned == pytest.approx(expected)
+        assert report.table()["accuracy_without_poisoned"] == pytest.approx(
+            np.mean([x.accuracy_without_poisoned for x in report.runs]))
+    finally:
+        vader.close()
         session.close()

@@ -65,6 +65,23 @@ def test_prefix_reuse_equals_fresh_evaluation(oracle, task):
         fresh.close()
 
 
+def test_one_thread_gives_the_same_answers(oracle, task):
+    """``threads`` is left out of the cache key: one thread must answer exactly as the default two do."""
+    texts = POSITIVE[:1] + NEGATIVE[:1]
+    one = LlamaCppModel(config=ModelConfig(model="local/gemma-3-270m", threads=1), task=task)
+    try:
+        assert one.n_threads == 1 and oracle.n_threads == 2 and one.fingerprint() == oracle.fingerprint()
+        for a, b in zip(oracle.predict(texts), one.predict(texts)):
+            assert a.probs == b.probs
+    finally:
+        one.close()
+
+
+def test_threads_only_for_the_embedded_model():
+    with pytest.raises(ValueError, match="threads is for the embedded local/gemma-3-270m only"):
+        ModelConfig(model="local/vader", threads=1)
+
+
 def test_input_order_kept_and_on_answer_once_each(oracle):
     texts = ["Zesty and great.", NEGATIVE[1], "A fine tea.", POSITIVE[1], "Zesty and great."]
     seen = []
