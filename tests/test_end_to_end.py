@@ -121,4 +121,6 @@ def test_estimator_asks_the_oracle_only_its_n_masks(tmp_path):
     for e in report["instances"]:
         assert len(e["baseline"]["attribution"]) == len(e["units"]) and e["baseline"]["q_baseline"] is not None
     assert report["baseline"]["oracle_samples"] == 12 and report["baseline"]["aopc"]["n"] == 1
-    assert p.stdout.lstrip().startswith("quality on the oracle: with the proxy vs the oracle alone at the same n = 12")
+    # the table's title wraps with its width (one instance: a narrow table), so compare the words
+    assert " ".join(p.stdout.split()).startswith("quality on the oracle: with the proxy vs the oracle alone at the same "
+                                                 "n = 12 calls")
