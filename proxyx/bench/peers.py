@@ -38,21 +38,18 @@ are counted by the bench's recorder.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from contextlib import contextmanager
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..explainers import Attribution
+from ..explainers.base import ValueFn
 from ..perturb import Segments
 
 #: peer -> the proxyx method its explanations are judged as (held-out masks, kernel)
 PEER_METHOD = {"shap_kernel": "kernel_shap", "shap_partition": "kernel_shap", "lime": "lime"}
 PEERS = tuple(PEER_METHOD)
-
-#: boolean masks (m, units) -> the oracle's probability of the explained label
-ValueFn = Callable[[np.ndarray], np.ndarray]
 
 
 def check_peers(bench) -> None:
