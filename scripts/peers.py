@@ -85,16 +85,16 @@ def _diff(d: dict) -> str:
 def print_tables(result: dict) -> None:
     for g in result["groups"]:
         print(f"\n== {g['method']}, n = {g['n']}: quality as a share of the oracle's top budget (paired bootstrap 95% CI)")
-        print(f"{'route':62} {'calls':>6} {'rows':>6} {'AOPC / top':>20} {'local fid. / top':>20}")
+        print(f"{'route':72} {'calls':>6} {'rows':>6} {'AOPC / top':>20} {'local fid. / top':>20}")
         for r in g["routes"]:
             rows = f"{r['peer_rows']:.1f}" if r["peer_rows"] is not None else "-"
-            print(f"{r['route']:62} {r['oracle_calls']:6.1f} {rows:>6} {_share(r['aopc_vs_top']):>20} "
+            print(f"{r['route']:72} {r['oracle_calls']:6.1f} {rows:>6} {_share(r['aopc_vs_top']):>20} "
                   f"{_share(r['local_fidelity_vs_top']):>20}")
         if g["minus_peer"]:
             print(f"-- proxyx route minus peer, paired over the instances (Student t 95% CI)")
-            print(f"{'route':62} {'peer':15} {'AOPC':>32} {'local fidelity':>32}")
+            print(f"{'route':72} {'peer':15} {'AOPC':>32} {'local fidelity':>32}")
             for p in g["minus_peer"]:
-                print(f"{p['route']:62} {p['peer']:15} {_diff(p['aopc']):>32} {_diff(p['local_fidelity']):>32}")
+                print(f"{p['route']:72} {p['peer']:15} {_diff(p['aopc']):>32} {_diff(p['local_fidelity']):>32}")
 
 
 def main() -> None:
