@@ -1,7 +1,7 @@
 """proxyx's routes against shap's and lime's own explainers at equal oracle calls, on a bench config.
 
     PYTHONPATH=. .venv/bin/python scripts/peers.py configs/bench_fine_foods.yaml [--limit 10] [--budgets 25 50 100]
-        [--peers shap_kernel shap_partition lime] [--cache-dir DIR] [--out docs/tables/peers.json]
+        [--peers shap_kernel shap_partition lime] [--cache-dir DIR] [--oracle MODEL] [--out docs/tables/peers.json]
 
 Runs the config's frontier (``proxyx bench``: the oracle alone over the ladder, every proxy-informed
 estimator at each oracle budget n) with ``bench.peers`` added, at ``--budgets`` as the estimators' n, on the
@@ -97,6 +97,25 @@ def print_tables(result: dict) -> None:
                 print(f"{p['route']:72} {p['peer']:15} {_diff(p['aopc']):>32} {_diff(p['local_fidelity']):>32}")
 
 
+def summary(result: dict) -> list[str]:
+    """Per explainer, budget and peer: the peer against the oracle alone and how many proxyx routes are ahead."""
+    lines = []
+    for g in result["groups"]:
+        alone = next(r for r in g["routes"] if r["kind"] == "oracle")
+        for peer in dict.fromkeys(p["peer"] for p in g["minus_peer"]):
+            row = next(r for r in g["routes"] if r["peer"] == peer)
+            pairs = [p for p in g["minus_peer"] if p["peer"] == peer]
+            counts = {m: {v: sum(p[m]["verdict"] == v for p in pairs) for v in ("ahead", "tie", "behind")}
+                      for m in METRICS}
+            lines.append(
+                f"{g['method']} n={g['n']} {peer}: AOPC/top {_share(row['aopc_vs_top'])} (oracle alone "
+                f"{_share(alone['aopc_vs_top'])}), local fid./top {_share(row['local_fidelity_vs_top'])} (oracle alone "
+                f"{_share(alone['local_fidelity_vs_top'])}), {row['oracle_calls']:.1f} calls; proxyx's {len(pairs)} "
+                "routes ahead/tie/behind: AOPC " + "/".join(str(counts["aopc"][v]) for v in ("ahead", "tie", "behind"))
+                + ", local fid. " + "/".join(str(counts["local_fidelity"][v]) for v in ("ahead", "tie", "behind")))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
@@ -104,10 +123,16 @@ def main() -> None:
     parser.add_argument("--budgets", type=int, nargs="+", default=[25, 50, 100], help="oracle budgets n")
     parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
     parser.add_argument("--cache-dir", help="instead of the config's cache_dir (e.g. a copy of a warm cache)")
+    parser.add_argument("--oracle", help="another oracle (e.g. local/vader, a fast stand-in), at the config's "
+                                         "price; it leaves the proxy pool if it is in it")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     config = load_config(args.config)
     methods = [m for m in config.bench.methods if m in {PEER_METHOD[p] for p in args.peers}]
+    if args.oracle:
+        proxies = [p.model_dump() for p in config.proxies if p.name != args.oracle]
+        config = apply_overrides(config, **{"oracle.model": args.oracle, "proxies": proxies, "bench.proxies":
+                                            [n for n in config.bench.proxies or [] if n != args.oracle] or None})
     config = apply_overrides(config, **{"dataset.limit": args.limit, "bench.samples": [], "bench.peers": args.peers,
                                         "bench.methods": methods, "bench.oracle_samples": args.budgets,
                                         "cache_dir": args.cache_dir})
@@ -118,12 +143,15 @@ def main() -> None:
     if report.frontier is None:
         raise SystemExit(f"no frontier: {report.status} {report.stop_reason or ''}")
     result = {"command": f"scripts/peers.py {args.config} --limit {args.limit} --budgets "
-                         f"{' '.join(map(str, args.budgets))} --peers {' '.join(args.peers)}",
+                         f"{' '.join(map(str, args.budgets))} --peers {' '.join(args.peers)}"
+                         + (f" --oracle {args.oracle}" if args.oracle else ""),
               "oracle": report.oracle, "instances": report.instances, "failed": report.frontier.failed,
               "status": report.status, "seed": report.seed, "versions": report.versions,
               "paid_this_run": report.run.paid.model_dump(), "wall_time_s": time.perf_counter() - started,
               **compare(report.frontier, args.budgets)}
     print_tables(result)
+    result["summary"] = summary(result)
+    print("\n" + "\n".join(result["summary"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {args.out}; this run paid {report.run.paid.calls} calls "
