@@ -183,6 +183,8 @@ class BenchConfig(Strict):
     oracle_samples: list[Annotated[int, Field(gt=0, le=MAX_SAMPLES)]] = [25, 50, 100]
     proxy_samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] = 1000
     substitute: bool = True  # also the proxy substituted for the oracle at proxy_samples
+    # shap's and lime's own explainers on the oracle at each oracle budget n (proxyx.bench.peers); needs the frontier
+    peers: list[Literal["shap_kernel", "shap_partition", "lime"]] = []
 
     @model_validator(mode="after")
     def _something_to_run(self) -> "BenchConfig":

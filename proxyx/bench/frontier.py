@@ -8,7 +8,9 @@ samples. For each explained instance and explainer method this module runs
 * per proxy, the proxy substituted for the oracle at N samples (one oracle
   call for the label), and every proxy-informed estimator at every oracle
   budget n (the proxy answers N masks, the oracle the n masks of the plain
-  explainer at n; ``proxyx.explainers.estimators``).
+  explainer at n; ``proxyx.explainers.estimators``);
+* per peer (shap's and lime's own explainers, ``proxyx.bench.peers``), the
+  peer on the oracle at every oracle budget n.
 
 Every explanation is scored on the oracle two ways: AOPC of deletion and
 local fidelity (kernel-weighted R² of the surrogate on held-out masks drawn
@@ -36,6 +38,7 @@ from ..perturb import Segments
 from ..results import nano
 from ..results.frontier import FrontierCell, FrontierPoint, Route
 from ..scorer import Scorer
+from .peers import PEER_METHOD, explain_peer
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +109,9 @@ class _Judge:
 
 
 def routes(method: str, ladder: Sequence[int], proxies: Sequence[str], estimators: Sequence[str],
-           oracle_samples: Sequence[int], proxy_samples: int, substitute: bool = True) -> list[Route]:
-    """Every way of explaining an instance that the grid compares, the oracle's ladder first."""
+           oracle_samples: Sequence[int], proxy_samples: int, substitute: bool = True,
+           peers: Sequence[str] = ()) -> list[Route]:
+    """Every way of explaining an instance that the grid compares, the oracle's ladder first, the peers last."""
     out = [Route(method=method, kind="oracle", oracle_samples=b) for b in sorted(ladder)]
     for proxy in proxies:
         if substitute:
@@ -117,6 +121,8 @@ def routes(method: str, ladder: Sequence[int], proxies: Sequence[str], estimator
             for n in sorted(oracle_samples):
                 out.append(Route(method=method, kind="estimator", proxy=proxy, estimator=est, oracle_samples=n,
                                  proxy_samples=proxy_samples))
+    out += [Route(method=method, kind="peer", peer=peer, oracle_samples=n)
+            for peer in peers if PEER_METHOD[peer] == method for n in sorted(oracle_samples)]
     return out
 
 
@@ -139,6 +145,10 @@ def explain_routes(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, rout
         if r.kind == "oracle":
             attr = make_explainer(method, samples=r.oracle_samples, **how).explain(len(segments), o)
             out[r] = judge.point(attr, x.id, o)
+            continue
+        if r.kind == "peer":
+            attr = explain_peer(r.peer, segments, o, samples=r.oracle_samples, seed=s)
+            out[r] = judge.point(attr, x.id, o, peer_rows=attr.n_evals)
             continue
         p = _Recorder(proxies[r.proxy], segments, target, "explain")
         if r.kind == "substitute":

@@ -15,7 +15,12 @@ from ..results.frontier import FrontierSummary
 from ..view.tables import num, pct
 from .frontier_summary import METRICS
 
-_MARKERS = {"substitute": "x", "prior": "o", "control_variate": "s", "regression_adjusted": "^"}
+_MARKERS = {"substitute": "x", "prior": "o", "control_variate": "s", "regression_adjusted": "^",
+            "shap_kernel": "P", "shap_partition": "*", "lime": "D"}
+
+
+def _kind(route) -> str:
+    return route.peer or route.estimator or "substitute"
 
 
 def draw_frontier(fig, summaries: Sequence[FrontierSummary], *, target_quality: float = 0.95) -> None:
@@ -35,19 +40,19 @@ def draw_frontier(fig, summaries: Sequence[FrontierSummary], *, target_quality: 
                 ax.annotate(str(s.route.oracle_samples), (s.oracle_calls, s.vs_reference[metric].estimate),
                             textcoords="offset points", xytext=(0, -11), ha="center", fontsize=7)
             seen = set()
-            routes_ = list(dict.fromkeys((s.route.estimator or "substitute", s.route.proxy) for s in rows
-                                         if s.route.kind != "oracle"))
+            routes_ = list(dict.fromkeys((_kind(s.route), s.route.proxy) for s in rows if s.route.kind != "oracle"))
             for s in rows:
                 if s.route.kind == "oracle":
                     continue
-                k = routes_.index((s.route.estimator or "substitute", s.route.proxy))
+                kind = _kind(s.route)
+                k = routes_.index((kind, s.route.proxy))
                 dodge = 1 + 0.05 * (k - (len(routes_) - 1) / 2)  # side by side at the same spend
-                kind = s.route.estimator or "substitute"
                 e = s.vs_reference[metric]
-                label = f"{kind} · {s.route.proxy}"
+                label = f"{kind} · {s.route.proxy}" if s.route.proxy else f"{kind} (peer)"
                 ax.errorbar([s.oracle_calls * dodge], [e.estimate],
                             yerr=[[e.estimate - e.low], [e.high - e.estimate]] if e.low is not None else None,
-                            fmt=_MARKERS.get(kind, "o"), color=colors[s.route.proxy], ms=5, capsize=2, alpha=0.85,
+                            fmt=_MARKERS.get(kind, "o"), color=colors.get(s.route.proxy, "dimgrey"), ms=5, capsize=2,
+                            alpha=0.85,
                             label=None if label in seen else label)
                 seen.add(label)
             ax.axhline(target_quality, color="grey", ls="--", lw=0.8)
@@ -86,7 +91,7 @@ def frontier_rows(summaries: Sequence[FrontierSummary]) -> list[list[str]]:
     for s in summaries:
         r = s.route
         same = s.vs_same_spend if r.kind != "oracle" else {}
-        rows.append([r.method, r.estimator or r.kind, r.proxy or "-", str(r.oracle_samples),
+        rows.append([r.method, r.estimator or r.peer or r.kind, r.proxy or "-", str(r.oracle_samples),
                      str(r.proxy_samples or "-"), _ci(s.vs_reference["aopc"]), _ci(s.vs_reference["local_fidelity"]),
                      _ci(same.get("aopc"), ".4f", signed=True), _ci(same.get("local_fidelity"), ".3f", signed=True),
                      str(s.same_spend_rung) if r.kind != "oracle" else "-", f"{s.oracle_calls:.0f}",

@@ -13,7 +13,8 @@ For each cell (a route over the same instances):
 
 The headline asks the target of the issue: at least ``quality`` of the
 reference's quality at no more than ``share`` of its cost (calls and
-dollars), strictly above the frontier.
+dollars), strictly above the frontier, of proxyx's routes (the peers are
+what they are compared with, not candidates).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def meets(s: FrontierSummary, target: Target) -> bool:
     """At least ``target.quality`` of the reference, at most ``target.share`` of its calls and dollars, above the frontier."""
     q = s.vs_reference[target.metric].estimate
     diff = s.vs_same_spend.get(target.metric)
-    return (s.route.kind != "oracle" and q is not None and q >= target.quality
+    return (s.route.kind not in ("oracle", "peer") and q is not None and q >= target.quality
             and s.calls_share is not None and s.calls_share <= target.share
             and s.usd_share is not None and s.usd_share <= target.share
             and diff is not None and diff.low is not None and diff.low > 0)
@@ -89,7 +90,7 @@ def headline(summaries: Sequence[FrontierSummary], target: Target = Target()) ->
     """One sentence per method: the cheapest cell meeting the target, or the closest one."""
     lines = []
     for method in dict.fromkeys(s.route.method for s in summaries):
-        rows = [s for s in summaries if s.route.method == method and s.route.kind != "oracle"]
+        rows = [s for s in summaries if s.route.method == method and s.route.kind not in ("oracle", "peer")]
         hits = sorted((s for s in rows if meets(s, target)), key=lambda s: (s.usd_share, -s.vs_reference[target.metric].estimate))
         m = target.metric
         if hits:

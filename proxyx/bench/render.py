@@ -169,7 +169,8 @@ def _frontier_markdown(report: BenchReport) -> list[str]:
         "Routes: *oracle* = the oracle alone at `oracle n` samples (the frontier; its top budget is the reference); "
         "*substitute* = the proxy's explanation at `proxy N` samples (one oracle call for the label); *prior*, "
         "*control_variate*, *regression_adjusted* = proxy-informed estimators with the oracle at n and the proxy at N "
-        "(README \"Proxy-informed estimators\"). Quality on the oracle: AOPC of deletion and local fidelity "
+        "(README \"Proxy-informed estimators\"); *shap_kernel*, *shap_partition*, *lime* = the peers, shap's and lime's "
+        "own explainers on the oracle at n rows over the same units (`proxyx.bench.peers`). Quality on the oracle: AOPC of deletion and local fidelity "
         "(kernel-weighted R² of the explanation's surrogate against the oracle on held-out masks). *paired with*: "
         "the oracle-alone budget with the same oracle calls (else the cheapest that spends at least as much). "
         "Costs nominal; calls count the oracle, $ every model.\n",

@@ -45,6 +45,7 @@ from ..session import Session, load_instances, open_session
 from .frontier import routes, run_frontier
 from .frontier_summary import headline as frontier_headline
 from .frontier_summary import summarise as summarise_frontier
+from .peers import check_peers
 from .plot import plot_fidelity_vs_cost
 from .render import bench_markdown
 from .summary import headline, mark_pareto, quality_vs_top_budget, reference_summary, summarise_cell
@@ -173,6 +174,7 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
     started = time.perf_counter()
     names = bench_proxies(config)
     grid = grid_configs(config)  # every budget is checked before anything is paid
+    check_peers(config.bench)
     if out_dir is not None:  # before anything is paid
         check_outputs(bench_files(out_dir), run_inputs(config))
     instances = load_instances(config)
@@ -230,7 +232,7 @@ def _frontier(session: Session, instances: list[Instance], names: list[str], pro
     """The oracle alone over the ladder and every proxy route, on every instance (``proxyx.bench.frontier``)."""
     config, b = session.config, session.config.bench
     rs = [r for m in b.methods for r in routes(m, b.oracle_ladder, names, b.estimators, b.oracle_samples,
-                                                b.proxy_samples, b.substitute)]
+                                                b.proxy_samples, b.substitute, b.peers)]
     cells, failed = run_frontier(session.oracle, {n: session.proxy(n) for n in names}, instances, rs, seed=config.seed,
                                  heldout=config.fidelity.heldout_samples, k_fraction=config.fidelity.k_fraction,
                                  sampler=config.explainer.sampler, segments_of=session.segments, on_progress=progress)

@@ -1,7 +1,8 @@
 """The frontier of ``proxyx bench``: quality against oracle spend, per route, paired per instance.
 
 A *route* is one way of explaining an instance (the oracle alone at a budget,
-a proxy substituted for it, or a proxy-informed estimator); a *point* is one
+a proxy substituted for it, a proxy-informed estimator, or a *peer*: shap's or
+lime's own explainer on the oracle, ``proxyx.bench.peers``); a *point* is one
 explanation of one instance with its quality on the oracle and its nominal
 cost; a *summary* compares a route with the oracle's top budget and with the
 oracle alone at the same oracle spend (``proxyx.bench.frontier_summary``).
@@ -20,10 +21,11 @@ class Route(ResultModel):
     model_config = ConfigDict(frozen=True)
 
     method: str
-    kind: Literal["oracle", "substitute", "estimator"]
+    kind: Literal["oracle", "substitute", "estimator", "peer"]
     proxy: str | None = None
     estimator: str | None = None
-    oracle_samples: int  # the oracle's budget (substitute: 1, the label)
+    peer: str | None = None  # kind peer: shap_kernel, shap_partition or lime
+    oracle_samples: int  # the oracle's budget (substitute: 1, the label; peer: the rows it may ask for)
     proxy_samples: int = 0
 
     @property
@@ -32,6 +34,8 @@ class Route(ResultModel):
             return f"oracle alone · {self.method} · {self.oracle_samples}"
         if self.kind == "substitute":
             return f"{self.proxy} substituted · {self.method} · {self.proxy_samples}"
+        if self.kind == "peer":
+            return f"{self.peer} (peer) · {self.method} · {self.oracle_samples}"
         return f"{self.estimator} · {self.proxy} · {self.method} · n={self.oracle_samples}, N={self.proxy_samples}"
 
 
@@ -45,6 +49,7 @@ class FrontierPoint(ResultModel):
     oracle_tokens: int
     nano_usd: int  # every model
     proxy_calls: int = 0
+    peer_rows: int | None = None  # a peer's rows asked of the oracle, duplicates included (oracle_calls: distinct)
     lam: float | None = None
     beta: float | None = None
     rho: float | None = None
