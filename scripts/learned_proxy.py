@@ -1,0 +1,185 @@
+"""How a proxy learned from the oracle during a run grows: its correlation and the quality it gives.
+
+    PYTHONPATH=. flock /tmp/proxyx-heavy.lock .venv/bin/python scripts/learned_proxy.py \
+        [--config configs/bench_fine_foods.yaml] [--limit 30] [--oracle-samples 25 50] [--json PATH]
+
+The bench config's reviews (Gemma oracle), explained in run order by
+``proxyx explain`` itself (``run_explain``) once per explainer, oracle budget
+n and proxy, with the proxy-informed estimator that measured best for the
+explainer (``--estimators``: control variate for LIME, prior for Kernel SHAP),
+the proxy at N = 1000 and ``fidelity.reference: true``: each estimate is
+scored on the oracle next to the oracle alone at the same n (its free
+baseline) and the oracle at N (the reference), as the bench scores them (AOPC
+of deletion, local fidelity on the held-out masks). Proxies: ``local/learned``
+(learns from the oracle's answers on the instances before: n masks each),
+``local/vader`` and ``local/tfidf-lr``.
+
+Per instance: the proxy's Pearson r with the oracle on the instance's 1000
+masks (the target label's probability; the learned proxy as it was for that
+instance, read from the cache), and the qualities. Per route, the first ten
+instances against the last ten: mean r, the estimate's and the oracle
+alone's quality as a share of the reference (ratio of means), and the mean
+paired difference estimate - oracle alone with its 95% t interval.
+
+Only instances whose 1000-sample and held-out masks the cache already holds
+for every explainer are used (``--limit`` at most): the reference is paid
+elsewhere (``scripts/warm_headline.py``); what this pays is the deletion
+masks of new explanations (a few per explanation) and any estimator mask not
+among the 1000. Prints the table and writes ``docs/tables/learned_proxy.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from proxyx.config import apply_overrides, load_config
+from proxyx.explain import instance_seed
+from proxyx.explainers import make_explainer
+from proxyx.fidelity import heldout_masks
+from proxyx.pipeline import run_explain
+from proxyx.session import load_instances, open_session
+from proxyx.stats import paired_t, ratio_of_means
+
+PROXIES = ("local/learned", "local/vader", "local/tfidf-lr")
+BEST = {"lime": "control_variate", "kernel_shap": "prior"}  # docs/results.md, last round
+N = 1000
+WINDOW = 10
+
+
+def cached_prefix(config, methods, limit: int) -> int:
+    """How many leading instances have every 1000-sample and held-out mask answered in the cache."""
+    session = open_session(config)
+    try:
+        for i, x in enumerate(load_instances(config)[:limit]):
+            segments, seed = session.segments(x.text), instance_seed(config.seed, x.id)
+            for method in methods:
+                masks = np.vstack([make_explainer(method, samples=N, seed=seed).sample_masks(len(segments)),
+                                   heldout_masks(method, len(segments), samples=config.fidelity.heldout_samples,
+                                                 seed=seed)])
+                texts = segments.render_many(masks)
+                if len(session.cache.get_many(session.oracle.fingerprint, texts)) < len(set(texts)):
+                    return i
+        return limit
+    finally:
+        session.close()
+
+
+def one_run(config, method: str, n: int, proxy: str, estimator: str) -> list[dict]:
+    """``proxyx explain`` with ``proxy`` alone; per instance its r with the oracle and the three qualities."""
+    cfg = apply_overrides(config, **{"proxies": [{"model": proxy}], "explainer.method": method,
+                                     "explainer.samples": N, "explainer.oracle_samples": n,
+                                     "explainer.estimator": estimator, "fidelity.enabled": True,
+                                     "fidelity.reference": True})
+    session = open_session(cfg)
+    rows: list[dict] = []
+
+    def measure(done: int, total: int, entry, stage: str) -> None:
+        if entry is None or entry.status != "ok":
+            return
+        # The proxy as it answered this instance (the learned one refits before the next): from the cache.
+        segments = session.segments(entry.text)
+        texts = segments.render_many(make_explainer(method, samples=N, seed=entry.seed).sample_masks(len(segments)))
+        target = cfg.task.labels.index(entry.oracle.label)
+        o = session.cache.get_many(session.oracle.fingerprint, texts)
+        p = session.cache.get_many(session.proxies[0].fingerprint, texts)
+        y_o = np.array([o[t].probs[target] for t in texts])
+        y_p = np.array([p[t].probs[target] for t in texts])
+        r = float(np.corrcoef(y_o, y_p)[0, 1]) if y_p.std() > 0 and y_o.std() > 0 else None
+        b, f = entry.baseline, entry.fidelity
+        rows.append(dict(id=entry.id, r=r, rho_n=entry.estimator.rho, aopc=b.q_estimate.aopc,
+                         aopc_alone=b.q_baseline.aopc, aopc_reference=f.q_oracle.aopc,
+                         lf=b.local_fidelity_estimate, lf_alone=b.local_fidelity_baseline,
+                         lf_reference=f.local_fidelity_oracle))
+        print(f"  {method} n={n} {proxy} {done}/{total} {entry.id}: r {r if r is None else round(r, 3)}, "
+              f"AOPC {b.q_estimate.aopc:.3f} vs alone {b.q_baseline.aopc:.3f} (reference {f.q_oracle.aopc:.3f})",
+              flush=True)
+
+    try:
+        report = run_explain(cfg, session=session, on_instance=measure)
+    finally:
+        session.close()
+    if report.status not in ("complete",):
+        raise SystemExit(f"{method} n={n} {proxy}: run ended {report.status} ({report.stop_reason})")
+    return rows
+
+
+def window(rows: list[dict]) -> dict:
+    """Mean r, quality shares of the reference and the paired difference with the oracle alone."""
+    def col(key):
+        return [r[key] for r in rows]
+
+    out = {"instances": len(rows), "ids": col("id"),
+           "mean_r": float(np.mean([r for r in col("r") if r is not None])) if any(col("r")) else None}
+    for metric, ref in (("aopc", "aopc_reference"), ("lf", "lf_reference")):
+        est, alone = ratio_of_means(col(metric), col(ref)), ratio_of_means(col(f"{metric}_alone"), col(ref))
+        diff = paired_t(col(metric), col(f"{metric}_alone"))
+        out[metric] = {"share_of_reference": est.estimate, "alone_share_of_reference": alone.estimate,
+                       "difference": diff.estimate, "low": diff.low, "high": diff.high}
+    return out
+
+
+def fmt(x, spec=".2f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def table(results: list[dict], first: str, last: str) -> str:
+    head = (f"{'method':12} {'n':>3} {'estimator':16} {'proxy':15} | {'r ' + first:>9} {'r ' + last:>9} | "
+            f"{'AOPC/ref ' + first:>14} {'alone':>6} {last:>6} {'alone':>6} | {'LF/ref ' + first:>12} "
+            f"{'alone':>6} {last:>6} {'alone':>6} | {'dAOPC ' + last + ' [95%]':>24}")
+    lines = [head, "-" * len(head)]
+    for res in results:
+        a, b = res[first], res[last]
+        d = b["aopc"]
+        lines.append(
+            f"{res['method']:12} {res['oracle_samples']:>3} {res['estimator']:16} {res['proxy']:15} | "
+            f"{fmt(a['mean_r']):>9} {fmt(b['mean_r']):>9} | "
+            f"{fmt(a['aopc']['share_of_reference']):>14} {fmt(a['aopc']['alone_share_of_reference']):>6} "
+            f"{fmt(b['aopc']['share_of_reference']):>6} {fmt(b['aopc']['alone_share_of_reference']):>6} | "
+            f"{fmt(a['lf']['share_of_reference']):>12} {fmt(a['lf']['alone_share_of_reference']):>6} "
+            f"{fmt(b['lf']['share_of_reference']):>6} {fmt(b['lf']['alone_share_of_reference']):>6} | "
+            f"{fmt(d['difference'], '+.4f'):>9} [{fmt(d['low'], '+.4f')}, {fmt(d['high'], '+.4f')}]")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="configs/bench_fine_foods.yaml")
+    ap.add_argument("--limit", type=int, default=30)
+    ap.add_argument("--methods", nargs="+", default=["lime", "kernel_shap"])
+    ap.add_argument("--oracle-samples", type=int, nargs="+", default=[25, 50])
+    ap.add_argument("--estimators", nargs="+", default=None, help="default: the best per method (module doc)")
+    ap.add_argument("--proxies", nargs="+", default=list(PROXIES))
+    ap.add_argument("--json", default="docs/tables/learned_proxy.json")
+    args = ap.parse_args()
+    config = load_config(args.config)
+    limit = cached_prefix(config, args.methods, args.limit)
+    if limit < 2:
+        raise SystemExit(f"only {limit} instance(s) have their 1000-sample masks cached; run scripts/warm_headline.py")
+    config = apply_overrides(config, **{"dataset.limit": limit})
+    w = min(WINDOW, limit // 2)
+    first, last = f"1-{w}", f"{limit - w + 1}-{limit}"
+    print(f"{limit} instances with the reference's masks cached; windows {first} and {last}", flush=True)
+    started, results = time.perf_counter(), []
+    for method in args.methods:
+        for estimator in args.estimators or [BEST[method]]:
+            for n in args.oracle_samples:
+                for proxy in args.proxies:
+                    rows = one_run(config, method, n, proxy, estimator)
+                    results.append(dict(method=method, oracle_samples=n, estimator=estimator, proxy=proxy,
+                                        **{first: window(rows[:w]), last: window(rows[-w:])}, instances=rows))
+    print()
+    print(table(results, first, last))
+    out = dict(config=args.config, instances=limit, windows=[first, last], proxy_samples=N,
+               seconds=round(time.perf_counter() - started, 1), results=results)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
