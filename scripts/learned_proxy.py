@@ -38,9 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from proxyx.config import apply_overrides, load_config
-from proxyx.explain import instance_seed
-from proxyx.explainers import make_explainer
-from proxyx.fidelity import heldout_masks
+from proxyx.explain import attribute, instance_seed
+from proxyx.explainers import Attribution, make_explainer
+from proxyx.fidelity import heldout_masks, local_fidelity
 from proxyx.pipeline import run_explain
 from proxyx.session import load_instances, open_session
 from proxyx.stats import paired_t, ratio_of_means
@@ -69,11 +69,14 @@ def cached_prefix(config, methods, limit: int) -> int:
         session.close()
 
 
-def one_run(config, method: str, n: int, proxy: str, estimator: str) -> list[dict]:
-    """``proxyx explain`` with ``proxy`` alone; per instance its r with the oracle and the three qualities."""
+def one_run(config, method: str, n: int, proxy: str, estimator: str, aopc: bool = True) -> list[dict]:
+    """``proxyx explain`` with ``proxy`` alone; per instance its r with the oracle and the three qualities.
+
+    Without ``aopc``, local fidelity only, scored here on the cached held-out masks: no new oracle call.
+    """
     cfg = apply_overrides(config, **{"proxies": [{"model": proxy}], "explainer.method": method,
                                      "explainer.samples": N, "explainer.oracle_samples": n,
-                                     "explainer.estimator": estimator, "fidelity.enabled": True,
+                                     "explainer.estimator": estimator, "fidelity.enabled": aopc,
                                      "fidelity.reference": True})
     session = open_session(cfg)
     rows: list[dict] = []
@@ -91,13 +94,17 @@ def one_run(config, method: str, n: int, proxy: str, estimator: str) -> list[dic
         y_p = np.array([p[t].probs[target] for t in texts])
         r = float(np.corrcoef(y_o, y_p)[0, 1]) if y_p.std() > 0 and y_o.std() > 0 else None
         b, f = entry.baseline, entry.fidelity
-        rows.append(dict(id=entry.id, r=r, rho_n=entry.estimator.rho, aopc=b.q_estimate.aopc,
-                         aopc_alone=b.q_baseline.aopc, aopc_reference=f.q_oracle.aopc,
-                         lf=b.local_fidelity_estimate, lf_alone=b.local_fidelity_baseline,
-                         lf_reference=f.local_fidelity_oracle))
-        print(f"  {method} n={n} {proxy} {done}/{total} {entry.id}: r {r if r is None else round(r, 3)}, "
-              f"AOPC {b.q_estimate.aopc:.3f} vs alone {b.q_baseline.aopc:.3f} (reference {f.q_oracle.aopc:.3f})",
-              flush=True)
+        if aopc:
+            row = dict(aopc=b.q_estimate.aopc, aopc_alone=b.q_baseline.aopc, aopc_reference=f.q_oracle.aopc,
+                       lf=b.local_fidelity_estimate, lf_alone=b.local_fidelity_baseline,
+                       lf_reference=f.local_fidelity_oracle)
+        else:
+            row = dict(aopc=None, aopc_alone=None, aopc_reference=None,
+                       **cached_local_fidelity(session, segments, entry, method, target))
+        rows.append(dict(id=entry.id, r=r, rho_n=entry.estimator.rho, **row))
+        print(f"  {method} n={n} {proxy} {done}/{total} {entry.id}: r {fmt(r)}, AOPC {fmt(row['aopc'], '.3f')} vs "
+              f"alone {fmt(row['aopc_alone'], '.3f')}, local fidelity {fmt(row['lf'], '.3f')} vs alone "
+              f"{fmt(row['lf_alone'], '.3f')} (reference {fmt(row['lf_reference'], '.3f')})", flush=True)
 
     try:
         report = run_explain(cfg, session=session, on_instance=measure)
@@ -105,7 +112,28 @@ def one_run(config, method: str, n: int, proxy: str, estimator: str) -> list[dic
         session.close()
     if report.status not in ("complete",):
         raise SystemExit(f"{method} n={n} {proxy}: run ended {report.status} ({report.stop_reason})")
+    paid = sum(row.cost.paid.calls for row in report.ledger if row.role == "oracle")
+    print(f"  {method} n={n} {estimator} {proxy}: {paid} oracle calls paid", flush=True)
     return rows
+
+
+def cached_local_fidelity(session, segments, entry, method: str, target: int) -> dict:
+    """Local fidelity of the estimate, the oracle alone at n and the oracle at N, as the bench scores it, on
+    the held-out masks; the oracle at N is fitted on its cached 1000-sample answers (purpose evaluate)."""
+    config = session.config
+    reference = attribute(session.oracle, segments, target, method=method, samples=N, seed=entry.seed,
+                          purpose="evaluate")
+    held = heldout_masks(method, len(segments), samples=config.fidelity.heldout_samples, seed=entry.seed)
+    y = session.oracle(segments.render_many(held), "evaluate")[:, target]
+    w = make_explainer(method, samples=config.fidelity.heldout_samples, seed=entry.seed).kernel(held)
+
+    def lf(values, base):
+        return local_fidelity(Attribution(values=np.asarray(values), base_value=base, full_value=entry.full_value,
+                                          n_evals=0, method=method), held, y, w)
+
+    return dict(lf=lf(entry.attribution, entry.base_value), lf_alone=lf(entry.baseline.attribution,
+                                                                       entry.baseline.base_value),
+                lf_reference=local_fidelity(reference, held, y, w))
 
 
 def window(rows: list[dict]) -> dict:
@@ -156,6 +184,8 @@ def main() -> None:
     ap.add_argument("--estimators", nargs="+", default=None, help="default: the best per method (module doc)")
     ap.add_argument("--proxies", nargs="+", default=list(PROXIES))
     ap.add_argument("--json", default="docs/tables/learned_proxy.json")
+    ap.add_argument("--local-fidelity-only", action="store_true",
+                    help="no AOPC: nothing but cached answers, so no new oracle call (and no lock needed)")
     args = ap.parse_args()
     base = load_config(args.config)
     started, results = time.perf_counter(), []
@@ -171,7 +201,7 @@ def main() -> None:
         for estimator in args.estimators or [BEST[method]]:
             for n in args.oracle_samples:
                 for proxy in args.proxies:
-                    rows = one_run(config, method, n, proxy, estimator)
+                    rows = one_run(config, method, n, proxy, estimator, aopc=not args.local_fidelity_only)
                     results.append(dict(method=method, oracle_samples=n, estimator=estimator, proxy=proxy,
                                         windows=windows, first=window(rows[:w]), last=window(rows[-w:]),
                                         instances=rows))
