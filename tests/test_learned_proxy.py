@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from proxyx.config import ModelConfig, TaskConfig, parse_config
+from proxyx.data import load_split
 from proxyx.errors import ConfigError
 from proxyx.explainers import make_explainer
 from proxyx.models import build_model
@@ -99,27 +100,33 @@ def test_every_estimator_runs_with_it(tmp_path, method, estimator):
     assert all(e.estimator.rho is not None for e in report.instances[1:])  # it learned after the first
 
 
-def test_its_cache_key_holds_what_it_learned(fine_foods):
-    model = build_model(ModelConfig(model="local/learned"), TaskConfig(labels=["great", "other"]),
-                        train=fine_foods[:50])
+@pytest.fixture(scope="module")
+def train():
+    """The train split its tfidf-lr feature fits on (the same saved fit as the runs')."""
+    return load_split("fine_foods", "train")
+
+
+def learned(train):
+    return build_model(ModelConfig(model="local/learned"), TaskConfig(labels=["great", "other"]), train=train)
+
+
+def test_its_cache_key_holds_what_it_learned(train):
+    model = learned(train)
     heard = {"great coffee": (0.9, 0.1), "stale and bland": (0.2, 0.8), "coffee": (0.6, 0.4)}
     before = model.fingerprint()
     assert not model.refit()  # nothing heard: still the constant
     model.hear({t: Answer(probs=p) for t, p in heard.items()})
     assert model.refit() and model.fingerprint() != before
     assert not model.refit()  # nothing new heard: the same fit, the same key
-    twin = build_model(ModelConfig(model="local/learned"), TaskConfig(labels=["great", "other"]),
-                       train=fine_foods[:50])
+    twin = learned(train)
     twin.hear({t: Answer(probs=heard[t]) for t in reversed(heard)})
     twin.refit()
     assert twin.fingerprint() == model.fingerprint()  # the same pairs heard in another order
 
 
-def test_outside_explain_it_refuses_to_answer(fine_foods):
-    model = build_model(ModelConfig(model="local/learned"), TaskConfig(labels=["great", "other"]),
-                        train=fine_foods[:50])
+def test_outside_explain_it_refuses_to_answer(train):
     with pytest.raises(ConfigError, match="proxy-informed estimator"):
-        model.predict(["great coffee"])
+        learned(train).predict(["great coffee"])
 
 
 def test_with_estimator_plain_the_cli_refuses_it_in_one_line(tmp_path):
