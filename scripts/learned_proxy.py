@@ -1,7 +1,8 @@
 """How a proxy learned from the oracle during a run grows: its correlation and the quality it gives.
 
     PYTHONPATH=. flock /tmp/proxyx-heavy.lock .venv/bin/python scripts/learned_proxy.py \
-        [--config configs/bench_fine_foods.yaml] [--limit 30] [--oracle-samples 25 50] [--json PATH]
+        [--config configs/bench_fine_foods.yaml] [--limit 30] [--oracle-samples 25 50] [--estimators ...] [--json PATH]
+    PYTHONPATH=. .venv/bin/python scripts/learned_proxy.py --local-fidelity-only ...   # cached answers only, no lock
 
 The bench config's reviews (Gemma oracle), explained in run order by
 ``proxyx explain`` itself (``run_explain``) once per explainer, oracle budget
@@ -17,15 +18,16 @@ of deletion, local fidelity on the held-out masks). Proxies: ``local/learned``
 Per instance: the proxy's Pearson r with the oracle on the instance's 1000
 masks (the target label's probability; the learned proxy as it was for that
 instance, read from the cache), and the qualities. Per route, the first ten
-instances against the last ten: mean r, the estimate's and the oracle
+instances against the last ten (halves below 20 instances): mean r, the estimate's and the oracle
 alone's quality as a share of the reference (ratio of means), and the mean
 paired difference estimate - oracle alone with its 95% t interval.
 
-Only instances whose 1000-sample and held-out masks the cache already holds
-for every explainer are used (``--limit`` at most): the reference is paid
+Per explainer, only the leading instances whose 1000-sample and held-out
+masks the cache already holds are used (``--limit`` at most): the reference is paid
 elsewhere (``scripts/warm_headline.py``); what this pays is the deletion
 masks of new explanations (a few per explanation) and any estimator mask not
-among the 1000. Prints the table and writes ``docs/tables/learned_proxy.json``.
+among the 1000 (``--local-fidelity-only``: nothing, AOPC is not scored).
+Prints the table and writes ``docs/tables/learned_proxy.json``.
 """
 
 from __future__ import annotations
