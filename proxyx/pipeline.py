@@ -26,6 +26,7 @@ from .data import Instance
 from .errors import BudgetExceeded, ModelError
 from .explain import (attribute, compare_masks, estimate_attribution_cost, informed_attribute, instance_seed,
                       oracle_mask_value, predict)
+from .models.learned import Learning
 from .perturb import Segments
 from .report import explain_report
 from .results import ExplainReport, GateCheck, InstanceCost, InstanceResult, OracleLabel, ScreenResult
@@ -185,6 +186,7 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
             screen.check_valid_for(screen_validity(session))
             if informed:
                 unused, screen = screen, None
+        learning = Learning(session)  # local/learned proxies hear the oracle's answers
         instances = load_instances(config)
         entries: list[InstanceResult] = []
         status, reason = "complete", None
@@ -201,6 +203,7 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
             eligible = session.proxies if screen is None or informed else [p for p in session.proxies
                                                                              if p.name in screen.accepted]
             for i, x in enumerate(instances):
+                learning.step()  # refitted on the instances before this one
                 on_instance(i, len(instances), None, x.id)
                 try:
                     entry = explain_instance(session, x, eligible, unavailable=unavailable,

@@ -33,6 +33,8 @@ class Scorer:
         self.role = role
         self._fingerprint = model.fingerprint()
         self.flags: dict[str, int] = {}
+        #: called with (purpose, answers by text) after every call, hits included (a learned proxy hears the oracle)
+        self.listeners: list[Callable[[str, dict[str, Answer]], None]] = []
 
     @property
     def fingerprint(self) -> str:
@@ -56,12 +58,19 @@ class Scorer:
         answers = self.answers(texts, purpose)
         return np.array([answers[t].probs for t in texts], dtype=float).reshape(len(texts), len(self.labels))
 
+    def refresh(self) -> None:
+        """Read the model's fingerprint again: a model that learns during a run answers otherwise after each fit."""
+        self._fingerprint = self.model.fingerprint()
+
     def answers(self, texts: Sequence[str], purpose: str) -> dict[str, Answer]:
         """Answers of ``texts``: cached ones, then the rest sent in claimed rounds (``cached_answers``)."""
-        return cached_answers(self.cache, self.ledger, self._fingerprint, self.name, (self.name, self.role, purpose),
+        found = cached_answers(self.cache, self.ledger, self._fingerprint, self.name, (self.name, self.role, purpose),
                               texts, worst_case=self.model.worst_case_usd,
                               send=lambda batch, on_answer: self.model.predict(batch, on_answer=on_answer),
                               on_answer=self._flag)
+        for listen in self.listeners:
+            listen(purpose, found)
+        return found
 
     def _flag(self, answer: Answer) -> None:
         if answer.flag:

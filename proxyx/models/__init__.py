@@ -27,6 +27,7 @@ MODELS: dict[str, str | type[Model]] = {
     "local/vader": "local:VaderModel",
     "local/minilm-lr": "minilm:MiniLMLogRegModel",
     "local/incontext-tfidf": "incontext:InContextModel",  # reads the prompt's demonstrations (proxyx compress / clean)
+    "local/learned": "learned:LearnedModel",  # learns from the oracle during proxyx explain (models/learned.py)
 }
 PREFIXES: dict[str, str | type[Model]] = {"python:": "python:PythonModel"}
 #: every name that is not above: a litellm model string

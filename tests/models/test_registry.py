@@ -50,7 +50,7 @@ def test_a_new_backend_is_one_entry(monkeypatch):
 
 def test_capabilities_are_declared_on_the_backend_classes():
     """What the rest of proxyx asks instead of a model's name (nothing is built or loaded to answer)."""
-    assert names_with("trains") == ["local/tfidf-lr", "local/minilm-lr"]
+    assert names_with("trains") == ["local/tfidf-lr", "local/minilm-lr", "local/learned"]  # its tfidf-lr feature
     assert names_with("reads_demonstrations") == ["local/incontext-tfidf"]
     assert names_with("answers_prompts") == names_with("generator") == names_with("gradients") == [EMBEDDED_LLM]
     assert names_with("token_logprobs") == [EMBEDDED_LLM]
