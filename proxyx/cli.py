@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .config import Config, apply_overrides, load_config
-from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ProxyxError, redact
+from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ConfigError, ProxyxError, redact
 from .genconfig import is_generate
 from .view.progress import progress
 from .view.style import printable
@@ -63,8 +63,14 @@ def _user_errors():
         raise typer.Exit(130) from None
 
 
-def _config(path: Path, **overrides) -> Config:
-    return apply_overrides(load_config(path), **overrides)
+def _config(path: Path, *, engine: bool = False, **overrides) -> Config:
+    """The config with the command line's overrides; ``engine``: the command takes a Ray engine (explain; the
+    screen, which is sequential, runs in the driver as explain's does)."""
+    cfg = apply_overrides(load_config(path), **overrides)
+    if cfg.engine.kind != "local" and not (engine and not is_generate(cfg)):
+        raise ConfigError(f"engine.kind: {cfg.engine.kind} runs 'proxyx explain' of a classification or prompt task "
+                          "for now; this command runs in one process: set engine.kind: local (or drop the engine block)")
+    return cfg
 
 
 def _out() -> Console:
@@ -116,6 +122,9 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             screen: Annotated[Optional[Path], typer.Option(help="use this screening result (from 'proxyx screen')")] = None,
             html: Annotated[bool, typer.Option("--html/--no-html", help="also write the HTML page next to the JSON")] = True,
             show: Annotated[int, typer.Option("--show", min=0, help="heatmaps of the first N instances in the terminal")] = 1,
+            engine: Annotated[Optional[str], typer.Option(help="local (this process) or ray (engine block; "
+                                                           "overrides engine.kind)")] = None,
+            workers: Annotated[Optional[int], typer.Option(min=1, help="Ray workers (overrides engine.workers)")] = None,
             quiet: QuietOpt = False) -> None:
     """Explain the oracle's predictions, with proxies answering or sharpening the perturbations."""
     from .pipeline import run_explain
@@ -123,7 +132,7 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
     from .view.tables import print_explain
 
     with _user_errors():
-        cfg = _config(config, **{"dataset.limit": limit})
+        cfg = _config(config, engine=True, **{"dataset.limit": limit, "engine.kind": engine, "engine.workers": workers})
         report_path = Path(out or cfg.output)
         pages = [(report_path.with_suffix(".html"), "the HTML page; --no-html writes none")] if html else []
         target = _checked(cfg, config, [(report_path, "the report"), *pages],
@@ -168,7 +177,7 @@ def screen(config: ConfigArg, out: OutOpt = None,
     from .view.tables import print_screen
 
     with _user_errors():
-        cfg = _config(config)
+        cfg = _config(config, engine=True)
         default = Path(cfg.output).with_name(Path(cfg.output).stem + ".screen.json")
         target = _checked(cfg, config, [(out or default, "the screening result")])[0]
         with _progress(quiet) as bar:

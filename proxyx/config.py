@@ -193,6 +193,19 @@ class BenchConfig(Strict):
         return self
 
 
+class EngineConfig(Strict):
+    """Where the instances are explained: this process (``local``), or workers of a Ray cluster (``proxyx.engine``).
+
+    ``address``: ``local`` starts a Ray instance on this machine for the run; ``auto`` joins the cluster this
+    machine is part of (``ray start``); ``ray://HOST:PORT`` connects to a remote head node.
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    address: str = "local"
+    workers: Annotated[int, Field(ge=1, le=4096)] = 2
+    cpus_per_worker: Annotated[float, Field(gt=0, le=256)] = 1.0
+
+
 class Config(Strict):
     seed: int = 0
     oracle: ModelConfig
@@ -209,6 +222,7 @@ class Config(Strict):
     clean: CleanConfig = CleanConfig()
     rerank: RerankConfig = RerankConfig()
     influence: InfluenceConfig = InfluenceConfig()
+    engine: EngineConfig = EngineConfig()
     cache_dir: str = ".proxyx-cache"
     output: str = "runs/report.json"
     max_usd: Annotated[float, Field(gt=0)] | None = None

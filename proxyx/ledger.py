@@ -76,6 +76,11 @@ class Ledger:
     def record_failure(self, key: Key) -> None:
         self._add(key, Cost(failures=1))
 
+    def absorb(self, tallies: dict[Key, Cost]) -> None:
+        """Add another ledger's tallies (a worker's, for one instance) to this one."""
+        for key, cost in tallies.items():
+            self._add(key, cost)
+
     def _add(self, key: Key, cost: Cost) -> None:
         with self._lock:
             self._tallies[key] = self._tallies.get(key, Cost()) + cost

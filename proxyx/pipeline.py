@@ -189,6 +189,7 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
         learning = Learning(session)  # local/learned proxies hear the oracle's answers
         instances = load_instances(config)
         entries: list[InstanceResult] = []
+        cluster_flags: dict[str, dict[str, int]] = {}
         status, reason = "complete", None
         unavailable: dict[str, str] = {}  # proxies that failed for good: not asked again in this run
         since: dict[str, str] = {}  # proxy -> the instance where it failed
@@ -202,24 +203,43 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
                     status = "complete_with_failures"
             eligible = session.proxies if screen is None or informed else [p for p in session.proxies
                                                                              if p.name in screen.accepted]
-            for i, x in enumerate(instances):
-                learning.step()  # refitted on the instances before this one
-                on_instance(i, len(instances), None, x.id)
-                try:
-                    entry = explain_instance(session, x, eligible, unavailable=unavailable,
-                                             on_stage=lambda s: on_instance(i, len(instances), None, s))
-                except ModelError as e:
-                    entry = failed_instance(x, e)
+            if config.engine.kind == "ray":  # the same loop on a cluster's workers (proxyx.engine)
+                from .engine.cluster import explain_on_cluster
+
+                learning.refuse_cluster()
+                on_instance(0, len(instances), None, f"starting {config.engine.workers} Ray workers")
+                run = explain_on_cluster(config, instances, [p.name for p in eligible],
+                                         explain_instance=explain_instance, failed_instance=failed_instance,
+                                         spent=session.ledger.snapshot(), unavailable=unavailable,
+                                         on_instance=on_instance)
+                entries, cluster_flags = run.entries, run.flags
+                session.ledger.absorb(run.costs)
+                since.update({name: "a worker's instance" for name in unavailable})
+                if unavailable or any(e.status == "failed" for e in entries):
                     status = "complete_with_failures"
-                finally:
-                    since.update({name: x.id for name in unavailable if name not in since})
-                if unavailable:
-                    status = "complete_with_failures"
-                entries.append(entry)
-                on_instance(i + 1, len(instances), entry, x.id)
+                if run.stopped:
+                    raise BudgetExceeded(run.stopped)
+            else:
+                for i, x in enumerate(instances):
+                    learning.step()  # refitted on the instances before this one
+                    on_instance(i, len(instances), None, x.id)
+                    try:
+                        entry = explain_instance(session, x, eligible, unavailable=unavailable,
+                                                 on_stage=lambda s: on_instance(i, len(instances), None, s))
+                    except ModelError as e:
+                        entry = failed_instance(x, e)
+                        status = "complete_with_failures"
+                    finally:
+                        since.update({name: x.id for name in unavailable if name not in since})
+                    if unavailable:
+                        status = "complete_with_failures"
+                    entries.append(entry)
+                    on_instance(i + 1, len(instances), entry, x.id)
         except BudgetExceeded as e:
             status, reason = "stopped_budget", str(e)
         flags = {s.name: dict(s.flags) for s in [session.oracle, *session.proxies] if s.flags}
+        for name, counts in cluster_flags.items():
+            flags[name] = {f: flags.get(name, {}).get(f, 0) + counts.get(f, 0) for f in {*flags.get(name, {}), *counts}}
         report = explain_report(config, entries, screen=screen, ledger=session.ledger.rows(), status=status,
                                 stop_reason=reason, wall_time_s=time.perf_counter() - started, flags=flags)
         if unused is not None:

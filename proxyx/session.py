@@ -13,7 +13,7 @@ from .models import build_model, model_class, names_with
 from .models.base import Model
 from .perturb import make_segments, raw_task
 from .models.local import Teacher
-from .runtime import open_runtime
+from .runtime import Runtime, open_runtime
 from .scorer import Scorer
 
 
@@ -130,12 +130,13 @@ def prompt_model(mc: ModelConfig, task: TaskConfig, unit: str) -> Model:
                       f"({', '.join(names_with('answers_prompts'))}, a litellm model) instead")
 
 
-def open_session(config: Config) -> Session:
+def open_session(config: Config, runtime: Runtime | None = None) -> Session:
     """Build models (nothing is loaded until used) behind the run's cache and ledger (``proxyx.runtime``).
 
-    The cache is opened now, so a corrupt or unwritable one is reported before anything is paid.
+    The cache is opened now, so a corrupt or unwritable one is reported before anything is paid. ``runtime``:
+    another cache and ledger than the config's own (a Ray worker's, shared with the cluster: ``proxyx.engine``).
     """
-    rt = open_runtime(config)
+    rt = runtime or open_runtime(config)
     train = train_instances(config) if needs_training(config) else None
     unit = config.explainer.unit
     if unit == "demonstration":  # what a model is asked is the whole prompt, demonstrations masked

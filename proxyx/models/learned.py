@@ -147,6 +147,12 @@ class Learning:
                     lambda purpose, answers, model=model: model.hear(answers) if purpose in LEARNS_FROM else None)
                 model.following_ = True
 
+    def refuse_cluster(self) -> None:
+        """A learned proxy learns instance after instance, in one process: not on a cluster's workers."""
+        if self.scorers:
+            raise ConfigError(f"{self.scorers[0].name} learns from the instances explained before each one, in order: "
+                              "run it with engine.kind: local")
+
     def step(self) -> None:
         """Refit every learned proxy on the oracle's answers heard so far."""
         for scorer in self.scorers:
