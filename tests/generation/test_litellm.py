@@ -18,6 +18,7 @@ from proxyx.config import ModelConfig, Price
 from proxyx.errors import ConfigError
 from proxyx.generation import Generator, build_generator
 from proxyx.ledger import Ledger
+from proxyx.models import build_model
 
 from .support import DOCS, QUESTION, TASK
 
@@ -42,9 +43,7 @@ def stepwise():
     the embedded backend by 64 from the start), so only the same layout on both sides can be compared
     closely on every machine.
     """
-    from proxyx.generation.llama import LlamaGen
-
-    backend = LlamaGen(config=ModelConfig(model="local/gemma-3-270m"), task=TASK, n_ctx=2048, n_threads=1, block=1)
+    backend = build_model(ModelConfig(model="local/gemma-3-270m"), TASK, n_ctx=2048, n_threads=1, block=1)
     yield backend
     backend.close()
 
