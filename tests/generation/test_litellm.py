@@ -20,7 +20,7 @@ from proxyx.generation import Generator, build_generator
 from proxyx.ledger import Ledger
 from proxyx.models import build_model
 
-from .support import DOCS, QUESTION, TASK
+from .support import DOCS, ECHO_TIMEOUT_S, QUESTION, TASK
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
 from llm_support import KEY_ENV  # noqa: E402
@@ -29,8 +29,7 @@ from llm_support import KEY_ENV  # noqa: E402
 def hosted(server, tmp_path, style="completion"):
     model = "text-completion-openai/gemma-3-270m" if style == "completion" else "openai/gemma-3-270m"
     cfg = ModelConfig(model=model, api_base=server.api_base, api_key_env=KEY_ENV, style=style, concurrency=2,
-                      timeout_s=60,
-                      max_retries=1, price=Price(input_per_mtok=1.0, output_per_mtok=2.0))
+                      timeout_s=ECHO_TIMEOUT_S, max_retries=1, price=Price(input_per_mtok=1.0, output_per_mtok=2.0))
     return build_generator(cfg, TASK, cache=CallCache(tmp_path / "cache"), ledger=Ledger())
 
 
