@@ -137,14 +137,14 @@ def parse_response(response, task: TaskConfig, style: str) -> Parsed:
 
 def decoded_text(response, style: str) -> str:
     """The answer text of a decode of route ``style``."""
-    choice = response.choices[0]
-    return (choice.message.content if style == "chat" else get(choice, "text")) or ""
+    choice = get(response, "choices")[0]
+    return (get(get(choice, "message"), "content") if style == "chat" else get(choice, "text")) or ""
 
 
 def echo_scores(response, prompt: str, stop: Sequence[str]) -> Scored:
-    """The teacher-forced scores of ``answer`` from an echoed completion of ``prompt + answer`` (``max_tokens=1``);
+    """The teacher-forced scores of the answer from an echoed completion of ``prompt + answer`` (``max_tokens=1``);
     ``stop``: the task's stop strings (a generated token holding one stops decoding)."""
-    choice = response.choices[0]
+    choice = get(response, "choices")[0]
     lp = get(choice, "logprobs")
     tokens, token_lps = get(lp, "tokens"), get(lp, "token_logprobs")
     tops, offsets = get(lp, "top_logprobs"), get(lp, "text_offset")
