@@ -82,7 +82,8 @@ def build_model(config: ModelConfig, task: TaskConfig | GenTask, *, train: list[
     cls = model_class(config.model)
     if isinstance(task, GenTask) and not cls.generates:
         raise ConfigError(f"{config.model!r} cannot generate text; a generate task needs an LLM: "
-                          f"{', '.join(names_with('generates'))} or a litellm model string (openai/..., hosted_vllm/...)")
+                          f"{', '.join(names_with('generates'))} or a litellm model string "
+                          "(openai/..., hosted_vllm/...)")
     if config.threads is not None and not cls.cpu_threads:
         raise ConfigError(f"threads is for {', '.join(names_with('cpu_threads'))} only, not {config.model!r}; "
                           "remove it from this model")

@@ -26,7 +26,8 @@ def echoed(generated: list[tuple[str, dict]]) -> dict:
     tops = [None, {":": LN(0.9)}, {" capital": LN(0.2)}, {"?": LN(0.8)}, {"\n": LN(0.7)}, {"A": LN(0.9)},
             {":": LN(0.95)}, {" Berlin": LN(0.6), " Paris": LN(0.3)}, {" was": LN(0.5), " is": LN(0.4)}]
     tops += [top for _, top in generated]
-    lps = [None, *(next(iter(d.values())) for d in tops[1:7]), LN(0.6), LN(0.4), *(max(d.values()) for _, d in generated)]
+    lps = [None, *(next(iter(d.values())) for d in tops[1:7]), LN(0.6), LN(0.4),
+           *(max(d.values()) for _, d in generated)]
     return {"choices": [{"text": PROMPT + ANSWER + "".join(t for t, _ in generated),
                          "logprobs": {"tokens": tokens, "text_offset": offsets, "token_logprobs": lps,
                                       "top_logprobs": tops}}],
