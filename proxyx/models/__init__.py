@@ -26,8 +26,11 @@ from ..genconfig import GenTask
 from .base import Answer, Model, Usage
 from .generated import Decoded, Scored, TokenScores
 
+#: the model that runs offline in this process and can do everything (oracle, generator, gradients)
+EMBEDDED_LLM = "local/gemma-3-270m"
+
 MODELS: dict[str, str | type[Model]] = {
-    "local/gemma-3-270m": "llamacpp:LlamaCppModel",
+    EMBEDDED_LLM: "llamacpp:LlamaCppModel",
     "local/tfidf-lr": "local:TfidfLogRegModel",
     "local/vader": "local:VaderModel",
     "local/minilm-lr": "minilm:MiniLMLogRegModel",
@@ -38,8 +41,6 @@ PREFIXES: dict[str, str | type[Model]] = {"python:": "python:PythonModel"}
 FALLBACK = "llm:LiteLLMModel"
 
 LOCAL_MODELS = tuple(MODELS)
-#: the model that runs offline in this process and can do everything (oracle, generator, gradients)
-EMBEDDED_LLM = "local/gemma-3-270m"
 
 
 def known_names() -> str:
