@@ -14,8 +14,6 @@ from .modelconfig import Strict, TaskConfig, check_placeholders
 
 #: context units, from coarse to fine (``proxyx.perturb`` owns what each one is)
 GEN_UNITS = ("document", "sentence", "word")
-#: what a perturbed input is worth (``proxyx.generation.value``)
-VALUES = ("answer_logprob", "answer_logprob_mean", "answer_match")
 
 
 class GenTask(Strict):
@@ -73,14 +71,6 @@ class HierarchyConfig(Strict):
         if self.samples is not None and len(self.samples) != len(self.levels):
             raise ValueError(f"samples gives {len(self.samples)} budgets for {len(self.levels)} levels; give one per level")
         return self
-
-
-class GenExplainConfig(Strict):
-    """What a perturbed input is worth (``value``) and how answers are compared (``match``)."""
-
-    value: Literal["answer_logprob", "answer_logprob_mean", "answer_match"] = "answer_logprob"
-    match: Literal["exact", "f1"] = "f1"  # answer_match only
-    reuse: bool = True  # answer_match: verify earlier answers before decoding
 
 
 # --------------------------------------------------------------------------- the config's ``task`` block

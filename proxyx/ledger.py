@@ -19,8 +19,6 @@ from .errors import BudgetExceeded
 from .models.base import Answer
 from .results import NANO, Cost, LedgerRow, Spend, nano
 
-PURPOSES = ("gate", "explain", "screen", "evaluate")
-
 Key = tuple[str, str, str]  # (model, role, purpose)
 
 

@@ -67,7 +67,8 @@ class Deployment(Strict):
 class ModelConfig(Strict):
     """One model: the oracle or a proxy.
 
-    ``model`` is ``local/gemma-3-270m``, ``local/tfidf-lr``, ``local/vader``,
+    ``model`` is a name of the model registry (``proxyx.models.MODELS``: the
+    embedded Gemma, ``local/tfidf-lr``, ``local/vader``, ...),
     ``python:package.module:callable`` (``proxyx.models.python``) or any litellm
     model string (``openai/gpt-4o-mini``, ``hosted_vllm/...``). Fields at their
     default never enter ``Model.fingerprint`` (cache compatibility).
@@ -92,7 +93,7 @@ class ModelConfig(Strict):
     # local/tfidf-lr and local/minilm-lr only: fit on the oracle's label probabilities for this many training texts
     # (half whole, half with random words removed) instead of the gold labels; see README "Distilled proxy"
     distill: Annotated[int, Field(gt=0)] | None = None
-    # the embedded llama.cpp model only: its CPU threads (default 2). 1 is faster on a machine other jobs keep busy
+    # a model that runs on this machine's CPU only (``Model.cpu_threads``; checked when it is built): its CPU threads (default 2). 1 is faster on a machine other jobs keep busy
     # (2 threads wait on each other at every operation); the answers are the same, so it is not in the cache key
     threads: Annotated[int, Field(gt=0, le=64)] | None = None
 
@@ -106,13 +107,6 @@ class ModelConfig(Strict):
     def _distill_only_tfidf(self) -> "ModelConfig":
         if self.distill is not None and self.model not in ("local/tfidf-lr", "local/minilm-lr"):
             raise ValueError(f"distill is for local/tfidf-lr and local/minilm-lr only, not {self.model!r}; "
-                             "remove it from this model")
-        return self
-
-    @model_validator(mode="after")
-    def _threads_only_embedded(self) -> "ModelConfig":
-        if self.threads is not None and self.model != "local/gemma-3-270m":
-            raise ValueError(f"threads is for the embedded local/gemma-3-270m only, not {self.model!r}; "
                              "remove it from this model")
         return self
 

@@ -41,7 +41,7 @@ class Runtime:
     def generator(self, model: ModelConfig, task: GenTask, *, role: str = "oracle", **backend) -> Generator:
         """A ``Generator`` of ``model`` on ``task`` through this runtime's cache and ledger (``backend``: see
         ``proxyx.generation.build_generator``)."""
-        from .generation.build import build_generator
+        from .generation.scorer import build_generator
 
         return build_generator(model, task, cache=self.cache, ledger=self.ledger, role=role, **backend)
 

@@ -5,7 +5,7 @@
 The apps ask the oracle whole rendered prompts (``raw_task``), cut into one
 block per paragraph (instruction, each demonstration, the query); the KV
 cache keeps the leading blocks a prompt shares with the previous one
-(``proxyx/models/llamacpp.py``). Both runs below evaluate the same blocks,
+(``proxyx/models/llamacpp/model.py``). Both runs below evaluate the same blocks,
 so their answers must be identical:
 
 (a) no reuse: the KV cache emptied before every prompt;

@@ -8,7 +8,7 @@ oracle the raw rows also show what KV-cache reuse buys:
 
   raw, task-prefix reuse   what proxyx does: the task prefix stays cached, the rest is one batch
   raw, longest-prefix      keep the longest common prefix of the previous prompt (faster, but
-                           answers then depend on the order of calls; see models/llamacpp.py)
+                           answers then depend on the order of calls; see models/llamacpp/model.py)
   raw, no reuse            every prompt evaluated from scratch
 
 Usage: python scripts/bench_models.py [--config configs/quickstart.yaml] [--seed 0]

@@ -41,14 +41,14 @@ from proxyx.explainers.estimators import explain_informed
 from proxyx.fidelity import agreement
 from proxyx.generation import AnswerMatch, AnswerOverlap, Generator, make_value
 from proxyx.generation.data import faq_instances
-from proxyx.generation.llama import LlamaGen
+from proxyx.models.llamacpp import LlamaCppModel
 from proxyx.ledger import Ledger
 from proxyx.perturb import ContextSegments
 
 TASK = GenTask(instruction="Answer the question in one short sentence, using the context.", max_tokens=24)
 
 
-def fresh(backend: LlamaGen, order: bool = True) -> Generator:
+def fresh(backend: LlamaCppModel, order: bool = True) -> Generator:
     return Generator(backend, cache=CallCache(Path(tempfile.mkdtemp(prefix="gen_speed_"))), ledger=Ledger(), order=order)
 
 
@@ -78,7 +78,7 @@ def main() -> None:
     args = ap.parse_args()
     rows = faq_instances(documents=args.documents, document_words=args.words, seed=args.seed)
     rows = [rows[i] for i in np.random.default_rng(args.seed).permutation(len(rows))[: args.questions]]
-    backend = LlamaGen(config=ModelConfig(model="local/gemma-3-270m"), task=TASK, n_threads=args.threads)
+    backend = LlamaCppModel(config=ModelConfig(model="local/gemma-3-270m"), task=TASK, n_threads=args.threads)
     print(f"gen_speed: {len(rows)} Debian FAQ questions, {args.documents} passages x <= {args.words} words, "
           f"Gemma 3 270M, n_threads={args.threads}, block={backend.block}, max_tokens={TASK.max_tokens}")
 

@@ -3,7 +3,7 @@
 Public API (stable names; see each module):
 
     build_generator(model: ModelConfig, task: GenTask, *, cache: CallCache, ledger: Ledger,
-                    role="oracle", order=True, **backend_kwargs) -> Generator
+                    role="oracle", order=True, **options) -> Generator
         Generator.answer(prompts: Sequence[str], purpose="explain") -> list[Decoded]    # greedy decode
         Generator.score(pairs: Sequence[tuple[str, str]], purpose="explain") -> list[TokenScores]
                                                      # (prompt, answer) teacher-forced; .total, .mean, .is_greedy(k)
@@ -11,8 +11,9 @@ Public API (stable names; see each module):
                                                      # the same, computed exactly as greedy decoding would (reuse)
         Generator.check_fits(prompt) -> int          # DataError (exit 2) when prompt + max_tokens > context window
         Generator.can_score, .max_tokens, .name, .fingerprint
-      Embedded Gemma (``models.EMBEDDED_LLM``, backend kwargs n_ctx=8192, n_threads=2, block=64) or any
-      litellm completion model (score needs echo + logprobs: llama.cpp server, vLLM /v1/completions).
+      Any model whose class declares ``generates`` (``proxyx.models``): the embedded Gemma
+      (``models.EMBEDDED_LLM``, options n_ctx=8192, n_threads=2, block=64) or any litellm model
+      (score needs a completion endpoint with echo + logprobs: llama.cpp server, vLLM /v1/completions).
       Every call goes through the on-disk cache and the ledger: a rerun pays $0.
 
     GenTask(template="...{context}...{question}...", instruction="", max_tokens=32, stop=["\\n"],
@@ -34,12 +35,11 @@ Public API (stable names; see each module):
     run_generate(config, *, screen=None, on_instance=...) -> ExplainReport  (proxyx.generation.pipeline)
 """
 
-from .backend import Decoded, GenBackend, Scored, TokenScores
-from .build import build_backend, build_generator
-from .scorer import Generator
+from ..models import Decoded, Scored, TokenScores
+from .scorer import Generator, build_generator
 from .value import AnswerLogprob, AnswerMatch, AnswerOverlap, ReuseStats, exact_match, make_value, token_f1
 
 __all__ = [
-    "AnswerLogprob", "AnswerMatch", "AnswerOverlap", "Decoded", "GenBackend", "Generator", "ReuseStats", "Scored", "TokenScores",
-    "build_backend", "build_generator", "exact_match", "make_value", "token_f1",
+    "AnswerLogprob", "AnswerMatch", "AnswerOverlap", "Decoded", "Generator", "ReuseStats", "Scored", "TokenScores",
+    "build_generator", "exact_match", "make_value", "token_f1",
 ]

@@ -1,8 +1,10 @@
-"""A generation backend behind the call cache, the ledger and the budget: never pay twice.
+"""A model that generates text, behind the call cache, the ledger and the budget: never pay twice.
 
+``build_generator`` builds the model a config block names for a ``GenTask``
+(``proxyx.models.build_model``) and wraps it in a ``Generator``.
 ``Generator.answer(prompts)`` decodes greedily; ``Generator.score(pairs)`` scores
 given answers teacher-forced (``check``: computed as decoding would, for the
-greedy check of decoded-output reuse). A request is cached under the backend's
+greedy check of decoded-output reuse). A request is cached under the model's
 fingerprint and a text naming its kind (``decode``, ``score``, ``check``), the
 prompt and the answer, in the same SQLite file as classifier calls (``proxyx.cache``):
 claims keep two processes from paying one call twice, and every result is
@@ -17,11 +19,12 @@ import json
 from collections.abc import Sequence
 
 from ..cache import CallCache
+from ..config import ModelConfig
 from ..errors import ConfigError, DataError
+from ..genconfig import GenTask
 from ..ledger import Ledger
-from ..models.base import Answer
+from ..models import Answer, Decoded, Model, Scored, TokenScores, build_model
 from ..scorer import cached_answers
-from .backend import Decoded, GenBackend, Scored, TokenScores
 
 
 def _decode_key(prompt: str) -> str:
@@ -35,14 +38,14 @@ def _score_key(kind: str, prompt: str, answer: str) -> str:
 class Generator:
     """``answer`` / ``score`` through the cache and the ledger; ``order`` sends requests in prompt order."""
 
-    def __init__(self, backend: GenBackend, *, cache: CallCache, ledger: Ledger, role: str = "oracle",
+    def __init__(self, backend: Model, *, cache: CallCache, ledger: Ledger, role: str = "oracle",
                  order: bool = True):
         self.backend = backend
         self.cache = cache
         self.ledger = ledger
         self.role = role
         self.order = order
-        self.fingerprint = hashlib.sha256(json.dumps(backend.identity(), sort_keys=True).encode()).hexdigest()
+        self.fingerprint = hashlib.sha256(json.dumps(backend.text_identity(), sort_keys=True).encode()).hexdigest()
 
     @property
     def name(self) -> str:
@@ -129,3 +132,11 @@ class Generator:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def build_generator(model: ModelConfig, task: GenTask, *, cache: CallCache, ledger: Ledger, role: str = "oracle",
+                    order: bool = True, **options) -> Generator:
+    """A ``Generator`` (greedy ``answer``, teacher-forced ``score``) for ``model`` on ``task``; ``ConfigError`` when
+    the model cannot generate. ``options`` go to an in-process model (embedded Gemma: ``n_ctx``, ``n_threads``,
+    ``block``)."""
+    return Generator(build_model(model, task, **options), cache=cache, ledger=ledger, role=role, order=order)

@@ -4,12 +4,15 @@
 under ``proxyx.models``, imported on first use, or the class itself); ``PREFIXES`` maps a name
 prefix (``python:``) to the class of every name that starts with it; any
 other name is a litellm model (``FALLBACK``: ``openai/gpt-4o-mini``,
-``hosted_vllm/...``, ``ollama/...``). Adding a backend is one class and one
-entry here: the class builds itself (``Model.build``) and declares what it can
-do (``answers_prompts``, ``reads_demonstrations``, ``trains``, ``generator``,
-``token_logprobs``, ``gradients``), which the rest of proxyx asks through
-``model_class(name)`` and ``names_with(capability)``, never by name. Backend
-modules import their optional dependencies only when a model is used.
+``hosted_vllm/...``, ``ollama/...``). One class per engine serves every task
+it can: label probabilities, and for an LLM generated text too. Adding a
+backend is one class and one entry here: the class builds itself
+(``Model.build``) and declares what it can do (``default_price``,
+``answers_prompts``, ``reads_demonstrations``, ``trains``, ``generates``,
+``token_logprobs``, ``gradients``, ``cpu_threads``), which the rest of proxyx
+asks through ``model_class(name)`` and ``names_with(capability)``, never by
+name; ``build_model`` builds it for a classifier task or a generation task.
+Backend modules import their optional dependencies only when a model is used.
 """
 
 from __future__ import annotations
@@ -18,11 +21,16 @@ from importlib import import_module
 
 from ..config import ModelConfig, TaskConfig
 from ..data import Instance
-from ..errors import UnknownModel
+from ..errors import ConfigError, UnknownModel
+from ..genconfig import GenTask
 from .base import Answer, Model, Usage
+from .generated import Decoded, Scored, TokenScores
+
+#: the model that runs offline in this process and can do everything (oracle, generator, gradients)
+EMBEDDED_LLM = "local/gemma-3-270m"
 
 MODELS: dict[str, str | type[Model]] = {
-    "local/gemma-3-270m": "llamacpp:LlamaCppModel",
+    EMBEDDED_LLM: "llamacpp:LlamaCppModel",
     "local/tfidf-lr": "local:TfidfLogRegModel",
     "local/vader": "local:VaderModel",
     "local/minilm-lr": "minilm:MiniLMLogRegModel",
@@ -34,8 +42,6 @@ PREFIXES: dict[str, str | type[Model]] = {"python:": "python:PythonModel"}
 FALLBACK = "llm:LiteLLMModel"
 
 LOCAL_MODELS = tuple(MODELS)
-#: the model that runs offline in this process and can do everything (oracle, generator, gradients)
-EMBEDDED_LLM = "local/gemma-3-270m"
 
 
 def known_names() -> str:
@@ -64,15 +70,27 @@ def names_with(capability: str) -> list[str]:
     return [name for name in MODELS if getattr(model_class(name), capability)]
 
 
-def build_model(config: ModelConfig, task: TaskConfig, *, train: list[Instance] | None = None,
-                teacher=None, seed: int = 0) -> Model:
-    """The model a config block names (constructed only: nothing is loaded yet).
+def build_model(config: ModelConfig, task: TaskConfig | GenTask, *, train: list[Instance] | None = None,
+                teacher=None, seed: int = 0, **options) -> Model:
+    """The model a config block names, for a classifier task or a generation task (constructed only: nothing is
+    loaded yet).
 
     ``train`` is the training split (``local/tfidf-lr``); ``teacher`` and
-    ``seed`` are for a distilled ``local/tfidf-lr`` (``config.distill``).
+    ``seed`` are for a distilled ``local/tfidf-lr`` (``config.distill``);
+    ``options`` go to an in-process LLM (``n_ctx``, ``n_threads``, ``block``;
+    other backends ignore them). ``ConfigError`` when the model cannot do the
+    task or does not take a field the block sets.
     """
-    return model_class(config.model).build(config, task, train=train, teacher=teacher, seed=seed)
+    cls = model_class(config.model)
+    if isinstance(task, GenTask) and not cls.generates:
+        raise ConfigError(f"{config.model!r} cannot generate text; a generate task needs an LLM: "
+                          f"{', '.join(names_with('generates'))} or a litellm model string "
+                          "(openai/..., hosted_vllm/...)")
+    if config.threads is not None and not cls.cpu_threads:
+        raise ConfigError(f"threads is for {', '.join(names_with('cpu_threads'))} only, not {config.model!r}; "
+                          "remove it from this model")
+    return cls.build(config, task, train=train, teacher=teacher, seed=seed, **options)
 
 
-__all__ = ["Answer", "EMBEDDED_LLM", "FALLBACK", "LOCAL_MODELS", "MODELS", "Model", "PREFIXES", "Usage", "build_model",
-           "known_names", "model_class", "names_with"]
+__all__ = ["Answer", "Decoded", "EMBEDDED_LLM", "FALLBACK", "LOCAL_MODELS", "MODELS", "Model", "PREFIXES", "Scored",
+           "TokenScores", "Usage", "build_model", "known_names", "model_class", "names_with"]

@@ -1,7 +1,12 @@
-"""One protocol for every model: label probabilities for a batch of texts.
+"""One protocol for every model: label probabilities for a batch of texts, and, for an LLM, generated text.
 
+A model is built for one task: a classifier task (``TaskConfig``: ``predict``
+gives label probabilities) or a generation task (``GenTask``: ``decode_many``
+answers greedily, ``score_many`` / ``check_many`` give an answer's
+teacher-forced log-probabilities; only classes that declare ``generates``).
 A model never knows it is being explained, and knows nothing of the cache,
-the ledger or the budget (``proxyx.scorer`` wraps those around it).
+the ledger or the budget (``proxyx.scorer`` and ``proxyx.generation.scorer``
+wrap those around it).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from typing import ClassVar
 import numpy as np
 
 from ..config import ModelConfig, Price, TaskConfig
-from ..errors import BadAnswers
+from ..errors import BadAnswers, ModelError
+from ..genconfig import GenTask
+from .generated import OnResult
 
 
 @dataclass(frozen=True)
@@ -76,23 +83,26 @@ class Model(ABC):
     reads_demonstrations: ClassVar[bool] = False
     #: fits on the data set's train split
     trains: ClassVar[bool] = False
-    #: the generation backend that decodes text with it and scores answers teacher-forced (``task.type:
-    #: generate``, rerank): ``"module:Class"`` of a ``proxyx.generation.backend.GenBackend``; None: it cannot
-    generator: ClassVar[str | None] = None
+    #: decodes text and scores given answers teacher-forced (``task.type: generate``, rerank): built for a
+    #: ``GenTask``, it implements ``count_tokens``, ``decode_many`` and ``score_many``
+    generates: ClassVar[bool] = False
     #: runs in this process and gives the token log-probabilities of a whole text (self-information)
     token_logprobs: ClassVar[bool] = False
     #: its weights give label-loss gradients (``proxyx influence``)
     gradients: ClassVar[bool] = False
+    #: runs on this machine's CPU with ``config.threads`` threads
+    cpu_threads: ClassVar[bool] = False
 
-    def __init__(self, *, config: ModelConfig, task: TaskConfig):
+    def __init__(self, *, config: ModelConfig, task: TaskConfig | GenTask):
         self.config = config
         self.task = task
 
     @classmethod
-    def build(cls, config: ModelConfig, task: TaskConfig, *, train=None, teacher=None, seed: int = 0) -> Model:
+    def build(cls, config: ModelConfig, task: TaskConfig | GenTask, *, train=None, teacher=None, seed: int = 0,
+              **options) -> Model:
         """The model of a config block, constructed only (nothing is loaded); ``train``, ``teacher`` and ``seed``
-        are for the models that fit on the train split."""
-        return cls(config=config, task=task)
+        are for the models that fit on the train split, ``options`` for an in-process LLM (``n_ctx``...)."""
+        return cls(config=config, task=task, **options)
 
     @property
     def name(self) -> str:
@@ -181,6 +191,46 @@ class Model(ABC):
 
     def close(self) -> None:
         """Release resources (servers, threads); idempotent."""
+
+    # ------------------------------------------------------------ generated text (``generates``; task: GenTask)
+
+    @property
+    def can_score(self) -> bool:
+        """Does ``score_many`` work here (teacher-forced answer log-probabilities)?"""
+        return self.generates
+
+    def text_identity(self) -> dict:
+        """What makes its generated answers what they are (the cache key's model part): model, decoding, scoring."""
+        return {"kind": "generate", "model": self.config.model, "api_base": self.config.api_base,
+                "model_path": self.config.model_path, "max_tokens": self.task.max_tokens, "stop": self.task.stop,
+                "params": self.text_params()}
+
+    def text_params(self) -> dict:
+        """Parameters that change its generated answers' numbers (batch layout, echo mode...)."""
+        return {}
+
+    def context_limit(self) -> int | None:
+        """Tokens the model holds (prompt + answer), when known."""
+        return None
+
+    def count_tokens(self, prompt: str) -> int:
+        """Tokens of a whole prompt (no call)."""
+        raise self._cannot_generate()
+
+    def decode_many(self, prompts: list[str], on_result: OnResult) -> None:
+        """Greedy answer of each prompt, reported through ``on_result(i, Decoded)`` in any order."""
+        raise self._cannot_generate()
+
+    def score_many(self, pairs: list[tuple[str, str]], on_result: OnResult) -> None:
+        """Teacher-forced ``TokenScores`` of each (prompt, answer), reported as ``on_result(i, Scored)``."""
+        raise self._cannot_generate()
+
+    def check_many(self, pairs: list[tuple[str, str]], on_result: OnResult) -> None:
+        """Like ``score_many``, computed exactly as greedy decoding would (for ``is_greedy``); default: the same."""
+        self.score_many(pairs, on_result)
+
+    def _cannot_generate(self) -> ModelError:
+        return ModelError(f"{self.name} cannot generate text; a generate task needs an LLM")
 
 
 def normalise(scores: dict[str, float], labels: Sequence[str]) -> tuple[float, ...]:

@@ -12,6 +12,7 @@ from proxyx.cache import CallCache
 from proxyx.config import ModelConfig
 from proxyx.generation import Generator
 from proxyx.ledger import Ledger
+from proxyx.models import build_model
 
 from .support import DOCS, QUESTION, TASK
 
@@ -40,9 +41,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def gemma_backend():
     pytest.importorskip("llama_cpp", reason="pip install 'llama-cpp-python[server]==0.3.36'")
-    from proxyx.generation.llama import LlamaGen
-
-    backend = LlamaGen(config=ModelConfig(model="local/gemma-3-270m"), task=TASK, n_ctx=2048, n_threads=1)
+    backend = build_model(ModelConfig(model="local/gemma-3-270m"), TASK, n_ctx=2048, n_threads=1)
     yield backend
     backend.close()
 

@@ -18,8 +18,9 @@ from proxyx.config import ModelConfig, Price
 from proxyx.errors import ConfigError
 from proxyx.generation import Generator, build_generator
 from proxyx.ledger import Ledger
+from proxyx.models import build_model
 
-from .support import DOCS, QUESTION, TASK
+from .support import DOCS, ECHO_TIMEOUT_S, QUESTION, TASK
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
 from llm_support import KEY_ENV  # noqa: E402
@@ -28,8 +29,7 @@ from llm_support import KEY_ENV  # noqa: E402
 def hosted(server, tmp_path, style="completion"):
     model = "text-completion-openai/gemma-3-270m" if style == "completion" else "openai/gemma-3-270m"
     cfg = ModelConfig(model=model, api_base=server.api_base, api_key_env=KEY_ENV, style=style, concurrency=2,
-                      timeout_s=60,
-                      max_retries=1, price=Price(input_per_mtok=1.0, output_per_mtok=2.0))
+                      timeout_s=ECHO_TIMEOUT_S, max_retries=1, price=Price(input_per_mtok=1.0, output_per_mtok=2.0))
     return build_generator(cfg, TASK, cache=CallCache(tmp_path / "cache"), ledger=Ledger())
 
 
@@ -42,9 +42,7 @@ def stepwise():
     the embedded backend by 64 from the start), so only the same layout on both sides can be compared
     closely on every machine.
     """
-    from proxyx.generation.llama import LlamaGen
-
-    backend = LlamaGen(config=ModelConfig(model="local/gemma-3-270m"), task=TASK, n_ctx=2048, n_threads=1, block=1)
+    backend = build_model(ModelConfig(model="local/gemma-3-270m"), TASK, n_ctx=2048, n_threads=1, block=1)
     yield backend
     backend.close()
 

@@ -21,7 +21,7 @@ from proxyx.config import Deployment, ModelConfig, Price
 from proxyx.generation import build_generator
 from proxyx.ledger import Ledger
 
-from .support import DOCS, TASK
+from .support import DOCS, ECHO_TIMEOUT_S, TASK
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
 from llm_server import SKIP_REASON, free_port, gguf_path, start_server, stop_server  # noqa: E402
@@ -66,7 +66,7 @@ def generator(cache_dir: Path, style: str = "completion", *, bases: list[str] | 
               api_base: str | None = None):
     deployments = [Deployment(api_base=b) for b in bases] if bases else None
     cfg = ModelConfig(model=ROUTES[style], style=style, api_base=api_base, deployments=deployments,
-                      api_key_env=KEY_ENV, concurrency=2, timeout_s=60, max_retries=2,
+                      api_key_env=KEY_ENV, concurrency=2, timeout_s=ECHO_TIMEOUT_S, max_retries=2,
                       price=Price(input_per_mtok=1.0, output_per_mtok=2.0))
     return build_generator(cfg, TASK, cache=CallCache(cache_dir), ledger=Ledger())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from proxyx.generation.llama import layout
+from proxyx.models.llamacpp import layout
 from .support import DOCS, QUESTION, TASK
 
 

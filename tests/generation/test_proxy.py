@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from proxyx.cache import CallCache
 from proxyx.cli import app
 from proxyx.config import load_config
-from proxyx.generation.build import build_generator
+from proxyx.generation import build_generator
 from proxyx.generation.data import load_qa
 from proxyx.generation.pipeline import run_generate
 from proxyx.generation.question import Question

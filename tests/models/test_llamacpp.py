@@ -9,7 +9,7 @@ import pytest
 
 from proxyx.config import ModelConfig, TaskConfig
 from proxyx.errors import ConfigError, DataError, ModelError
-from proxyx.models.llamacpp import GGUF_NAME, LlamaCppModel, ensure_gguf
+from proxyx.models.llamacpp import WEIGHTS_PACKAGE, LlamaCppModel, ensure_gguf
 
 POSITIVE = ["Absolutely delicious! The best cookies I have ever had, my whole family loves them.",
             "Excellent coffee, rich and smooth. I will definitely buy it again."]
@@ -30,8 +30,10 @@ def test_not_loaded_in_constructor(task):
 
 
 def test_ensure_gguf_returns_the_packaged_file():
+    from importlib import import_module
+
     path = ensure_gguf()
-    assert path.name == GGUF_NAME and path.stat().st_size > 100_000_000
+    assert path.name == import_module(WEIGHTS_PACKAGE).MODEL_NAME and path.stat().st_size > 100_000_000
 
 
 def test_probabilities_and_usage(oracle, task):
@@ -75,11 +77,6 @@ def test_one_thread_gives_the_same_answers(oracle, task):
             assert a.probs == b.probs
     finally:
         one.close()
-
-
-def test_threads_only_for_the_embedded_model():
-    with pytest.raises(ValueError, match="threads is for the embedded local/gemma-3-270m only"):
-        ModelConfig(model="local/vader", threads=1)
 
 
 def test_input_order_kept_and_on_answer_once_each(oracle):

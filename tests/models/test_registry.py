@@ -6,6 +6,7 @@ import pytest
 
 from proxyx.config import Deployment, FewShot, ModelConfig, TaskConfig
 from proxyx.errors import ConfigError, UnknownModel
+from proxyx.genconfig import GenTask
 from proxyx.models import EMBEDDED_LLM, FALLBACK, MODELS, PREFIXES, build_model, known_names, model_class, names_with
 
 
@@ -52,27 +53,30 @@ def test_capabilities_are_declared_on_the_backend_classes():
     """What the rest of proxyx asks instead of a model's name (nothing is built or loaded to answer)."""
     assert names_with("trains") == ["local/tfidf-lr", "local/minilm-lr", "local/learned"]  # its tfidf-lr feature
     assert names_with("reads_demonstrations") == ["local/incontext-tfidf"]
-    assert names_with("answers_prompts") == names_with("generator") == names_with("gradients") == [EMBEDDED_LLM]
-    assert names_with("token_logprobs") == [EMBEDDED_LLM]
+    assert names_with("answers_prompts") == names_with("generates") == names_with("gradients") == [EMBEDDED_LLM]
+    assert names_with("token_logprobs") == names_with("cpu_threads") == [EMBEDDED_LLM]
     hosted = model_class("openai/gpt-4o-mini")
-    assert hosted.answers_prompts and hosted.generator and not hosted.gradients and not hosted.token_logprobs
-    assert not any(getattr(model_class("python:pkg.mod:f"), c) for c in ("answers_prompts", "trains", "generator"))
+    assert hosted.answers_prompts and hosted.generates and not hosted.gradients and not hosted.token_logprobs
+    assert not any(getattr(model_class("python:pkg.mod:f"), c) for c in ("answers_prompts", "trains", "generates"))
+    price = lambda name: model_class(name).default_price.input_per_mtok  # noqa: E731
+    assert price(EMBEDDED_LLM) > price("local/vader") > 0
 
 
 def test_a_new_backend_is_asked_its_capabilities_not_its_name(monkeypatch):
     """Registered with one entry, a backend that declares ``answers_prompts`` answers masked prompts (compress,
-    clean) and one that declares a generator is built for generate tasks: no list elsewhere to update."""
-    from proxyx.generation.build import build_backend
-    from proxyx.generation.llama import LlamaGen
-    from proxyx.genconfig import GenTask
+    clean) and one that declares ``generates`` is built for generate tasks: no list elsewhere to update."""
+    from proxyx.generation import build_generator
     from proxyx.models.local import VaderModel
     from proxyx.session import prompt_model
 
-    llm = type("PromptVader", (VaderModel,), {"answers_prompts": True, "generator": "proxyx.generation.llama:LlamaGen"})
+    llm = type("PromptVader", (VaderModel,), {"answers_prompts": True, "generates": True})
     monkeypatch.setitem(MODELS, "local/prompt-vader", llm)
     mc = ModelConfig(model="local/prompt-vader")
     assert isinstance(prompt_model(mc, SHOTS, "demonstration"), llm)
-    assert isinstance(build_backend(mc, GenTask()), LlamaGen)  # constructed only: nothing is loaded
+    assert isinstance(build_model(mc, GenTask()), llm)  # constructed only: nothing is loaded
+    with pytest.raises(ConfigError, match=r"'local/vader' cannot generate text; a generate task needs an LLM: "
+                                          r"local/gemma-3-270m, local/prompt-vader or a litellm model string"):
+        build_generator(ModelConfig(model="local/vader"), GenTask(), cache=None, ledger=None)
     with pytest.raises(ConfigError, match=r"local/vader reads only the input text.*local/incontext-tfidf or an LLM "
                                           r"\(local/gemma-3-270m, local/prompt-vader, a litellm model\)"):
         prompt_model(ModelConfig(model="local/vader"), SHOTS, "demonstration")
@@ -97,6 +101,30 @@ COMPLETION = dict(model="text-completion-openai/gemma-3-270m", api_base="http://
 def test_fingerprints_of_existing_configs_are_unchanged(config, task, expected):
     """Pinned from the code before the model boundary was split; a change here orphans every cached answer."""
     assert build_model(ModelConfig(**config), task).fingerprint() == expected
+
+
+@pytest.mark.parametrize("config, task, options, expected", [
+    pytest.param(dict(model="local/gemma-3-270m"), GenTask(), {},
+                 "6caa667b1aeb0997181527c38426c2bc2ee8bd2ae3d5a6a63568a280383471fd", id="gemma"),
+    pytest.param(dict(model="local/gemma-3-270m"), GenTask(max_tokens=8, stop=["\n", "."]), dict(block=1),
+                 "9f35c29a4e011fd766346478fd9271b67d41758ceac50ac0a081ff352f862807", id="gemma-block-1"),
+    pytest.param(COMPLETION, GenTask(), {}, "f8aeb7f6b5cd2962a68d96f730002501d5fdf1f9189da905b5a6964295cf640e",
+                 id="litellm-completion"),
+    pytest.param(dict(model="openai/gpt-4o-mini", style="chat"), GenTask(max_tokens=16), {},
+                 "a3a0ad8ecf86accf52ea4586199141a4a1ff0202ebb2a90d9f585bf9fd18b621", id="litellm-chat"),
+])
+def test_generation_fingerprints_are_unchanged(config, task, options, expected):
+    """Pinned from the code before one class per engine served both tasks (its ``generation`` backends)."""
+    from proxyx.generation import build_generator
+
+    gen = build_generator(ModelConfig(**config), task, cache=None, ledger=None, **options)
+    assert gen.fingerprint == expected
+
+
+def test_threads_only_for_a_model_on_this_cpu():
+    with pytest.raises(ConfigError, match=r"threads is for local/gemma-3-270m only, not 'local/vader'"):
+        build_model(ModelConfig(model="local/vader", threads=1), TaskConfig())
+    assert build_model(ModelConfig(model=EMBEDDED_LLM, threads=1), TaskConfig()).n_threads == 1
 
 
 def test_new_options_enter_the_fingerprint_only_away_from_their_default():

@@ -1,9 +1,25 @@
-"""Any litellm model as a classifier: label probabilities from next-token log-probabilities.
+"""Any litellm model: label probabilities from next-token log-probabilities, and generated text.
 
-One call per text, ``max_tokens=1``, ``temperature=0``:
+As a classifier, one call per text, ``max_tokens=1``, ``temperature=0``:
 
 * style ``completion``: ``atext_completion(prompt=render(...), logprobs=k)``;
 * style ``chat``: ``acompletion(messages=render(...), logprobs=True, top_logprobs=k)``.
+
+Built for a generation task (``GenTask``):
+
+* ``decode``: ``atext_completion`` (style ``completion``) or ``acompletion``
+  with the prompt as one user turn (style ``chat``), ``temperature=0``,
+  ``max_tokens`` and ``stop`` from the task. Unlike the embedded model, whose
+  first answer token is never a stop token, an endpoint whose greedy first
+  token holds a stop string returns an empty answer.
+* ``score`` (``answer_logprob`` and the greedy check of decoded-output reuse):
+  only on completion endpoints that echo the prompt's log-probabilities
+  (``echo=True, logprobs=1``: llama.cpp's server, vLLM, OpenAI's legacy
+  ``davinci-002``/``babbage-002``), the prompt + answer sent with
+  ``max_tokens=1`` (``parse.echo_scores``). Chat models cannot score
+  (``can_score`` False): the report says so and ``answer_match`` then decodes
+  every mask. The cache key names the model block, never the deployment that
+  answered: any deployment's answer serves every later run.
 
 Three parts, one job each: ``parse`` (a response -> probabilities and usage,
 see its doc for the scoring), ``retry`` (which failures are tried again and how
@@ -33,12 +49,14 @@ import os
 import random
 
 from ...config import ModelConfig, Price, TaskConfig
-from ...errors import UnknownModel
+from ...errors import ModelError, UnknownModel
+from ...genconfig import GenTask
 from ...prompt import render
 from ..base import Answer, Model, OnAnswer
+from ..generated import Decoded, OnResult, Scored
 from .failures import Failure, retry_after_s, scrub
-from .parse import FLAG_OUTSIDE, FLAG_UNPARSED, FLAG_VERBALIZED, Malformed, first_token_top_logprobs, label_probs, \
-    parse_response, verbalized_probs
+from .parse import FLAG_OUTSIDE, FLAG_UNPARSED, FLAG_VERBALIZED, Malformed, NoEcho, decoded_text, echo_scores, \
+    first_token_top_logprobs, get, label_probs, parse_response, verbalized_probs
 from .retry import ProviderFault, backoff_s, guarded, run_batch
 from .transport import LoopThread, Transport, litellm_module
 
@@ -80,16 +98,16 @@ class LiteLLMModel(Model):
     token_margin = 1.25
     token_extra = 16
 
-    answers_prompts = True
-    generator = "proxyx.generation.litellm:LiteLLMGen"
+    answers_prompts = generates = True
 
     @classmethod
-    def build(cls, config: ModelConfig, task: TaskConfig, **_) -> Model:
-        """A litellm model, once litellm knows a provider for its name (``UnknownModel`` otherwise)."""
+    def build(cls, config: ModelConfig, task: TaskConfig | GenTask, **_) -> Model:
+        """A litellm model, once litellm knows a provider for its name (``UnknownModel`` otherwise); ``_``: the
+        options of an in-process model (``n_ctx``, ``n_threads``, ``block``) do not apply."""
         check_name(config)
         return cls(config=config, task=task)
 
-    def __init__(self, *, config: ModelConfig, task: TaskConfig):
+    def __init__(self, *, config: ModelConfig, task: TaskConfig | GenTask):
         super().__init__(config=config, task=task)
         self._map_price: Price | None = None
         self._rng = random.Random()  # jitter must differ between processes: not seeded
@@ -151,11 +169,16 @@ class LiteLLMModel(Model):
 
     # ----------------------------------------------------------- calls
 
-    def _predict(self, texts: list[str], on_answer: OnAnswer) -> None:
+    def _run(self, n: int, attempt, on_result) -> None:
+        """``attempt(i, secrets)`` for i < n, concurrently with retries; ``on_result(i, result)`` as each succeeds.
+        The keys are read now (``ConfigError`` when a variable is unset)."""
         secrets = self.transport.open()
-        LoopThread.run(run_batch(len(texts), lambda i: self._attempt(texts[i], secrets), on_answer, config=self.config,
+        LoopThread.run(run_batch(n, lambda i: attempt(i, secrets), on_result, config=self.config,
                                  base_s=self.backoff_base_s, max_s=self.backoff_max_s, rng=self._rng, log=log,
                                  name=self.name))
+
+    def _predict(self, texts: list[str], on_answer: OnAnswer) -> None:
+        self._run(len(texts), lambda i, secrets: self._attempt(texts[i], secrets), on_answer)
 
     async def _attempt(self, text: str, secrets: list[str]) -> Answer:
         """One call: a provider failure becomes a ``ProviderFault``; anything else (a bug) is raised as it is."""
@@ -170,6 +193,57 @@ class LiteLLMModel(Model):
         ct = parsed.completion_tokens if parsed.completion_tokens is not None else self.max_tokens
         return Answer(probs=parsed.probs, prompt_tokens=pt, completion_tokens=ct, usd=self._usd(pt, ct),
                       flag=parsed.flag)
+
+    # ----------------------------------------------------------- generated text (task: GenTask)
+
+    @property
+    def can_score(self) -> bool:
+        return self.config.style == "completion"
+
+    def text_params(self) -> dict:
+        return {"temperature": 0, "style": self.config.style, "score": "echo+logprobs=1"}
+
+    def count_tokens(self, prompt: str) -> int:
+        try:
+            return int(litellm_module().token_counter(model=self.config.model, text=prompt))
+        except Exception:
+            return max(1, math.ceil(len(prompt.split()) * 1.3))
+
+    def _guarded(self, call, secrets: list[str]):
+        return guarded(call, secrets=secrets, timeout_s=self.config.timeout_s, endpoints=self.transport.endpoints)
+
+    def decode_many(self, prompts: list[str], on_result: OnResult) -> None:
+        chat, kw = self.config.style == "chat", dict(max_tokens=self.task.max_tokens, stop=self.task.stop,
+                                                     temperature=0, timeout=self.config.timeout_s)
+
+        async def one(i: int, secrets: list[str]) -> Decoded:
+            prompt = prompts[i]
+            route = dict(messages=[{"role": "user", "content": prompt}]) if chat else dict(prompt=prompt)
+            r = await self._guarded(self.transport.request(chat, **route, **kw), secrets)
+            usage = get(r, "usage")
+            pt = get(usage, "prompt_tokens") or self.count_tokens(prompt)
+            ct = get(usage, "completion_tokens") or 0
+            return Decoded(text=decoded_text(r, self.config.style), logprobs=(), prompt_tokens=int(pt),
+                           completion_tokens=int(ct))
+
+        self._run(len(prompts), one, on_result)
+
+    def score_many(self, pairs: list[tuple[str, str]], on_result: OnResult) -> None:
+        if not self.can_score:
+            raise ModelError(f"{self.name}: chat models return no prompt log-probabilities; use style: completion "
+                             "on an endpoint with echo (llama.cpp server, vLLM)")
+
+        async def one(i: int, secrets: list[str]) -> Scored:
+            prompt, answer = pairs[i]
+            r = await self._guarded(self.transport.request(False, prompt=prompt + answer, max_tokens=1, echo=True,
+                                                           logprobs=1, temperature=0, timeout=self.config.timeout_s),
+                                    secrets)
+            try:
+                return echo_scores(r, prompt, self.task.stop)
+            except NoEcho as exc:
+                raise ProviderFault(Failure(str(exc), None, False, kind="malformed")) from None
+
+        self._run(len(pairs), one, on_result)
 
 
 __all__ = ["FLAG_OUTSIDE", "FLAG_UNPARSED", "FLAG_VERBALIZED", "LiteLLMModel", "backoff_s",

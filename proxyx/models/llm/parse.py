@@ -15,8 +15,15 @@ of all tokens of a label are summed, then renormalised over the labels.
   flagged ``verbalized``; no match gives uniform probabilities, flagged
   ``unparsed``. proxyx never switches to another model on its own.
 
+**Generated text.** ``decoded_text`` reads a greedy answer; ``echo_scores``
+reads the teacher-forced scores of an answer from a completion endpoint that
+echoes the prompt's log-probabilities (``echo=True, logprobs=1``): the
+answer's tokens are found by their character offsets, and the one generated
+token's top log-probabilities tell whether greedy decoding would stop there.
+
 ``Malformed`` is the one exception raised on purpose: the provider answered
-without any choice. Any other exception from here is a bug and is not retried.
+without any choice (``NoEcho``: without echoed log-probabilities). Any other
+exception from here is a bug and is not retried.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from dataclasses import dataclass
 
 from ...config import TaskConfig
 from ..base import normalise
+from ..generated import Scored, TokenScores
 
 FLAG_OUTSIDE = "label_outside_top_logprobs"
 FLAG_VERBALIZED = "verbalized"
@@ -35,6 +43,10 @@ FLAG_UNPARSED = "unparsed"
 
 class Malformed(Exception):
     """A response that arrived but holds no usable answer (a provider fault: retried)."""
+
+
+class NoEcho(Malformed):
+    """A completion response without the prompt's log-probabilities: the endpoint cannot score (not retried)."""
 
 
 @dataclass(frozen=True)
@@ -121,3 +133,36 @@ def parse_response(response, task: TaskConfig, style: str) -> Parsed:
     pt = get(usage, "prompt_tokens") if usage else None
     ct = get(usage, "completion_tokens") if usage else None
     return Parsed(probs, flag, None if pt is None else int(pt), None if ct is None else int(ct))
+
+
+def decoded_text(response, style: str) -> str:
+    """The answer text of a decode of route ``style``."""
+    choice = get(response, "choices")[0]
+    return (get(get(choice, "message"), "content") if style == "chat" else get(choice, "text")) or ""
+
+
+def echo_scores(response, prompt: str, stop: Sequence[str]) -> Scored:
+    """The teacher-forced scores of the answer from an echoed completion of ``prompt + answer`` (``max_tokens=1``);
+    ``stop``: the task's stop strings (a generated token holding one stops decoding)."""
+    choice = get(response, "choices")[0]
+    lp = get(choice, "logprobs")
+    tokens, token_lps = get(lp, "tokens"), get(lp, "token_logprobs")
+    tops, offsets = get(lp, "top_logprobs"), get(lp, "text_offset")
+    if not tokens or token_lps is None or offsets is None:
+        raise NoEcho("the endpoint returned no echoed prompt log-probabilities (echo=True, logprobs=1); use "
+                     "llama.cpp's server or vLLM, or explainer.value: answer_match")
+    usage = get(response, "usage")
+    n_gen = int(get(usage, "completion_tokens") or 0)
+    end = len(tokens) - n_gen
+    first = next((i for i in range(end) if offsets[i] >= len(prompt)), end)
+    lps = tuple(float(x) for x in token_lps[first:end])
+    top = tuple(float(max(tops[i].values())) if tops and tops[i] else None for i in range(first, end))
+    if n_gen and tops and tops[-1]:
+        dist = tops[-1]
+        stops = [v for k, v in dist.items() if any(s in k for s in stop)]
+        stop_top = float(max(dist.values()))
+        stop_lp = float(max(stops)) if stops else -math.inf
+    else:  # the endpoint stopped at once (end of sequence): greedy decoding stops here
+        stop_lp = stop_top = 0.0
+    pt = int(get(usage, "prompt_tokens") or len(tokens))
+    return Scored(TokenScores(lps, top, stop_lp, stop_top), prompt_tokens=pt, completion_tokens=n_gen)

@@ -1,4 +1,4 @@
-"""The embedded Gemma (llama.cpp, in process) as a generation backend.
+"""Generated text from a GGUF model in process: greedy answers and teacher-forced scores (``LlamaCppModel``).
 
 Deterministic KV reuse. llama.cpp's numbers for a token depend slightly on how
 the prompt was cut into batches, so every prompt is always cut the same way:
@@ -15,16 +15,10 @@ with what decoding would produce (decoded-output reuse).
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import numpy as np
 
-from ..config import ModelConfig, Price
-from ..errors import DataError, ModelError
-from ..genconfig import GenTask
-from ..models.llamacpp import gguf_file, load_llama
-from .backend import Decoded, GenBackend, OnResult, Scored, TokenScores
+from ...errors import DataError, ModelError
+from ..generated import Decoded, OnResult, Scored, TokenScores
 
 
 def _lse(row: np.ndarray) -> float:
@@ -38,51 +32,20 @@ def layout(n_prompt: int, n_answer: int, block: int) -> list[int]:
     return [*range(block, n_prompt, block), n_prompt, *range(n_prompt + 1, n_prompt + n_answer + 1)]
 
 
-class LlamaGen(GenBackend):
-    """Greedy answers and teacher-forced scores from a GGUF model (default: the packaged Gemma 3 270M).
+class TextKV:
+    """The generation half of ``LlamaCppModel`` (a mixin): decoding and teacher-forced scoring on ``llm_``.
 
-    Priced like the classifier oracle (GPT-4o list prices) since it stands in
-    for an API model.
+    The host class loads ``llm_`` (with ``n_batch=block``) and calls ``_start_text`` once loaded; it holds
+    ``task`` (a ``GenTask``), ``n_ctx``, ``block``, ``name`` and ``_lock``.
     """
 
-    default_price = Price(input_per_mtok=2.5, output_per_mtok=10.0)
-
-    def __init__(self, *, config: ModelConfig, task: GenTask, n_ctx: int = 8192, n_threads: int | None = None,
-                 block: int = 64):
-        super().__init__(config=config, task=task)
-        self.n_ctx = n_ctx
-        self.n_threads = n_threads or config.threads or 2
-        self.block = block
-        self.llm_ = None
-        self.stop_ids_: np.ndarray | None = None
-        self._stops: frozenset[int] = frozenset()
+    def _start_text(self, llm) -> None:
+        """Forget what the KV cache holds; find the stop tokens of the task."""
+        self.stop_ids_ = self._stop_ids(llm)
+        self._stops = frozenset(self.stop_ids_.tolist())
         self._seq: list[int] = []  # tokens in the KV cache
         self._ends: list[tuple[int, bool]] = []  # their batches: (end, every position's logits kept)
         self._rows: dict[int, np.ndarray] = {}  # logits after the batch ending there (prompt end and answer)
-        self._lock = threading.Lock()
-        self.evaluated_ = 0  # tokens evaluated (not reused), for speed measurements
-
-    def params(self) -> dict:
-        return {"layout": f"blocks-{self.block}+rest; score: answer in one batch; decode and check: 1 per token"}
-
-    def context_limit(self) -> int:
-        return self.n_ctx
-
-    # ------------------------------------------------------------ loading
-
-    def model_file(self) -> Path:
-        """The GGUF file: ``model_path``, or the packaged Gemma 3 270M (assembled on first use)."""
-        return gguf_file(self.config.model_path)
-
-    def _load(self):
-        if self.llm_ is not None:
-            return self.llm_
-        llm = load_llama(self.model_file(), self.name, n_ctx=self.n_ctx, n_batch=self.block,
-                         n_threads=self.n_threads, n_threads_batch=self.n_threads)
-        self.stop_ids_ = self._stop_ids(llm)
-        self._stops = frozenset(self.stop_ids_.tolist())
-        self.llm_ = llm
-        return llm
 
     def _stop_ids(self, llm) -> np.ndarray:
         """End-of-sequence tokens and every token whose text holds a stop string."""
@@ -93,18 +56,19 @@ class LlamaGen(GenBackend):
                 ids.add(tok)
         return np.array(sorted(ids))
 
-    def _tokens(self, prompt: str) -> list[int]:
+    def _prompt_tokens(self, prompt: str) -> list[int]:
         return self._load().tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+
+    def count_tokens(self, prompt: str) -> int:
+        with self._lock:
+            return len(self._prompt_tokens(prompt))
+
+    def context_limit(self) -> int:
+        return self.n_ctx
 
     def answer_tokens(self, answer: str) -> list[int]:
         """The tokens an answer is scored as (its own tokenization, no BOS)."""
         return self._load().tokenize(answer.encode("utf-8"), add_bos=False, special=False) if answer else []
-
-    def count_tokens(self, prompt: str) -> int:
-        with self._lock:
-            return len(self._tokens(prompt))
-
-    # ------------------------------------------------------------ evaluation
 
     def _feed(self, seq: list[int], ends: list[int], keep_from: int, dense_from: int | None = None) -> None:
         """Bring the KV cache to ``seq`` cut at ``ends``, reusing the leading batches it already holds.
@@ -173,7 +137,7 @@ class LlamaGen(GenBackend):
         with self._lock:
             self._load()
             for i, prompt in enumerate(prompts):
-                on_result(i, self._decode(self._tokens(prompt)))
+                on_result(i, self._decode(self._prompt_tokens(prompt)))
 
     def _decode(self, ptoks: list[int]) -> Decoded:
         n, k = len(ptoks), self.task.max_tokens
@@ -206,7 +170,7 @@ class LlamaGen(GenBackend):
         with self._lock:
             self._load()
             for i, (prompt, answer) in enumerate(pairs):
-                on_result(i, self._score(self._tokens(prompt), self.answer_tokens(answer), dense))
+                on_result(i, self._score(self._prompt_tokens(prompt), self.answer_tokens(answer), dense))
 
     def _score(self, ptoks: list[int], atoks: list[int], dense: bool) -> Scored:
         n, m = len(ptoks), len(atoks)
@@ -225,9 +189,3 @@ class LlamaGen(GenBackend):
             else:
                 stop, stop_top = float(row[self.stop_ids_].max() - lse), float(row.max() - lse)
         return Scored(TokenScores(tuple(lps), tuple(tops), stop, stop_top), prompt_tokens=n + m, completion_tokens=0)
-
-    def close(self) -> None:
-        with self._lock:
-            if self.llm_ is not None:
-                self.llm_.close()
-            self.llm_, self._seq, self._ends, self._rows = None, [], [], {}

