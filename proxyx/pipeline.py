@@ -12,7 +12,9 @@ screen's accepted ones when a screen ran, else the whole pool. With
 both explanations are scored on the oracle. An estimator's instance also
 carries the oracle alone at n, fitted on the estimator's own oracle answers
 (``baseline.py``: no further call), scored with the estimate; with
-``fidelity.reference: false`` the oracle does not explain it at N.
+``fidelity.reference: false`` the oracle does not explain it at N. The
+instances, their units, the labels and the models are the session's task's
+(``proxyx.tasks``).
 """
 
 from __future__ import annotations

@@ -2,25 +2,27 @@
 
 A kind of the *per-instance* family (``classify``, ``prompt``, a registered
 kind) gives the generic flows (``proxyx.pipeline``: explain,
-``proxyx.screen``, ``proxyx.bench``) four things and nothing else:
+``proxyx.screen``, ``proxyx.bench``) what they cannot know themselves:
 
     instances(split, limit)  the seeded instances of a split (``dataset.split``, ``dataset.limit`` by default)
     screen_pool(explained)   the screening candidates: the screen split without the explained instances
     units(x)                 the perturbation space of one instance: ``len``, ``units``, ``full`` and
                              ``render_many(masks)``, what a model is asked for each mask (``proxyx.perturb``)
     models(runtime)          the oracle and the proxies, as scorers behind the run's cache and ledger
+    labels, identity()       the label of each probability column; what a saved screen was made for
 
 The number a model's answer becomes is the same for the whole family: its
 probability of the oracle's label on x, on the rendered mask
 (``proxyx.explain``); the instance-level gate compares the labels on the
-unmasked instance. Two kinds differ in what an instance and its units are,
-what a model is asked and which models can answer it; the explainers, the
-screen, the gate, fidelity, costs and reports are the flows'.
+unmasked instance. Kinds differ in what an instance and its units are, what
+a model is asked and which models can answer; the explainers, the screen,
+the gate, fidelity, costs and reports are the flows'.
 
 The commands (``explain``, ``screen``, ``bench``, and what ``explain``
-prints) run the generic flows with this task. A kind whose number is something else (``generate``: a generated
-answer's log-probability) overrides them; a command it cannot run raises
-``ConfigError`` (one line, exit 2) before anything is paid.
+prints) run the generic flows with this task. A kind whose number is
+something else (``generate``: a generated answer's log-probability)
+overrides them; a command it cannot run raises ``ConfigError`` (one line,
+exit 2) before anything is paid.
 """
 
 from __future__ import annotations
