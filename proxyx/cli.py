@@ -19,7 +19,7 @@ from rich.text import Text
 
 from .config import Config, apply_overrides, load_config
 from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ConfigError, ProxyxError, redact
-from .genconfig import is_generate
+from .tasks import task_for
 from .view.progress import progress
 from .view.style import printable
 
@@ -67,9 +67,9 @@ def _config(path: Path, *, engine: bool = False, **overrides) -> Config:
     """The config with the command line's overrides; ``engine``: the command takes a Ray engine (explain; the
     screen, which is sequential, runs in the driver as explain's does)."""
     cfg = apply_overrides(load_config(path), **overrides)
-    if cfg.engine.kind != "local" and not (engine and not is_generate(cfg)):
-        raise ConfigError(f"engine.kind: {cfg.engine.kind} runs 'proxyx explain' of a classification or prompt task "
-                          "for now; this command runs in one process: set engine.kind: local (or drop the engine block)")
+    if cfg.engine.kind != "local" and not engine:
+        raise ConfigError(f"engine.kind: {cfg.engine.kind} runs 'proxyx explain' for now; this command runs in one "
+                          "process: set engine.kind: local (or drop the engine block)")
     return cfg
 
 
@@ -127,42 +127,18 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             workers: Annotated[Optional[int], typer.Option(min=1, help="Ray workers (overrides engine.workers)")] = None,
             quiet: QuietOpt = False) -> None:
     """Explain the oracle's predictions, with proxies answering or sharpening the perturbations."""
-    from .pipeline import run_explain
-    from .view.story import story
-    from .view.tables import print_explain
-
     with _user_errors():
         cfg = _config(config, engine=True, **{"dataset.limit": limit, "engine.kind": engine, "engine.workers": workers})
+        task = task_for(cfg)  # the config's kind (proxyx.tasks) runs the command and prints its report
         report_path = Path(out or cfg.output)
         pages = [(report_path.with_suffix(".html"), "the HTML page; --no-html writes none")] if html else []
         target = _checked(cfg, config, [(report_path, "the report"), *pages],
                           (screen, "the screening result (--screen)"))[0]
-        if is_generate(cfg):  # task.type: generate: generated answers over a context (proxyx.generation)
-            from .generation.pipeline import run_generate
-            from .generation.render import print_generate
-
-            screened = _screen_file(screen, config)
-            with _stages(quiet, "explaining") as on_progress:
-                report = run_generate(cfg, screen=screened,
-                                      on_instance=lambda done, total, stage: on_progress(stage, done, total))
-            path = report.save(target, fallback_dir=cfg.cache_dir)
-            print_generate(report, _out(), path)
-            if html:
-                _page(report, path, cfg.cache_dir)
-            raise typer.Exit(EXIT_BY_STATUS[report.status])
         screened = _screen_file(screen, config)
-        with _progress(quiet) as bar:
-            task = bar.add_task("explaining", total=None, stage="")
-            report = run_explain(cfg, screen=screened, on_instance=lambda i, n, e, s: bar.update(task, completed=i, total=n, stage=s))
+        with _stages(quiet, "explaining") as on_progress:
+            report = task.explain(screen=screened, on_instance=lambda i, n, e, s: on_progress(s, i, n))
         path = report.save(target, fallback_dir=cfg.cache_dir)
-        out = _out()
-        print_explain(report, out, path)
-        if show:
-            from .view.heatmap import render_terminal
-
-            render_terminal(report, out, limit=show)
-        for line in story(report):
-            out.print(printable(line), highlight=False, markup=False)
+        task.print_explain(report, _out(), path, heatmaps=show)
         if html:
             _page(report, path, cfg.cache_dir)
         raise typer.Exit(EXIT_BY_STATUS[report.status])
@@ -173,7 +149,6 @@ def screen(config: ConfigArg, out: OutOpt = None,
            all_proxies: Annotated[bool, typer.Option("--all", help="screen every proxy, not only up to the first accepted")] = False,
            quiet: QuietOpt = False) -> None:
     """Decide, with a sequential test, which proxies may stand in for the oracle."""
-    from .screen import run_screen
     from .view.tables import print_screen
 
     with _user_errors():
@@ -187,12 +162,7 @@ def screen(config: ConfigArg, out: OutOpt = None,
                 bar.update(task, completed=p.n, total=cfg.screen.max_instances,
                            stage=f"{p.proxy}: n={p.n} mean d={p.mean_d if p.mean_d is None else round(p.mean_d, 4)}")
 
-            if is_generate(cfg):  # one proxy, screened on the questions the config does not explain
-                from .generation.screen import screen_generate
-
-                result = screen_generate(cfg, on_step)
-            else:
-                result = run_screen(cfg, screen_all=all_proxies or None, on_step=on_step)
+            result = task_for(cfg).screen(screen_all=all_proxies or None, on_step=on_step)
         path = result.save(target, fallback_dir=cfg.cache_dir)
         print_screen(result, _out())
         _out().print(f"screening result: {path}", markup=False, highlight=False)
@@ -207,10 +177,11 @@ def bench(config: ConfigArg,
           limit: LimitOpt = None, quiet: QuietOpt = False) -> None:
     """Quality against cost: the oracle-alone frontier, the estimators and the screen-and-apply grid ('bench' block)."""
     from .bench.render import print_bench
-    from .bench.run import bench_files, run_bench
+    from .bench.run import bench_files
 
     with _user_errors():
         cfg = _config(config, **{"dataset.limit": limit})
+        task = task_for(cfg)
         out_dir = out or Path(cfg.output).with_suffix("")
         _checked(cfg, config, bench_files(out_dir))
         with _progress(quiet) as bar:
@@ -221,7 +192,7 @@ def bench(config: ConfigArg,
                     cells[label] = bar.add_task(label, total=total, stage="")
                 bar.update(cells[label], completed=done, total=total, stage=stage)
 
-            report = run_bench(cfg, out_dir=out_dir, on_progress=progress)
+            report = task.bench(out_dir=out_dir, on_progress=progress)
         print_bench(report, _out(), out_dir)
         raise typer.Exit(EXIT_BY_STATUS[report.status])
 

@@ -6,11 +6,12 @@ config never sees these fields, so no existing fingerprint or prompt changes.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from .modelconfig import Strict, TaskConfig, check_placeholders
+from .tasks import registered_kinds
 
 #: context units, from coarse to fine (``proxyx.perturb`` owns what each one is)
 GEN_UNITS = ("document", "sentence", "word")
@@ -81,20 +82,32 @@ class GenerateTask(GenTask):
     type: Literal["generate"] = "generate"
 
 
+class KindTask(TaskConfig):
+    """``task.type: KIND``, a kind added with ``proxyx.tasks.register_task``: the classifier's block (labels,
+    verbalizers, ...) plus ``options``, the kind's own settings (``proxyx.tasks.base.Task`` reads them)."""
+
+    type: str
+    options: dict[str, Any] = {}
+
+
 # Tags named "function-..." are left out of the dotted path of config errors (``config._describe``), so a
 # wrong template reads "task.template: ...", not "task.function-generate.template: ...".
-_CLASSIFY, _GENERATE = "function-classify", "function-generate"
+_CLASSIFY, _GENERATE, _KIND = "function-classify", "function-generate", "function-kind"
 
 
 def _task_kind(v) -> str:
     if isinstance(v, dict):
-        return _GENERATE if "type" in v else _CLASSIFY  # any type but generate is refused by GenerateTask
-    return _GENERATE if isinstance(v, GenerateTask) else _CLASSIFY
+        kind = v.get("type")
+        if kind is None:
+            return _CLASSIFY
+        # any type but generate and the registered kinds is refused by GenerateTask ("must be 'generate'")
+        return _KIND if kind != "generate" and kind in registered_kinds() else _GENERATE
+    return _GENERATE if isinstance(v, GenerateTask) else _KIND if isinstance(v, KindTask) else _CLASSIFY
 
 
-#: the ``task`` block: a classifier task (``TaskConfig``, the default) or ``type: generate``
-TaskBlock = Annotated[Union[Annotated[TaskConfig, Tag(_CLASSIFY)], Annotated[GenerateTask, Tag(_GENERATE)]],
-                      Discriminator(_task_kind)]
+#: the ``task`` block: a classifier task (``TaskConfig``, the default), ``type: generate`` or a registered kind
+TaskBlock = Annotated[Union[Annotated[TaskConfig, Tag(_CLASSIFY)], Annotated[GenerateTask, Tag(_GENERATE)],
+                            Annotated[KindTask, Tag(_KIND)]], Discriminator(_task_kind)]
 
 
 def is_generate(config) -> bool:

@@ -12,7 +12,9 @@ screen's accepted ones when a screen ran, else the whole pool. With
 both explanations are scored on the oracle. An estimator's instance also
 carries the oracle alone at n, fitted on the estimator's own oracle answers
 (``baseline.py``: no further call), scored with the estimate; with
-``fidelity.reference: false`` the oracle does not explain it at N.
+``fidelity.reference: false`` the oracle does not explain it at N. The
+instances, their units, the labels and the models are the session's task's
+(``proxyx.tasks``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .perturb import Segments
 from .report import explain_report
 from .results import ExplainReport, GateCheck, InstanceCost, InstanceResult, OracleLabel, ScreenResult
 from .screen import run_screen, screen_validity
-from .session import Session, load_instances, open_session
+from .session import Session, open_session
 
 #: (done, total, the instance just finished or None, stage) -> None
 OnInstance = Callable[[int, int, "InstanceResult | None", str], None]
@@ -64,7 +66,7 @@ def _gate(session: Session, segments: Segments, label: int, candidates, gate: li
                 raise
             down[proxy.name] = str(e)
             continue
-        gate.append(GateCheck(proxy=proxy.name, label=session.config.task.labels[p.label], agrees=p.label == label))
+        gate.append(GateCheck(proxy=proxy.name, label=session.task.labels[p.label], agrees=p.label == label))
         if p.label == label or not session.config.gate:
             return proxy
     return session.oracle
@@ -80,9 +82,9 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
     added to it and the instance goes on with the next eligible proxy or the
     oracle; proxies already in it are skipped. Without it, any failure raises.
     """
-    config, ledger, oracle = session.config, session.ledger, session.oracle
+    config, ledger, oracle, labels = session.config, session.ledger, session.oracle, session.task.labels
     ex = config.explainer
-    segments = session.segments(x.text)
+    segments = session.units(x)
     seed = instance_seed(config.seed, x.id)
     start = ledger.snapshot()  # every cost of this instance is measured from here, before its first call
     down = unavailable
@@ -151,7 +153,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         all_oracle=all_oracle + oracle_label, estimated=estimated, with_proxy=spent, with_proxy_oracle=oracle_spent)
     return InstanceResult(
         id=x.id, text=x.text, gold_label=x.label, units=list(segments.units), explainer=ex.method, samples=ex.samples,
-        seed=seed, oracle=OracleLabel(label=config.task.labels[o.label], probs=dict(zip(config.task.labels, o.probs))),
+        seed=seed, oracle=OracleLabel(label=labels[o.label], probs=dict(zip(labels, o.probs))),
         gate=gate, explained_by=chosen.name if estimator is None else f"{ex.estimator}({oracle.name}, {chosen.name})",
         role=chosen.role if estimator is None else "estimator", estimator=estimator, attribution=attr.values.tolist(),
         base_value=attr.base_value, full_value=attr.full_value, n_evals=attr.n_evals, fidelity=fidelity,
@@ -163,7 +165,7 @@ def failed_instance(x: Instance, error: ModelError) -> InstanceResult:
 
 
 def run_explain(config: Config, *, screen: ScreenResult | None = None, session: Session | None = None,
-                on_instance: OnInstance = lambda i, n, e, s: None) -> ExplainReport:
+                on_instance: OnInstance = lambda i, n, e, s: None, task=None) -> ExplainReport:
     """Explain ``config``'s instances; always returns what finished (budget and failures included).
 
     ``screen``: a saved screening result to use (checked against this run
@@ -174,11 +176,12 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
     (status ``complete_with_failures``); a budget stop while screening ends
     the run (``stopped_budget``) with the screen's partial record. A proxy
     whose call fails for good while explaining is not asked again in this run
-    (a line in ``notes``; status ``complete_with_failures``).
+    (a line in ``notes``; status ``complete_with_failures``). ``task``: the config's kind
+    (``proxyx.tasks``; default the one it names): its instances, units and models.
     """
     started = time.perf_counter()
     own = session is None
-    session = session or open_session(config)
+    session = session or open_session(config, task)
     try:
         informed = config.explainer.estimator != "plain"  # guards per instance; the screen tests substitution
         unused = None  # a saved screen the estimator does not use: not charged
@@ -187,7 +190,7 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
             if informed:
                 unused, screen = screen, None
         learning = Learning(session)  # local/learned proxies hear the oracle's answers
-        instances = load_instances(config)
+        instances = session.task.instances()
         entries: list[InstanceResult] = []
         cluster_flags: dict[str, dict[str, int]] = {}
         status, reason = "complete", None

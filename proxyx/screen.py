@@ -31,8 +31,6 @@ of looks (Bonferroni), which bounds the overall rate.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,7 +47,8 @@ from .explain import attribute, compare, instance_seed, predict
 from .results import (Comparison, Cost, GenScreenInstance, ProxyScreen, ScreenInstance, ScreenResult, ScreenStats,
                       ScreenValidity)
 from .scorer import Scorer
-from .session import ALL, Session, distill_purpose, load_instances, open_session
+from .session import ALL, Session, distill_purpose, open_session
+from .tasks import task_for
 
 #: screening looks at no more than this many times max_instances candidates
 MAX_EXAMINED_FACTOR = 3
@@ -68,21 +67,20 @@ def t_bounds(d: list[float], confidence: float) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
-def screen_pool(config: Config, explained_ids: set[str]) -> list[Instance]:
+def screen_pool(config: Config, explained_ids: set[str], task=None) -> list[Instance]:
     """The screening candidates: every row of ``dataset.screen_split`` except the explained instances.
 
-    The one rule for ``run_screen``, ``proxyx screen`` and the bench.
+    The one rule for ``run_screen``, ``proxyx screen`` and the bench (the task's ``screen_pool``).
     """
-    rows = load_instances(config, split=config.dataset.screen_split, limit=ALL)
-    return [x for x in rows if x.id not in explained_ids]
+    return (task or task_for(config)).screen_pool(explained_ids)
 
 
-def no_screening_instances(config: Config) -> DataError:
+def no_screening_instances(config: Config, task=None) -> DataError:
     """Why ``screen_pool`` is empty, and how to fix it."""
-    ds = config.dataset
-    if not load_instances(config, split=ds.screen_split, limit=ALL):
+    ds, task = config.dataset, task or task_for(config)
+    if not task.instances(split=ds.screen_split, limit=ALL):
         return DataError(f"no screening instances: the {ds.screen_split} split (dataset.screen_split) is empty")
-    n = len(load_instances(config, limit=ALL))
+    n = len(task.instances(limit=ALL))
     same = "is the same split" if ds.screen_split == ds.split else "holds the same rows (one file)"
     return DataError(f"no instance is left to screen: dataset.limit ({ds.limit or 'not set'}) explains all {n} rows "
                      f"of the {ds.split} split, and the screen split ({ds.screen_split}) {same}; lower dataset.limit "
@@ -180,10 +178,8 @@ def difference(c: Comparison, cfg: ScreenConfig) -> float | None:
 
 def screen_validity(session: Session) -> ScreenValidity:
     """What a screen run with ``session`` is valid for (``ScreenResult.check_valid_for``)."""
-    config = session.config
-    task = json.dumps(config.task.model_dump(mode="json"), sort_keys=True)
-    return ScreenValidity(oracle=session.oracle.fingerprint, task=hashlib.sha256(task.encode()).hexdigest(),
-                          proxies={p.name: p.fingerprint for p in session.proxies}, **measured_by(config))
+    return ScreenValidity(oracle=session.oracle.fingerprint, task=session.task.identity(),
+                          proxies={p.name: p.fingerprint for p in session.proxies}, **measured_by(session.config))
 
 
 def cost_order(proxies: list[Scorer], probe: str) -> list[Scorer]:
@@ -200,7 +196,7 @@ def screen_proxy(session: Session, proxy: Scorer, instances: list[Instance],
     since = session.ledger.snapshot()
 
     def judge(x: Instance) -> tuple[ScreenInstance, float | None] | None:
-        segments = session.segments(x.text)
+        segments = session.units(x)
         o = predict(oracle, segments, "screen")
         if predict(proxy, segments, "screen").label != o.label:
             return None
@@ -246,17 +242,18 @@ def _cost_by_model(session: Session, since) -> dict[str, Cost]:
 
 
 def run_screen(session: Session | Config, *, screen_all: bool | None = None, explained_ids: set[str] | None = None,
-               on_step: OnStep | None = None) -> ScreenResult:
+               on_step: OnStep | None = None, task=None) -> ScreenResult:
     """Screen the pool cheapest first; stop at the first accepted proxy unless ``screen_all``.
 
     ``session``: an open session, or a config (a session is opened and closed
     here). ``explained_ids``: the instances to leave out of the screen pool
     (default: the config's explained instances). A proxy whose screen hits a
     failed call is recorded as ``failed`` (with the error) and the next one is
-    screened; the budget stops the screen, keeping the partial record.
+    screened; the budget stops the screen, keeping the partial record. ``task``: with a config, the
+    config's kind (``proxyx.tasks``; default the one it names).
     """
     if isinstance(session, Config):
-        own = open_session(session)
+        own = open_session(session, task)
         try:
             return run_screen(own, screen_all=screen_all, explained_ids=explained_ids, on_step=on_step)
         finally:
@@ -266,10 +263,10 @@ def run_screen(session: Session | Config, *, screen_all: bool | None = None, exp
         raise DataError("'proxies' is empty; name at least one proxy model to screen")
     screen_all = config.screen.all if screen_all is None else screen_all
     if explained_ids is None:
-        explained_ids = {x.id for x in load_instances(config)}
-    instances = screen_pool(config, explained_ids)
+        explained_ids = {x.id for x in session.task.instances()}
+    instances = session.task.screen_pool(explained_ids)
     if not instances:
-        raise no_screening_instances(config)
+        raise no_screening_instances(config, session.task)
     result = ScreenResult(valid_for=screen_validity(session), config=config.model_dump(mode="json"))
     for proxy in cost_order(session.proxies, instances[0].text):
         record = screen_proxy(session, proxy, instances, on_step)  # failed: the next proxy may finish

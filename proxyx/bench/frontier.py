@@ -128,12 +128,13 @@ def routes(method: str, ladder: Sequence[int], proxies: Sequence[str], estimator
 
 def explain_routes(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, routes_: Sequence[Route], *,
                    seed: int, heldout: int, k_fraction: float, sampler: str = "kernel",
-                   segments_of: Callable[[str], Segments] = Segments) -> dict[Route, FrontierPoint]:
+                   units_of: Callable[[Instance], Segments] = lambda x: Segments(x.text)) -> dict[Route, FrontierPoint]:
     """One instance explained every way in ``routes_`` (all of one method), each scored on the oracle.
 
-    ``sampler``: Kernel SHAP's mask sampler (LIME always draws its own way).
+    ``sampler``: Kernel SHAP's mask sampler (LIME always draws its own way). ``units_of``: an instance's
+    units (the task's ``units``; default its words).
     """
-    segments = segments_of(x.text)
+    segments = units_of(x)
     s = instance_seed(seed, x.id)
     target = int(np.argmax(oracle([segments.full], "explain")[0]))
     method = routes_[0].method
@@ -164,7 +165,7 @@ def explain_routes(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, rout
 
 def run_frontier(oracle: Scorer, proxies: dict[str, Scorer], instances: Sequence[Instance], routes_: Sequence[Route],
                  *, seed: int, heldout: int, k_fraction: float, sampler: str = "kernel",
-                 segments_of: Callable[[str], Segments] = Segments,
+                 units_of: Callable[[Instance], Segments] = lambda x: Segments(x.text),
                  on_progress: OnProgress = lambda *a: None) -> tuple[list[FrontierCell], list[str]]:
     """Every route on every instance: one cell per route, points in instance order, and the failed instances.
 
@@ -182,7 +183,7 @@ def run_frontier(oracle: Scorer, proxies: dict[str, Scorer], instances: Sequence
             on_progress(label, i, len(instances), x.id)
             try:
                 points = explain_routes(oracle, proxies, x, rs, seed=seed, heldout=heldout, k_fraction=k_fraction,
-                                        sampler=sampler, segments_of=segments_of)
+                                        sampler=sampler, units_of=units_of)
             except ModelError as e:
                 log.warning("frontier: %s left out (%s)", x.id, e)
                 failed.append(x.id)

@@ -41,7 +41,8 @@ from ..output import check_outputs, run_inputs, write_json, write_text
 from ..report import created, notes, versions
 from ..results import BenchCell, BenchReport, Frontier, InstanceResult, Reference, RunInfo, Target
 from ..screen import no_screening_instances, screen_pool, screen_proxy
-from ..session import Session, load_instances, open_session
+from ..session import Session, open_session
+from ..tasks import task_for
 from .frontier import routes, run_frontier
 from .frontier_summary import headline as frontier_headline
 from .frontier_summary import summarise as summarise_frontier
@@ -109,9 +110,9 @@ def _score_oracle_explanation(session: Session, x: Instance, entry: InstanceResu
     """The oracle's explanation scored on the oracle, as the pipeline's fallback: fidelity 1 (or null)."""
     attr = Attribution(values=np.asarray(entry.attribution), base_value=entry.base_value,
                        full_value=entry.full_value, n_evals=entry.n_evals, method=entry.explainer)
-    target = session.config.task.labels.index(entry.oracle.label)
+    target = session.task.labels.index(entry.oracle.label)
     before = session.ledger.snapshot()
-    entry.fidelity = compare(session.oracle, session.segments(x.text), target, attr, attr,
+    entry.fidelity = compare(session.oracle, session.units(x), target, attr, attr,
                              k_fraction=session.config.fidelity.k_fraction)
     entry.cost.evaluation = session.ledger.total(since=before)
 
@@ -165,11 +166,12 @@ def _checkpoint(report: BenchReport, out_dir: str | Path | None) -> None:
 
 
 def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Session | None = None,
-              on_progress: OnProgress = lambda label, done, total, stage: None) -> BenchReport:
+              on_progress: OnProgress = lambda label, done, total, stage: None, task=None) -> BenchReport:
     """Run the grid; return the ``proxyx.bench/2`` document and, with ``out_dir``, write ``FILES`` there.
 
     ``bench.json`` is rewritten after every cell (``status: running``), so a
-    killed bench leaves what finished; run it again to resume from the cache.
+    killed bench leaves what finished; run it again to resume from the cache. ``task``: the config's kind
+    (``proxyx.tasks``; default the session's, else the one the config names).
     """
     started = time.perf_counter()
     names = bench_proxies(config)
@@ -177,14 +179,15 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
     check_peers(config.bench)
     if out_dir is not None:  # before anything is paid
         check_outputs(bench_files(out_dir), run_inputs(config))
-    instances = load_instances(config)
+    task = task or (session.task if session is not None else task_for(config))
+    instances = task.instances()
     if not instances:
         raise DataError("no instances to explain: the data set split is empty")
-    pool = screen_pool(config, {x.id for x in instances})
+    pool = screen_pool(config, {x.id for x in instances}, task)
     if not pool and config.bench.samples:
-        raise no_screening_instances(config)
+        raise no_screening_instances(config, task)
     own = session is None
-    session = session or open_session(config)
+    session = session or open_session(config, task)
     report = BenchReport(created=created(), status="running", seed=config.seed, versions=versions(),
                          config=config.model_dump(mode="json"), notes=notes(config), oracle=config.oracle.name, proxies=names,
                          instances=len(instances), screen_pool=len(pool))
@@ -235,7 +238,7 @@ def _frontier(session: Session, instances: list[Instance], names: list[str], pro
                                                 b.proxy_samples, b.substitute, b.peers)]
     cells, failed = run_frontier(session.oracle, {n: session.proxy(n) for n in names}, instances, rs, seed=config.seed,
                                  heldout=config.fidelity.heldout_samples, k_fraction=config.fidelity.k_fraction,
-                                 sampler=config.explainer.sampler, segments_of=session.segments, on_progress=progress)
+                                 sampler=config.explainer.sampler, units_of=session.units, on_progress=progress)
     summaries = summarise_frontier(cells, seed=config.seed)
     target = Target()
     return Frontier(target=target, summaries=summaries, headline=frontier_headline(summaries, target), cells=cells,

@@ -85,7 +85,7 @@ class ExplainWorker:
             os.chdir(cwd)
         sys.path[:0] = [p for p in path if p not in sys.path]
         ledger = SharedLedger(budget_owner) if budget_owner is not None else Ledger()
-        self.session = open_session(config, Runtime(cache=SharedCache(cache_owner, worker), ledger=ledger))
+        self.session = open_session(config, runtime=Runtime(cache=SharedCache(cache_owner, worker), ledger=ledger))
 
     def pid(self) -> int:
         return os.getpid()

@@ -106,3 +106,14 @@ def test_explain_generate_with_the_lexical_proxy_and_an_estimator(tmp_path):
 def test_an_estimator_without_a_proxy_is_one_line(tmp_path):
     cfg = make(tmp_path, explainer="  method: kernel_shap\n  estimator: control_variate\n  oracle_samples: 16\n")
     assert "add one proxy" in one_line_error(runner.invoke(app, ["explain", str(cfg), "-q"]))
+
+
+def test_bench_refuses_a_generate_config_in_one_line(tmp_path):
+    """Asked before any model is built or data read (it once failed with "unknown data set 'debian_faq'")."""
+    cfg = tmp_path / "faq.yaml"
+    cfg.write_text("oracle: local/gemma-3-270m\ndataset: {name: debian_faq, limit: 2}\n"
+                   "task: {type: generate}\nexplainer: {unit: document}\n"
+                   f"cache_dir: {tmp_path / 'cache'}\noutput: {tmp_path / 'runs' / 'faq.json'}\n")
+    line = one_line_error(runner.invoke(app, ["bench", str(cfg), "-q"]))
+    assert "proxyx bench does not run generated answers (task.type: generate)" in line
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "runs").exists()
