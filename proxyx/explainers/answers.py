@@ -14,11 +14,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import Attribution, Explainer, ValueFn, evaluate
+from .base import Attribution, Explainer, ValueFn, evaluate, make_explainer
 from .heldout import HeldOut
 from .linear import LinearSurrogate
 from .masks import find_rows, kept_counts
-from .registry import make_explainer
 
 
 @dataclass(frozen=True, eq=False)

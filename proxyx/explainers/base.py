@@ -1,4 +1,4 @@
-"""The shared flow of perturbation explainers: sample -> evaluate -> weight -> fit.
+"""The shared flow of perturbation explainers: sample -> evaluate -> weight -> fit; the registry.
 
 LIME and Kernel SHAP differ only in three pieces, which subclasses declare
 (as captum's ``kernel_shap.py`` is its ``lime.py`` with other parts):
@@ -11,7 +11,7 @@ LIME and Kernel SHAP differ only in three pieces, which subclasses declare
 masks with it), and so is ``fit(masks, y)``: the explanation from answers
 already at hand. The fit is the surrogate's closed form (``closed_form``),
 the very one the proxy-informed estimators use, so an explainer that
-declares these pieces and is registered (``registry.py``) works
+declares these pieces and is registered (``register_explainer``) works
 alone and with every estimator.
 
 Masks depend only on ``(n_units, samples, seed)``, never on the model, so a
@@ -22,6 +22,7 @@ all among a larger one's (``masks.py``).
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -156,6 +157,35 @@ class Explainer(ABC):
     def kernel(self, masks: np.ndarray) -> np.ndarray:
         """A non-negative weight per mask, as this explainer's fit counts it."""
 
+
+#: the explainers by name (``register_explainer`` adds one)
+EXPLAINERS: dict[str, type[Explainer]] = {}
+
+
+def register_explainer(cls: type[Explainer]) -> type[Explainer]:
+    """Make ``cls`` known by its ``method`` (``make_explainer``, the estimators); a class decorator."""
+    if not (isinstance(cls, type) and issubclass(cls, Explainer)) or inspect.isabstract(cls):
+        raise TypeError(f"{cls!r} is not a concrete Explainer subclass: define _sample and kernel")
+    name = getattr(cls, "method", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{cls.__name__}.method must be a non-empty string, the explainer's name")
+    if not (isinstance(getattr(cls, "surrogate", None), type) and issubclass(cls.surrogate, LinearSurrogate)):
+        raise TypeError(f"{cls.__name__}.surrogate must be a LinearSurrogate subclass, its fit's closed form")
+    if EXPLAINERS.get(name, cls) is not cls:
+        raise ValueError(f"an explainer {name!r} is already registered ({EXPLAINERS[name].__name__})")
+    EXPLAINERS[name] = cls
+    return cls
+
+
+def make_explainer(name: str, *, samples: int = 1000, seed: int = 0, sampler: str = "kernel") -> Explainer:
+    """The explainer registered as ``name``, with its arguments checked (``sampler``: ``Explainer.samplers``)."""
+    try:
+        cls = EXPLAINERS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown explainer {name!r}; use one of: {', '.join(sorted(EXPLAINERS))}") from None
+    explainer = cls(samples=samples, seed=seed, sampler=sampler)
+    explainer.check_params()
+    return explainer
 
 
 def evaluate(value_fn: ValueFn, masks: np.ndarray) -> np.ndarray:

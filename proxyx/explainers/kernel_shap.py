@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from .base import Explainer
+from .base import Explainer, register_explainer
 from .leverage import leverage_masks
 from .linear import LinearSurrogate
 from .masks import CHUNK, MaskSet, kept_counts, max_rounds, random_subsets
@@ -85,6 +85,7 @@ class EfficientSurrogate(LinearSurrogate):
         return values, (float(base) if y.ndim == 1 else base)
 
 
+@register_explainer
 class KernelShapExplainer(Explainer):
     """Kernel SHAP with exact budget control and deduplicated coalitions."""
 

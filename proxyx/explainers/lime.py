@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import Explainer
+from .base import Explainer, register_explainer
 from .linear import LinearSurrogate
 from .masks import CHUNK, MaskSet, kept_counts, max_rounds, random_subsets
 
@@ -63,6 +63,7 @@ class InterceptSurrogate(LinearSurrogate):
         return theta.copy(), (float(base) if y.ndim == 1 else base)
 
 
+@register_explainer
 class LimeExplainer(Explainer):
     """LIME (Ribeiro et al. 2016) with lime's text defaults."""
 
