@@ -35,7 +35,7 @@ from proxyx.cache import CallCache
 from proxyx.config import ModelConfig
 from proxyx.explain import instance_seed
 from proxyx.explainers.hierarchy import HierarchicalExplainer
-from proxyx.explainers.registry import make_explainer
+from proxyx.explainers import make_explainer
 from proxyx.genconfig import GenTask
 from proxyx.explainers.estimators import explain_informed
 from proxyx.fidelity import agreement

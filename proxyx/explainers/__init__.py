@@ -13,17 +13,24 @@ never knows whether a proxy or the oracle answers.
                      oracle_samples=50, estimator="prior", seed=0)
 
 combines a few oracle answers with many proxy answers (``estimators.py``).
+
+A new explainer is one class: an ``Explainer`` with a ``method`` name, its
+masks (``_sample``), their weights (``kernel``) and its surrogate's closed
+form (``surrogate``, a ``LinearSurrogate`` such as ``InterceptSurrogate``,
+and ``alpha``), made known with ``@register_explainer``. It then works alone
+and with every estimator.
 """
 
 from __future__ import annotations
 
-from .base import Attribution, Explainer
+from .base import EXPLAINERS, Attribution, Explainer, make_explainer, register_explainer
 from .estimators import ESTIMATORS, EstimatorInfo, explain_informed
-from .kernel_shap import KernelShapExplainer
-from .lime import LimeExplainer
-from .registry import EXPLAINERS, make_explainer
+from .kernel_shap import EfficientSurrogate, KernelShapExplainer
+from .lime import InterceptSurrogate, LimeExplainer
+from .linear import LinearSurrogate
 
 __all__ = [
-    "Attribution", "ESTIMATORS", "EXPLAINERS", "EstimatorInfo", "Explainer", "KernelShapExplainer", "LimeExplainer",
-    "explain_informed", "make_explainer",
+    "Attribution", "ESTIMATORS", "EXPLAINERS", "EfficientSurrogate", "EstimatorInfo", "Explainer",
+    "InterceptSurrogate", "KernelShapExplainer", "LimeExplainer", "LinearSurrogate", "explain_informed",
+    "make_explainer", "register_explainer",
 ]

@@ -14,20 +14,17 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import Attribution, ValueFn, evaluate, find_rows, kept_counts
+from .base import Attribution, Explainer, ValueFn, evaluate, make_explainer
 from .heldout import HeldOut
 from .linear import LinearSurrogate
-from .registry import make_explainer
+from .masks import find_rows, kept_counts
 
 
 @dataclass(frozen=True, eq=False)
 class Answers:
     """Everything an estimator sees: the oracle's masks and answers, the proxy's on its own and the oracle's masks."""
 
-    method: str
-    seed: int
-    sampler: str
-    oracle_samples: int
+    explainer: Explainer  # the plain explainer at the oracle's budget n: its masks, its fit
     oracle_masks: np.ndarray
     y_oracle: np.ndarray
     proxy_on_oracle: np.ndarray  # the proxy's answers on oracle_masks
@@ -38,6 +35,10 @@ class Answers:
     proxy_calls: int
 
     @property
+    def method(self) -> str:
+        return self.explainer.method
+
+    @property
     def n_units(self) -> int:
         return self.oracle_masks.shape[1]
 
@@ -45,7 +46,7 @@ class Answers:
         """The method's fit on the oracle's masks (on ``rows`` of them only: a cross-fitting fold)."""
         if rows is None:
             return self._oracle_fit
-        return LinearSurrogate(self.method, self.oracle_masks, self.oracle_weights, rows)
+        return self.explainer.closed_form(self.oracle_masks, self.oracle_weights, rows)
 
     def proxy_fit(self) -> LinearSurrogate:
         """The method's fit on the proxy's masks (budget N)."""
@@ -58,11 +59,11 @@ class Answers:
 
     @cached_property
     def _oracle_fit(self) -> LinearSurrogate:
-        return LinearSurrogate(self.method, self.oracle_masks, self.oracle_weights)
+        return self.explainer.closed_form(self.oracle_masks, self.oracle_weights)
 
     @cached_property
     def _proxy_fit(self) -> LinearSurrogate:
-        return LinearSurrogate(self.method, self.proxy_masks, self.proxy_weights)
+        return self.explainer.closed_form(self.proxy_masks, self.proxy_weights)
 
     @cached_property
     def eligible(self) -> np.ndarray:
@@ -90,14 +91,9 @@ class Answers:
         return HeldOut(self.oracle_fit(), self.sampled)
 
     def oracle_alone(self) -> Attribution:
-        """The plain explainer at budget ``oracle_samples`` on the oracle's answers: the baseline every
-        estimate is checked against, at no extra call."""
-        if self.n_units == 1:  # the explainer's own fit (LIME: the line through both answers)
-            plain = make_explainer(self.method, samples=self.oracle_samples, seed=self.seed, sampler=self.sampler)
-            return plain.fit(self.oracle_masks, self.y_oracle)
-        values, base = self.oracle_fit().fit(self.y_oracle)
-        return Attribution(values=values, base_value=base, full_value=float(self.y_oracle[0]),
-                           n_evals=len(self.oracle_masks), method=self.method)
+        """The plain explainer at the oracle's budget on its answers: the baseline every estimate is checked
+        against, at no extra call."""
+        return self.explainer.fit(self.oracle_masks, self.y_oracle)
 
 
 def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *, samples: int,
@@ -117,8 +113,7 @@ def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *,
     y_asked = evaluate(proxy_fn, asked)
     where[extra] = len(proxy_masks) + np.arange(len(extra))
     return Answers(
-        method=method, seed=seed, sampler=sampler, oracle_samples=oracle_samples, oracle_masks=oracle_masks,
-        y_oracle=y_oracle,
+        explainer=small, oracle_masks=oracle_masks, y_oracle=y_oracle,
         proxy_on_oracle=y_asked[where],
         proxy_masks=proxy_masks, y_proxy=y_asked[: len(proxy_masks)],
         oracle_weights=small.kernel(oracle_masks), proxy_weights=large.kernel(proxy_masks),

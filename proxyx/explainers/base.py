@@ -1,27 +1,28 @@
-"""The shared flow of perturbation explainers: sample -> evaluate -> weight -> fit.
+"""The shared flow of perturbation explainers: sample -> evaluate -> weight -> fit; the registry.
 
-LIME and Kernel SHAP differ only in three pieces, which subclasses override
+LIME and Kernel SHAP differ only in three pieces, which subclasses declare
 (as captum's ``kernel_shap.py`` is its ``lime.py`` with other parts):
 
     _sample(n_units, rng)     which masks to evaluate (unique rows, row 0 unmasked)
     kernel(masks)             how much each evaluated mask counts in the fit
-    _fit(masks, y, weights)   the surrogate: (values, base_value)
+    surrogate, alpha          the fit: a ``linear.LinearSurrogate`` (its change of variables) and its ridge
 
 ``kernel`` is public (proxy-informed estimators and local fidelity weight
 masks with it), and so is ``fit(masks, y)``: the explanation from answers
-already at hand.
+already at hand. The fit is the surrogate's closed form (``closed_form``),
+the very one the proxy-informed estimators use, so an explainer that
+declares these pieces and is registered (``register_explainer``) works
+alone and with every estimator.
 
 Masks depend only on ``(n_units, samples, seed)``, never on the model, so a
 proxy and the oracle are asked exactly the same perturbed texts and the model
-call cache can be shared between them. Random masks are drawn in rounds of a
-fixed size (``CHUNK``) whatever the budget, so the sampled masks of a smaller
-budget are (almost all) among those of a larger one with the same seed: a
-benchmark over several budgets pays for the largest and reads the rest from
-the cache.
+call cache can be shared between them; a smaller budget's masks are nearly
+all among a larger one's (``masks.py``).
 """
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -31,24 +32,13 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import ConfigError
+from .linear import LinearSurrogate
+from .masks import all_coalitions
 
 ValueFn = Callable[[np.ndarray], np.ndarray]
 
-#: random draws per round, independent of the budget (nested budgets, see above)
-CHUNK = 256
-
 #: every sampler an explainer may take (``Explainer.samplers``: those its method takes)
 SAMPLERS = ("kernel", "leverage")
-
-#: rounds of random draws per CHUNK of budget before a sampler settles for
-#: fewer unique masks than the budget (only reachable when the budget nearly
-#: exhausts the space)
-MAX_ROUNDS = 64
-
-
-def max_rounds(samples: int) -> int:
-    return MAX_ROUNDS * -(-samples // CHUNK)
-
 
 @dataclass(frozen=True, eq=False)
 class Attribution:
@@ -62,7 +52,7 @@ class Attribution:
     base_value: float  # surrogate value at the empty coalition (SHAP: f(empty))
     full_value: float  # f(all units kept)
     n_evals: int  # unique masks evaluated (= model calls if nothing is cached)
-    method: str  # "lime" | "kernel_shap"
+    method: str  # the explainer's name in EXPLAINERS: "lime", "kernel_shap"
 
     def __post_init__(self) -> None:
         values = np.array(self.values, dtype=float)
@@ -88,10 +78,16 @@ class Explainer(ABC):
     """
 
     method: ClassVar[str]
+    #: the surrogate's fit in closed form: a ``LinearSurrogate`` subclass (its change of variables)
+    surrogate: ClassVar[type[LinearSurrogate]]
+    #: the surrogate's own ridge penalty ``alpha |phi|^2``
+    alpha: ClassVar[float] = 0.0
     #: rows evaluated whatever the budget (LIME: the unmasked text)
     n_forced: ClassVar[int] = 1
     #: the samplers this method draws its masks with; "kernel" is its own
     samplers: ClassVar[tuple[str, ...]] = ("kernel",)
+    #: whether masks are drawn with their complements (then the estimators' check leaves a pair out together)
+    paired: ClassVar[bool] = False
 
     def __init__(self, *, samples: int = 1000, seed: int = 0, sampler: str = "kernel") -> None:
         self.samples = samples
@@ -134,9 +130,17 @@ class Explainer(ABC):
         masks = self.sample_masks(n_units)
         return self.fit(masks, evaluate(value_fn, masks))
 
+    def closed_form(self, masks: np.ndarray, weights: np.ndarray | None = None,
+                    rows: np.ndarray | None = None) -> LinearSurrogate:
+        """This explainer's fit on ``masks`` for any answers (``linear.py``), weighted by ``kernel`` unless
+        ``weights`` are given; on ``rows`` of the masks only (a cross-validation fold) if given."""
+        weights = self.kernel(masks) if weights is None else weights
+        return self.surrogate(masks, weights, rows, alpha=self.alpha, paired=self.paired)
+
     def fit(self, masks: np.ndarray, y: np.ndarray) -> Attribution:
         """The explanation from the answers ``y`` on ``masks`` (as drawn by ``sample_masks``, row 0 unmasked)."""
-        values, base_value = self._fit(masks, np.asarray(y, dtype=float), self.kernel(masks))
+        y = np.asarray(y, dtype=float)
+        values, base_value = self.closed_form(masks).fit(y)
         return Attribution(
             values=values,
             base_value=float(base_value),
@@ -153,9 +157,35 @@ class Explainer(ABC):
     def kernel(self, masks: np.ndarray) -> np.ndarray:
         """A non-negative weight per mask, as this explainer's fit counts it."""
 
-    @abstractmethod
-    def _fit(self, masks: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
-        """The attribution per unit and the surrogate's value at the empty coalition."""
+
+#: the explainers by name (``register_explainer`` adds one)
+EXPLAINERS: dict[str, type[Explainer]] = {}
+
+
+def register_explainer(cls: type[Explainer]) -> type[Explainer]:
+    """Make ``cls`` known by its ``method`` (``make_explainer``, the estimators); a class decorator."""
+    if not (isinstance(cls, type) and issubclass(cls, Explainer)) or inspect.isabstract(cls):
+        raise TypeError(f"{cls!r} is not a concrete Explainer subclass: define _sample and kernel")
+    name = getattr(cls, "method", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{cls.__name__}.method must be a non-empty string, the explainer's name")
+    if not (isinstance(getattr(cls, "surrogate", None), type) and issubclass(cls.surrogate, LinearSurrogate)):
+        raise TypeError(f"{cls.__name__}.surrogate must be a LinearSurrogate subclass, its fit's closed form")
+    if EXPLAINERS.get(name, cls) is not cls:
+        raise ValueError(f"an explainer {name!r} is already registered ({EXPLAINERS[name].__name__})")
+    EXPLAINERS[name] = cls
+    return cls
+
+
+def make_explainer(name: str, *, samples: int = 1000, seed: int = 0, sampler: str = "kernel") -> Explainer:
+    """The explainer registered as ``name``, with its arguments checked (``sampler``: ``Explainer.samplers``)."""
+    try:
+        cls = EXPLAINERS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown explainer {name!r}; use one of: {', '.join(sorted(EXPLAINERS))}") from None
+    explainer = cls(samples=samples, seed=seed, sampler=sampler)
+    explainer.check_params()
+    return explainer
 
 
 def evaluate(value_fn: ValueFn, masks: np.ndarray) -> np.ndarray:
@@ -166,101 +196,6 @@ def evaluate(value_fn: ValueFn, masks: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise ValueError("value_fn returned NaN or infinite values; a model must return probabilities")
     return y
-
-
-class MaskSet:
-    """Masks in first-drawn order without repeats, up to ``limit`` rows.
-
-    Keeping the first-drawn order makes truncation at the budget, and so the
-    masks, a pure function of the random stream. A mask's key is the integer
-    its bits spell (up to 62 units; their bytes beyond).
-    """
-
-    def __init__(self, n_units: int, limit: int) -> None:
-        self.n_units = n_units
-        self.limit = limit
-        self._blocks: list[np.ndarray] = []
-        self._count = 0
-        self._seen: set = set()
-        self._bits = (1 << np.arange(n_units, dtype=np.int64)) if n_units <= 62 else None
-
-    def __len__(self) -> int:
-        return self._count
-
-    @property
-    def full(self) -> bool:
-        return self._count >= self.limit
-
-    def add(self, row: np.ndarray) -> bool:
-        """Add ``row`` unless it is known or the set is full; True if added."""
-        before = self._count
-        self.add_many(np.asarray(row, dtype=bool)[None, :])
-        return self._count > before
-
-    def add_many(self, rows: np.ndarray) -> None:
-        """``add`` each row in order, until the set is full."""
-        room = self.limit - self._count
-        if room <= 0 or not len(rows):
-            return
-        keys = (rows.astype(np.int64) @ self._bits).tolist() if self._bits is not None else [r.tobytes() for r in rows]
-        seen, take = self._seen, []
-        for i, key in enumerate(keys):
-            if key not in seen:
-                seen.add(key)
-                take.append(i)
-                if len(take) == room:
-                    break
-        if take:
-            self._blocks.append(rows[take])
-            self._count += len(take)
-
-    def to_array(self) -> np.ndarray:
-        if not self._blocks:
-            return np.zeros((0, self.n_units), dtype=bool)
-        return np.concatenate(self._blocks).astype(bool, copy=False)
-
-
-def find_rows(masks: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """For each row of ``queries``, the index of the same row in ``masks`` (unique rows), or -1."""
-    keys, wanted = row_keys(masks), row_keys(queries)
-    if not len(keys):
-        return np.full(len(wanted), -1)
-    order = np.argsort(keys)
-    ordered = keys[order]
-    at = np.minimum(np.searchsorted(ordered, wanted), len(keys) - 1)
-    return np.where(ordered[at] == wanted, order[at], -1)
-
-
-def row_keys(masks: np.ndarray) -> np.ndarray:
-    """One sortable key per row: up to 52 units the number its bits spell, as a float (exact below 2**53,
-    and a float product is several times faster to build and sort than bytes); beyond, the bits packed into
-    bytes, viewed as one void scalar."""
-    masks = np.asarray(masks, dtype=bool)
-    if masks.shape[1] <= 52:
-        return masks.astype(float) @ 2.0 ** np.arange(masks.shape[1])
-    packed = np.ascontiguousarray(np.packbits(masks, axis=1))
-    return packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-
-
-def kept_counts(masks: np.ndarray) -> np.ndarray:
-    """The number of units each mask keeps; a float product, several times faster than ``sum(axis=1)`` on
-    short boolean rows."""
-    masks = np.asarray(masks, dtype=bool)
-    return (masks.astype(float) @ np.ones(masks.shape[1])).astype(np.intp)
-
-
-def all_coalitions(n_units: int) -> np.ndarray:
-    """Every mask of ``n_units`` units, from all kept (row 0) to none kept (last row)."""
-    codes = np.arange(2**n_units - 1, -1, -1, dtype=np.int64)
-    return ((codes[:, None] >> np.arange(n_units)) & 1).astype(bool)
-
-
-def random_subsets(rng: np.random.Generator, n_units: int, n_keep: np.ndarray) -> np.ndarray:
-    """One mask per entry of ``n_keep``, keeping that many units chosen uniformly."""
-    order = rng.random((len(n_keep), n_units)).argsort(axis=1)
-    ranks = np.empty_like(order)  # the inverse permutation: the rank of each unit (argsort of ``order``)
-    np.put_along_axis(ranks, order, np.arange(n_units)[None, :], axis=1)
-    return ranks < np.asarray(n_keep)[:, None]
 
 
 def _is_int(x: object) -> bool:

@@ -33,8 +33,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 from scipy import stats
 
-from .base import find_rows
 from .linear import LinearSurrogate
+from .masks import find_rows
 
 #: the estimate must beat the oracle alone by this many (normal-equivalent) standard errors of the loss difference
 GUARD = 1.0
@@ -54,7 +54,7 @@ class HeldOut:
         self.rows = np.asarray(rows, dtype=np.intp)
         h = len(self.rows)
         masks = fit.masks[self.rows]
-        partner = find_rows(masks, ~masks) if fit.method == "kernel_shap" and h else np.full(h, -1)
+        partner = find_rows(masks, ~masks) if fit.paired and h else np.full(h, -1)
         lead = np.flatnonzero((partner < 0) | (partner > np.arange(h)))  # each block once, by its first row
         #: the row positions (into ``rows``) of each block; a single row is padded with -1
         self.members = np.stack([lead, np.where(partner[lead] > lead, partner[lead], -1)], axis=1)

@@ -30,9 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Attribution, ValueFn
+from .base import Attribution, ValueFn, make_explainer
 from .estimators import EstimatorInfo, explain_informed
-from .registry import make_explainer
 
 
 @dataclass(frozen=True)

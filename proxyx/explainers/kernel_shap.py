@@ -25,7 +25,8 @@ Three pieces change with respect to LIME:
 * regressor: weighted least squares constrained to
   ``sum(values) == f(full) - f(empty)``, solved symmetrically (no unit is
   eliminated) as the minimum-norm solution in the sum-zero subspace, which
-  also behaves when there are more units than samples.
+  also behaves when there are more units than samples
+  (``EfficientSurrogate``, the closed form of ``linear.py``).
 
 With every coalition enumerated the result equals the exact Shapley values.
 """
@@ -37,16 +38,62 @@ import math
 
 import numpy as np
 
-from .base import CHUNK, Explainer, MaskSet, kept_counts, max_rounds, random_subsets
+from .base import Explainer, register_explainer
 from .leverage import leverage_masks
+from .linear import LinearSurrogate
+from .masks import CHUNK, MaskSet, kept_counts, max_rounds, random_subsets
 
 
+class EfficientSurrogate(LinearSurrogate):
+    """``minimise sum w (y - f(empty) - x.phi)^2`` subject to ``sum(phi) = f(full) - f(empty)`` (the gap).
+
+    ``theta = phi - gap/d`` (sum zero), ``Z = X - rowmean(X)`` (``x.theta``
+    only sees the sum-zero part), ``t = y - f(empty) - |x| gap/d``, base
+    ``f(empty)``. ``Z 1 = 0`` keeps the solution in the sum-zero subspace,
+    and without penalty the pseudo-inverse gives the minimum-norm solution.
+    The full and the empty mask must be among the masks (they pin the
+    constraint); their weight is zero.
+    """
+
+    sum_zero = True
+
+    def _anchor(self, fitted: np.ndarray, w: np.ndarray) -> None:
+        d = self.n_units
+        full, empty = np.flatnonzero(self.kept == d), np.flatnonzero(self.kept == 0)
+        if not len(full) or not len(empty):
+            raise ValueError("Kernel SHAP needs the full and the empty mask among the masks")
+        self.full_row, self.empty_row = int(full[0]), int(empty[0])
+
+    def _offset(self, rows) -> np.ndarray:
+        return (self.kept[rows] / self.n_units)[:, None]
+
+    def target(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        empty = y[..., self.empty_row, None]
+        return y - empty - (y[..., self.full_row, None] - empty) * (self.kept / self.n_units)
+
+    def prior_direction(self, prior_values: np.ndarray) -> np.ndarray:
+        prior_values = np.asarray(prior_values, dtype=float)
+        return prior_values - prior_values.mean()
+
+    def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        y = np.asarray(y, dtype=float)
+        gap = y[..., self.full_row] - y[..., self.empty_row]
+        values = gap[..., None] / self.n_units + theta
+        values += (gap - values.sum(axis=-1))[..., None] / self.n_units  # remove round-off: the sum is exact
+        base = y[..., self.empty_row]
+        return values, (float(base) if y.ndim == 1 else base)
+
+
+@register_explainer
 class KernelShapExplainer(Explainer):
     """Kernel SHAP with exact budget control and deduplicated coalitions."""
 
     method = "kernel_shap"
+    surrogate = EfficientSurrogate
     n_forced = 2
     samplers = ("kernel", "leverage")
+    paired = True
 
     def _sample(self, n_units: int, rng: np.random.Generator) -> np.ndarray:
         if self.sampler == "leverage":
@@ -92,23 +139,3 @@ class KernelShapExplainer(Explainer):
         levels = kept[inner]
         weights[inner] = (n - 1) / (levels * (n - levels) * np.bincount(levels, minlength=n)[levels])
         return weights
-
-    def _fit(self, masks: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
-        n = masks.shape[1]
-        kept = masks.sum(axis=1)
-        f_full, f_empty = float(y[kept == n][0]), float(y[kept == 0][0])
-        gap = f_full - f_empty
-        # values = gap/n + delta with sum(delta) == 0. For a row x,
-        # x @ (I - 11'/n) is x minus its mean, so regressing on the centred
-        # design keeps delta in the sum-zero subspace (minimum-norm solution).
-        inner = weights > 0
-        delta = np.zeros(n)
-        if inner.any():
-            x = masks[inner].astype(float)
-            target = y[inner] - f_empty - kept[inner] * gap / n
-            root_w = np.sqrt(weights[inner])
-            design = (x - x.mean(axis=1, keepdims=True)) * root_w[:, None]
-            delta = np.linalg.lstsq(design, target * root_w, rcond=None)[0]
-        values = gap / n + delta
-        values += (gap - values.sum()) / n  # remove round-off so the sum is exact
-        return values, f_empty

@@ -40,7 +40,7 @@ import math
 
 import numpy as np
 
-from .base import CHUNK, MAX_ROUNDS, random_subsets, row_keys
+from .masks import CHUNK, MAX_ROUNDS, random_subsets, row_keys
 
 #: the first draws of a pool; each next draw doubles, up to ``CHUNK`` (a short pool stays cheap)
 FIRST_DRAW = 16

@@ -4,8 +4,10 @@ Sampling: the unmasked text, then masks that remove a uniform number of
 units (1..n_units) chosen uniformly. Kernel: cosine distance to the unmasked
 row times 100, weighted by ``sqrt(exp(-d**2 / 25**2))`` (lime takes the
 square root: its weights are the square of an RBF "similarity"). Surrogate:
-weighted ``Ridge(alpha=1)`` with an intercept; the attributions are its
-coefficients.
+weighted ridge regression (``alpha = 1``) with an intercept, as lime's
+``Ridge(alpha=1)``; the attributions are its coefficients
+(``InterceptSurrogate``, the closed form of ``linear.py``; any explainer whose
+surrogate has a free intercept can take it, with its own ``alpha``).
 
 Weighting with deduplicated masks: lime makes ``samples - 1`` draws and
 counts a mask drawn twice twice, so a level (number of units removed) gets
@@ -22,17 +24,53 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from sklearn.linear_model import Ridge
 
-from .base import CHUNK, Explainer, MaskSet, kept_counts, max_rounds, random_subsets
+from .base import Explainer, register_explainer
+from .linear import LinearSurrogate
+from .masks import CHUNK, MaskSet, kept_counts, max_rounds, random_subsets
 
 
+class InterceptSurrogate(LinearSurrogate):
+    """``minimise sum w (y - b - x.phi)^2 + alpha |phi|^2`` with the intercept ``b`` free.
+
+    ``theta = phi``, ``Z = X - xbar``, ``t = y - ybar`` (weighted means over
+    the fitted rows), ``b = ybar - xbar.phi``. On a single unit the ridge is
+    dropped: its two answers (kept, removed) fix the line, and a penalty
+    would shrink the one coefficient to about zero (LIME weighs the empty
+    text very little).
+    """
+
+    intercept = True
+
+    def _anchor(self, fitted: np.ndarray, w: np.ndarray) -> None:
+        self.center = w @ fitted / w.sum()
+        if self.n_units == 1:
+            self.alpha = 0.0
+
+    def _offset(self, rows) -> np.ndarray:
+        return self.center
+
+    def target(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        return y - y[..., self.rows] @ (self.w_fit / self.w_fit.sum())[:, None]
+
+    def prior_direction(self, prior_values: np.ndarray) -> np.ndarray:
+        return np.asarray(prior_values, dtype=float)
+
+    def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        y = np.asarray(y, dtype=float)
+        base = y[..., self.rows] @ (self.w_fit / self.w_fit.sum()) - theta @ self.center
+        return theta.copy(), (float(base) if y.ndim == 1 else base)
+
+
+@register_explainer
 class LimeExplainer(Explainer):
     """LIME (Ribeiro et al. 2016) with lime's text defaults."""
 
     method = "lime"
+    surrogate = InterceptSurrogate
+    alpha = 1.0
     kernel_width: ClassVar[float] = 25.0
-    alpha: ClassVar[float] = 1.0
 
     def _sample(self, n_units: int, rng: np.random.Generator) -> np.ndarray:
         rows = MaskSet(n_units, self.samples)
@@ -65,13 +103,3 @@ class LimeExplainer(Explainer):
         unmasked = kept == n_units
         weights[unmasked] = similarity[unmasked]  # lime's row 0: counted once
         return weights
-
-    def _fit(self, masks: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
-        if masks.shape == (2, 1):
-            # One unit, kept and removed: the only line through both points.
-            # (The ridge penalty and the tiny weight of the empty text would
-            # otherwise shrink the single coefficient to about zero.)
-            return np.array([y[0] - y[1]]), float(y[1])
-        model = Ridge(alpha=self.alpha, fit_intercept=True)
-        model.fit(masks.astype(float), y, sample_weight=weights)
-        return model.coef_, float(model.intercept_)

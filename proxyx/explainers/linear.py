@@ -1,10 +1,8 @@
 """The explainers' surrogate fits in closed form, linear in the answers ``y``.
 
-    LIME         minimise  sum w (y - b - x.phi)^2 + alpha |phi|^2          (intercept b free, alpha = 1)
-    Kernel SHAP  minimise  sum w (y - f(empty) - x.phi)^2
-                 subject to sum(phi) = f(full) - f(empty)                   (minimum norm if underdetermined)
-
-A change of variables turns both into one ridge problem in ``theta``,
+Every explainer fits a weighted linear surrogate ``g(x) = base + x.phi`` to
+the answers, and declares how (``Explainer.surrogate``, ``Explainer.alpha``):
+a change of variables turns its fit into one ridge problem in ``theta``,
 
     minimise  sum w (t - Z theta)^2 + alpha |theta|^2 + lam |theta - theta0|^2,
 
@@ -15,33 +13,34 @@ for a whole stack of answer vectors in one pass. A single fit needs only a
 linear solve (``LinearSurrogate.solve``); the eigendecomposition is made
 when first needed.
 
-* LIME: ``theta = phi``, ``Z = X - xbar``, ``t = y - ybar`` (weighted means
-  over the fitted rows), ``b = ybar - xbar.phi``.
-* Kernel SHAP: ``theta = phi - gap/d`` (sum zero), ``Z = X - rowmean(X)``
-  (``x.theta`` only sees the sum-zero part), ``t = y - f(empty) - |x| gap/d``;
-  ``Z 1 = 0``, so the solution stays in the sum-zero subspace, and with
-  ``alpha + lam = 0`` the pseudo-inverse gives the minimum-norm solution,
-  as ``KernelShapExplainer``'s least squares does.
-
-With ``lam = 0`` these are the explainers' own fits (tested to 1e-8); they
-exist for speed (no scikit-learn round trip) and for the ``lam`` path.
+A subclass of ``LinearSurrogate`` is one such change of variables: ``Z``
+(``_anchor``, ``_offset``), ``t`` (``target``), ``theta -> (phi, base)``
+(``attribution``) and what a prior on ``phi`` is in ``theta``
+(``prior_direction``). ``lime.InterceptSurrogate`` (a free intercept: LIME,
+with ``alpha = 1``) and ``kernel_shap.EfficientSurrogate`` (Kernel SHAP's
+efficiency constraint) are the two the explainers use. With ``lam = 0`` the
+fit is the explainer's own (``Explainer.fit`` is this fit); ``lam`` and
+``theta0`` are the proxy-informed estimators' prior (``estimators.py``).
+With ``alpha + lam = 0`` a singular ``G`` gets the pseudo-inverse: the
+minimum-norm solution.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 from scipy.linalg import lapack
 
-from .base import find_rows
-from .lime import LimeExplainer
+from .masks import find_rows
 
 #: eigenvalues below this share of the largest count as zero in a pseudo-inverse
 RANK_TOL = 1e-10
-#: pivots below this share of the largest diagonal entry make ``_sum_zero`` leave ``G`` to the pseudo-inverse
+#: pivots below this share of the largest diagonal entry make ``_unpenalised`` leave ``G`` to the pseudo-inverse
 CHOLESKY_TOL = 1e-6
-#: a row the unpenalised Kernel SHAP fit interpolates is left out at ridges of this share of the mean eigenvalue
+#: a row the unpenalised fit interpolates is left out at ridges of this share of the mean eigenvalue
 #: and twice it, extrapolated to 0 (``loo_residuals``: the limit ``lam -> 0+``)
 LIMIT = 1e-5
 
@@ -51,22 +50,28 @@ def _times(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
 
 
-class LinearSurrogate:
+class LinearSurrogate(ABC):
     """One explainer's fit on fixed masks and weights, for any answers ``y``.
 
     ``rows`` restricts the fit to a subset of the masks (a cross-validation
-    fold); rows with zero weight never enter it. Kernel SHAP's full and empty
-    masks must be among ``masks`` (they pin the efficiency constraint).
+    fold); rows with zero weight never enter it. ``alpha`` is the fit's own
+    ridge; ``paired`` says the masks were drawn with their complements, and
+    leaving one out leaves its complement out with it (``loo_residuals``).
+    Made by ``Explainer.closed_form``.
 
     Every method taking answers ``y`` (one per mask) also takes a stack of
     them, shape ``(..., masks)``, and puts the stack's axes first in its
     result: several answer vectors share one pass.
     """
 
-    def __init__(self, method: str, masks: np.ndarray, weights: np.ndarray, rows: np.ndarray | None = None) -> None:
-        if method not in ("lime", "kernel_shap"):
-            raise ValueError(f"no closed form for method {method!r}")
-        self.method = method
+    #: ``Z 1 = 0``: ``theta`` lives in the sum-zero subspace, and ``1`` is a null direction of ``G``
+    sum_zero: ClassVar[bool] = False
+    #: a free intercept, W-orthogonal to the centred ``Z``: it adds ``w_i / sum(w)`` to each row's leverage
+    intercept: ClassVar[bool] = False
+
+    def __init__(self, masks: np.ndarray, weights: np.ndarray, rows: np.ndarray | None = None, *,
+                 alpha: float = 0.0, paired: bool = False) -> None:
+        self.alpha, self.paired = float(alpha), paired
         self.masks = np.asarray(masks, dtype=bool)
         self.weights = np.asarray(weights, dtype=float)
         m, d = self.masks.shape
@@ -80,15 +85,7 @@ class LinearSurrogate:
         self.kept = x @ np.ones(d)  # a product, not sum(axis=1): several times faster on short rows
         w = self.weights[self.rows]
         fitted = x if len(self.rows) == m else x[self.rows]  # made sqrt(W) Z in place: few large temporaries
-        if method == "lime":
-            self.alpha = LimeExplainer.alpha
-            self.center = w @ fitted / w.sum()
-        else:
-            self.alpha = 0.0
-            full, empty = np.flatnonzero(self.kept == d), np.flatnonzero(self.kept == 0)
-            if not len(full) or not len(empty):
-                raise ValueError("Kernel SHAP needs the full and the empty mask among the masks")
-            self.full_row, self.empty_row = int(full[0]), int(empty[0])
+        self._anchor(fitted, w)
         fitted -= self._offset(self.rows)
         self.w_fit, self.root_w = w, np.sqrt(w)
         fitted *= self.root_w[:, None]
@@ -100,15 +97,35 @@ class LinearSurrogate:
         return self.masks.shape[1]
 
     @property
-    def interpolates(self) -> bool:
-        """Whether the unpenalised fit passes through every answer: no ridge and fewer fitted masks than units
-        (Kernel SHAP)."""
-        return self.alpha == 0 and len(self.rows) < self.n_units
+    def n_params(self) -> int:
+        """The fit's free parameters: the units, less one for a sum-zero ``theta``, plus one for an intercept."""
+        return self.n_units - self.sum_zero + self.intercept
 
+    @property
+    def interpolates(self) -> bool:
+        """Whether the unpenalised fit passes through every answer: no ridge and no more fitted masks than free
+        parameters."""
+        return self.alpha == 0 and len(self.rows) <= self.n_params
+
+    @abstractmethod
+    def _anchor(self, fitted: np.ndarray, w: np.ndarray) -> None:
+        """Learn what the change of variables needs from the fitted rows' masks (float) and weights."""
+
+    @abstractmethod
     def _offset(self, rows) -> np.ndarray:
-        """What ``Z`` subtracts from the masks on ``rows``: LIME the fitted rows' mean, Kernel SHAP each
-        row's own."""
-        return self.center if self.method == "lime" else (self.kept[rows] / self.n_units)[:, None]
+        """What ``Z`` subtracts from the masks on ``rows`` (a row, or a column of one per row)."""
+
+    @abstractmethod
+    def target(self, y: np.ndarray) -> np.ndarray:
+        """``t`` for every mask."""
+
+    @abstractmethod
+    def prior_direction(self, prior_values: np.ndarray) -> np.ndarray:
+        """``theta0`` for a prior mean ``prior_values`` of the attributions."""
+
+    @abstractmethod
+    def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        """``(values, base_value)`` from ``theta`` (for a stack of answer vectors: a stack of each)."""
 
     def _design(self, rows) -> np.ndarray:
         """``Z`` on ``rows``: the masks, centred."""
@@ -129,20 +146,6 @@ class LinearSurrogate:
     def scale(self) -> float:
         """The mean eigenvalue of the weighted Gram matrix: the natural unit of ``lam``."""
         return float(self.spectrum[0].mean())
-
-    def target(self, y: np.ndarray) -> np.ndarray:
-        """``t`` for every mask (centred with the fitted rows' means for LIME)."""
-        y = np.asarray(y, dtype=float)
-        if self.method == "lime":
-            w = self.w_fit
-            return y - y[..., self.rows] @ (w / w.sum())[:, None]
-        empty = y[..., self.empty_row, None]
-        return y - empty - (y[..., self.full_row, None] - empty) * (self.kept / self.n_units)
-
-    def prior_direction(self, prior_values: np.ndarray) -> np.ndarray:
-        """``theta0`` for a prior on the attributions (Kernel SHAP: its sum-zero part)."""
-        prior_values = np.asarray(prior_values, dtype=float)
-        return prior_values if self.method == "lime" else prior_values - prior_values.mean()
 
     def _rhs(self, y: np.ndarray) -> np.ndarray:
         """``Z' W t`` over the fitted rows."""
@@ -172,26 +175,26 @@ class LinearSurrogate:
 
     def solve(self, y: np.ndarray, lam: float = 0.0, theta0: np.ndarray | None = None) -> np.ndarray:
         """``theta`` for one ``lam``: shape ``(..., d)``. A linear solve when ``G + alpha + lam`` is positive
-        definite or (Kernel SHAP without penalty) when ``1`` is ``G``'s only null direction (``_sum_zero``);
+        definite, or without penalty when ``G`` is (but for ``1`` with a sum-zero ``theta``; ``_unpenalised``);
         otherwise the pseudo-inverse of ``path``. Cheaper than the eigendecomposition that ``path`` needs."""
         rhs = self._rhs(y) if theta0 is None else self._rhs(y) + lam * theta0
         shift = self.alpha + lam
         if shift > 0:
             return np.linalg.solve(self.gram + shift * np.eye(self.n_units), rhs.T).T
-        theta = self._sum_zero(rhs)
+        theta = self._unpenalised(rhs)
         return theta if theta is not None else self.path(y, [lam], theta0)[..., 0, 0, :]
 
-    def _sum_zero(self, rhs: np.ndarray) -> np.ndarray | None:
-        """``G+ rhs`` for Kernel SHAP without penalty, or None when ``G`` is (nearly) singular beyond ``1``.
+    def _unpenalised(self, rhs: np.ndarray) -> np.ndarray | None:
+        """``G+ rhs`` without penalty, or None when ``G`` is (nearly) singular (beyond ``1``, ``sum_zero``).
 
-        ``Z 1 = 0`` makes ``1`` a null direction of ``G``, and ``rhs = Z' W t`` is orthogonal to it; so the
-        pseudo-inverse's answer is ``(G + c 11'/d)^-1 rhs`` as long as ``G`` has no other null direction. A
-        pivoted Cholesky factorisation, rank-revealing, tells: rank ``d`` at a tolerance far above
-        ``RANK_TOL`` (a nearly singular ``G`` goes to the eigendecomposition, as before).
+        With a sum-zero ``theta``, ``Z 1 = 0`` makes ``1`` a null direction of ``G``, and ``rhs = Z' W t`` is
+        orthogonal to it; so the pseudo-inverse's answer is ``(G + c 11'/d)^-1 rhs`` as long as ``G`` has no
+        other null direction. A pivoted Cholesky factorisation, rank-revealing, tells: rank ``d`` at a
+        tolerance far above ``RANK_TOL`` (a nearly singular ``G`` goes to the eigendecomposition).
         """
         d = self.n_units
         c = max(float(np.trace(self.gram)) / d, 1e-300)
-        shifted = self.gram + c / d
+        shifted = self.gram + c / d if self.sum_zero else self.gram
         factor, piv, rank, _ = lapack.dpstrf(shifted, tol=CHOLESKY_TOL * float(shifted.diagonal().max()))
         if rank < d:
             return None
@@ -209,13 +212,13 @@ class LinearSurrogate:
 
         Exact for this linear smoother: the residual left out is
         ``e_i / (1 - h_ii)``, with ``h_ii = w_i z_i' (G + alpha + lam)^-1 z_i``
-        (plus ``w_i / sum(w)`` for LIME's free intercept, W-orthogonal to the
-        centred ``Z``). A mask drawn with its complement (Kernel SHAP's paired
-        sampling) is left out with it: the pair's residuals are
+        (plus ``w_i / sum(w)`` with a free intercept, W-orthogonal to the
+        centred ``Z``). With ``paired`` masks (Kernel SHAP's paired sampling)
+        a mask drawn with its complement is left out with it: the pair's residuals are
         ``(I - H_pair)^-1 e_pair``; leaving out one of them only would
-        ignore how much the pairing cancels. Kernel SHAP without penalty
+        ignore how much the pairing cancels. A fit without penalty
         interpolates a row (or a pair) that is alone in its direction, e.g.
-        with fewer masks than units: its residual left out is then scored in
+        with fewer masks than parameters: its residual left out is then scored in
         the limit ``lam -> 0+`` (the minimum-norm fit without it; ``LIMIT``).
         NaN where a row still cannot be scored. One eigendecomposition serves
         every ``lam``, ``theta0`` and answer vector.
@@ -248,11 +251,11 @@ class LinearSurrogate:
     def hat(self, rows: np.ndarray) -> np.ndarray:
         """The unpenalised fit's hat matrix in the ``sqrt(w)`` scale, on ``rows`` (fitted rows) by the fitted
         rows: ``(sqrt(w) y)``'s prediction on ``rows`` is ``hat @ (sqrt(w) y)`` over the fitted rows
-        (LIME's intercept included; a pseudo-inverse where ``G`` is singular)."""
+        (an intercept included; a pseudo-inverse where ``G`` is singular)."""
         eigvec = self.spectrum[1]
         left = self._design(rows) @ eigvec * (np.sqrt(self.weights[rows])[:, None] * self._inverse([0.0])[0])
         out = left @ (self.root_fit @ eigvec).T
-        if self.method == "lime":
+        if self.intercept:
             out += np.sqrt(self.weights[rows])[:, None] * self.root_w[None, :] / self.w_fit.sum()
         return out
 
@@ -268,12 +271,12 @@ class LinearSurrogate:
         w, proj = self.weights[rows], self._design(rows) @ self.spectrum[1]
         inv = self._inverse(lams)  # (L, p)
         h = w[None, :] * (inv @ (proj**2).T)  # (L, h)
-        if self.method == "lime":
+        if self.intercept:
             h = h + w[None, :] / self.w_fit.sum()
         own = np.full_like(h, np.nan)
         np.divide(1.0, 1.0 - h, out=own, where=1.0 - h > 1e-9)
         masks = self.masks[rows]
-        partner = find_rows(masks, ~masks) if self.method == "kernel_shap" else None
+        partner = find_rows(masks, ~masks) if self.paired else None
         paired = None if partner is None else partner >= 0
         if paired is None or not paired.any():
             own *= np.sqrt(w)
@@ -287,19 +290,6 @@ class LinearSurrogate:
         own = np.where(paired, (1.0 - h_j) / det, own) * np.sqrt(w)
         other = np.where(paired, cross * w_j / det, 0.0) * np.sqrt(w)
         return proj, own, other, partner
-
-    def attribution(self, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
-        """``(values, base_value)`` from ``theta`` (for a stack of answer vectors: a stack of each)."""
-        y = np.asarray(y, dtype=float)
-        if self.method == "lime":
-            w = self.w_fit
-            base = y[..., self.rows] @ (w / w.sum()) - theta @ self.center
-            return theta.copy(), (float(base) if y.ndim == 1 else base)
-        gap = y[..., self.full_row] - y[..., self.empty_row]
-        values = gap[..., None] / self.n_units + theta
-        values += (gap - values.sum(axis=-1))[..., None] / self.n_units
-        base = y[..., self.empty_row]
-        return values, (float(base) if y.ndim == 1 else base)
 
     def fit(self, y: np.ndarray, *, lam: float = 0.0, prior_values: np.ndarray | None = None,
             beta: float = 0.0) -> tuple[np.ndarray, float]:

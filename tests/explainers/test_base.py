@@ -9,7 +9,8 @@ import pytest
 
 import proxyx.explainers as explainers
 from proxyx.errors import ConfigError
-from proxyx.explainers import EXPLAINERS, Attribution, Explainer, make_explainer
+from proxyx.explainers import (EXPLAINERS, Attribution, Explainer, InterceptSurrogate, LimeExplainer,
+                               LinearSurrogate, make_explainer, register_explainer)
 
 METHODS = [pytest.param(name, id=name) for name in sorted(EXPLAINERS)]
 
@@ -34,8 +35,9 @@ class Recorder:
 def test_public_names_are_pinned():
     assert explainers.__all__ == sorted(explainers.__all__)
     assert explainers.__all__ == [
-        "Attribution", "ESTIMATORS", "EXPLAINERS", "EstimatorInfo", "Explainer", "KernelShapExplainer",
-        "LimeExplainer", "explain_informed", "make_explainer",
+        "Attribution", "ESTIMATORS", "EXPLAINERS", "EfficientSurrogate", "EstimatorInfo", "Explainer",
+        "InterceptSurrogate", "KernelShapExplainer", "LimeExplainer", "LinearSurrogate", "explain_informed",
+        "make_explainer", "register_explainer",
     ]
 
 
@@ -44,6 +46,27 @@ def test_registry_is_a_plain_dict_of_explainer_classes():
     for name, cls in EXPLAINERS.items():
         assert issubclass(cls, Explainer)
         assert cls.method == name
+        assert issubclass(cls.surrogate, LinearSurrogate)
+
+
+class Unfinished(Explainer):  # no _sample, no kernel
+    method = "unfinished"
+    surrogate = InterceptSurrogate
+
+
+@pytest.mark.parametrize("cls,error,match", [
+    pytest.param(Unfinished, TypeError, "not a concrete Explainer", id="abstract"),
+    pytest.param(int, TypeError, "not a concrete Explainer", id="not-an-explainer"),
+    pytest.param(type("NoName", (LimeExplainer,), {"method": ""}), TypeError, "non-empty string", id="no-name"),
+    pytest.param(type("NoFit", (LimeExplainer,), {"method": "nofit", "surrogate": None}), TypeError,
+                 "LinearSurrogate subclass", id="no-surrogate"),
+    pytest.param(type("Other", (LimeExplainer,), {}), ValueError, "'lime' is already registered", id="name-taken"),
+])
+def test_register_explainer_refuses_what_cannot_work(cls, error, match):
+    with pytest.raises(error, match=match):
+        register_explainer(cls)
+    assert sorted(EXPLAINERS) == ["kernel_shap", "lime"]
+    assert register_explainer(LimeExplainer) is LimeExplainer  # registering the same class again is harmless
 
 
 @pytest.mark.parametrize("name", METHODS)

@@ -17,7 +17,7 @@ from scipy import stats
 
 from proxyx.explainers import make_explainer
 from proxyx.explainers.answers import collect
-from proxyx.explainers.base import find_rows, kept_counts
+from proxyx.explainers.masks import find_rows, kept_counts
 from proxyx.explainers.estimators import (GAMMAS, TAUS, _logit, _sigmoid, candidate, control_variate,
                                           prior_control_variate, regression_adjusted)
 from proxyx.explainers.heldout import GUARD
@@ -41,19 +41,19 @@ def reference_loo(fit: LinearSurrogate, y, lams, theta0s, rows) -> np.ndarray:
     the unpenalised fit interpolates them, the minimum-norm fit refitted without them."""
     masks, w, z, t = fit.masks[rows], fit.weights[rows], fit.z[rows], fit.target(y)[rows]
     where = {m.tobytes(): k for k, m in enumerate(masks)}
-    partner = [where.get((~m).tobytes()) if fit.method == "kernel_shap" else None for m in masks]
+    partner = [where.get((~m).tobytes()) if fit.paired else None for m in masks]
     rhs = fit.z[fit.rows].T @ (fit.w_fit * fit.target(y)[fit.rows])
     out = np.empty((len(lams), len(theta0s), len(rows)))
     for i, lam in enumerate(lams):
         inverse = np.linalg.pinv(fit.gram + (fit.alpha + lam) * np.eye(fit.n_units), rcond=RANK_TOL, hermitian=True)
-        hat = (z @ inverse @ z.T) * w[None, :] + (w[None, :] / fit.w_fit.sum() if fit.method == "lime" else 0.0)
+        hat = (z @ inverse @ z.T) * w[None, :] + (w[None, :] / fit.w_fit.sum() if fit.intercept else 0.0)
         for b, theta0 in enumerate(theta0s):
             e = t - z @ (inverse @ (rhs + lam * theta0))
             for k, j in enumerate(partner):
                 pair = [k] if j is None else [k, j]
                 block = np.eye(len(pair)) - hat[np.ix_(pair, pair)]
                 if fit.alpha + lam == 0 and abs(np.linalg.det(block)) < 1e-9:
-                    part = LinearSurrogate(fit.method, fit.masks, fit.weights, np.setdiff1d(fit.rows, rows[pair]))
+                    part = type(fit)(fit.masks, fit.weights, np.setdiff1d(fit.rows, rows[pair]), alpha=fit.alpha)
                     values, base = part.attribution(part.path(y, [0.0])[0, 0], y)
                     left_out = y[rows[k]] - base - fit.masks[rows[k]] @ values
                 else:
@@ -90,7 +90,7 @@ def reference_leverage(answers) -> np.ndarray:
     fit, w = answers.oracle_fit(), answers.oracle_weights
     a = np.sqrt(w)[:, None] * fit.z
     inverse = np.linalg.pinv(a.T @ a + fit.alpha * np.eye(fit.n_units), rcond=RANK_TOL, hermitian=True)
-    return np.einsum("ij,jk,ik->i", a, inverse, a) + (w / w.sum() if fit.method == "lime" else 0.0)
+    return np.einsum("ij,jk,ik->i", a, inverse, a) + (w / w.sum() if fit.intercept else 0.0)
 
 
 def blocks_of(answers):
@@ -120,7 +120,7 @@ def reference_choice(answers, rules, taus=TAUS):
     losses = np.zeros((len(rules), len(taus), 4, len(blocks)))
     for k, block in enumerate(blocks):
         rest = np.setdiff1d(fitted, block)
-        part = LinearSurrogate(answers.method, answers.oracle_masks, w, rest)
+        part = answers.oracle_fit(rest)
         slope = reference_slope(y_o[rest], y_p[rest], w[rest])
         r_o, r_p = part.residuals(y_o)[rest], part.residuals(y_p)[rest]
         gammas = {"none": 0.0, "answers": slope, "residuals": float(w[rest] @ (r_o * r_p) / (w[rest] @ (r_p * r_p)))}
@@ -222,7 +222,7 @@ def test_slopes_fitted_without_each_block_are_refits(method, n_units, n, seed):
     for k, block in enumerate(blocks_of(answers)):
         rest = np.setdiff1d(fitted, block)
         assert slopes[1 + k] == pytest.approx(reference_slope(y_o[rest], y_p[rest], w[rest]), rel=1e-9)
-        part = LinearSurrogate(method, answers.oracle_masks, w, rest)
+        part = answers.oracle_fit(rest)
         r_o, r_p = part.residuals(y_o)[rest], part.residuals(y_p)[rest]
         assert residual[1 + k] == pytest.approx(w[rest] @ (r_o * r_p) / (w[rest] @ (r_p * r_p)), rel=1e-7)
 
@@ -234,7 +234,7 @@ def test_kernel_shap_solve_is_the_pseudo_inverse(n_units, samples):
     either way the eigendecomposition's minimum-norm answer, for a stack of answer vectors too."""
     explainer = make_explainer("kernel_shap", samples=samples, seed=n_units)
     masks = explainer.sample_masks(n_units)
-    fit = LinearSurrogate("kernel_shap", masks, explainer.kernel(masks))
+    fit = explainer.closed_form(masks)
     rng = np.random.default_rng(samples)
     ys, theta0 = rng.random((3, len(masks))), fit.prior_direction(rng.normal(size=n_units))
     np.testing.assert_allclose(fit.solve(ys), fit.path(ys, [0.0])[:, 0, 0], rtol=0, atol=1e-10)
