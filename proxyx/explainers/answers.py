@@ -18,6 +18,7 @@ from .base import Attribution, ValueFn, evaluate, find_rows, kept_counts
 from .heldout import HeldOut
 from .linear import LinearSurrogate
 from .registry import make_explainer
+from .uncertainty import plain_errors
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +98,9 @@ class Answers:
             return plain.fit(self.oracle_masks, self.y_oracle)
         values, base = self.oracle_fit().fit(self.y_oracle)
         return Attribution(values=values, base_value=base, full_value=float(self.y_oracle[0]),
-                           n_evals=len(self.oracle_masks), method=self.method)
+                           n_evals=len(self.oracle_masks), method=self.method,
+                           standard_errors=plain_errors(self.method, self.oracle_masks, self.y_oracle,
+                                                        self.oracle_weights))
 
 
 def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *, samples: int,
