@@ -153,6 +153,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         seed=seed, oracle=OracleLabel(label=config.task.labels[o.label], probs=dict(zip(config.task.labels, o.probs))),
         gate=gate, explained_by=chosen.name if estimator is None else f"{ex.estimator}({oracle.name}, {chosen.name})",
         role=chosen.role if estimator is None else "estimator", estimator=estimator, attribution=attr.values.tolist(),
+        standard_errors=None if attr.standard_errors is None else attr.standard_errors.tolist(),
         base_value=attr.base_value, full_value=attr.full_value, n_evals=attr.n_evals, fidelity=fidelity,
         oracle_attribution=oracle_attribution, baseline=baseline, cost=cost, status="ok")
 
