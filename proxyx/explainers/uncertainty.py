@@ -97,7 +97,7 @@ def design(method: str, masks: np.ndarray) -> Design:
     kept = kept_counts(masks)
     complete = np.bincount(kept, minlength=n + 1) == np.array([math.comb(n, k) for k in range(n + 1)], dtype=object)
     drawn = np.flatnonzero(~complete.astype(bool)[kept])
-    partner = find_rows(masks[drawn], ~masks[drawn]) if method == "kernel_shap" else np.full(len(drawn), -1)
+    partner = _partners(masks[drawn]) if method == "kernel_shap" else np.full(len(drawn), -1)
     lead = np.flatnonzero((partner < 0) | (partner > np.arange(len(drawn))))  # each block once, by its first row
     members = np.stack([drawn[lead], np.where(partner[lead] > lead, drawn[np.maximum(partner[lead], 0)], -1)], axis=1)
     size = kept[members[:, 0]]
@@ -113,6 +113,14 @@ def design(method: str, masks: np.ndarray) -> Design:
     population = np.bincount(index, weights=[_population(method, n, int(g)) for g in groups])
     fraction = np.minimum(np.bincount(stratum, minlength=len(population)) / np.maximum(population, 1.0), 1.0)
     return Design(members=members, stratum=stratum, fraction=fraction, level=level)
+
+
+def _partners(masks: np.ndarray) -> np.ndarray:
+    """For each row, the row of its complement, or -1. The samplers add a mask and then its complement: when
+    every row is so paired with the next, that is the answer without a search."""
+    if len(masks) % 2 == 0 and np.array_equal(masks[0::2], ~masks[1::2]):
+        return np.arange(len(masks)) ^ 1
+    return find_rows(masks, ~masks)
 
 
 def _population(method: str, n: int, key: int) -> float:
@@ -139,22 +147,29 @@ def covariance(d: Design, x: np.ndarray, y: np.ndarray, fraction: np.ndarray | N
 
 
 def influence(fit: LinearSurrogate, y: np.ndarray, rows: np.ndarray, *, lam: float = 0.0,
-              theta0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              theta0: np.ndarray | None = None, left_out: bool = True,
+              theta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(influence, inverse)``: each mask's effect on the fit's ``theta`` ``(m, units)``, non-zero on
     ``rows`` (drawn at random, with weight), and ``M^-1``. ``lam`` absolute, as ``LinearSurrogate.solve``.
 
     The residual of a row is its residual left out (with its complement: ``loo_residuals``), as in the
     jackknife: a fit with nearly as many parameters as masks passes close to every answer it was fitted
-    on, and its residuals alone would claim a precision it does not have."""
+    on, and its residuals alone would claim a precision it does not have. ``left_out=False`` takes the
+    residuals themselves (a fit of many masks per unit: the proxy's, where they hardly differ), of
+    ``theta`` when it is given (the fit's solution, already at hand)."""
     shift = fit.alpha + lam
     eigval, eigvec = fit.spectrum
     zero = (shift <= 0) & (eigval <= RANK_TOL * max(float(eigval[-1]), 1e-300))
     inverse = (eigvec * np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, eigval + shift))) @ eigvec.T
     out = np.zeros((len(fit.masks), fit.n_units))
     if len(rows):
-        prior = np.zeros((1, fit.n_units)) if theta0 is None else np.asarray(theta0, dtype=float)[None, :]
-        left_out = np.nan_to_num(fit.loo_residuals(y, [lam], prior, rows)[0, 0])  # times sqrt(w)
-        out[rows] = (np.sqrt(fit.weights[rows]) * left_out)[:, None] * (fit.z[rows] @ inverse)
+        if left_out:
+            prior = np.zeros((1, fit.n_units)) if theta0 is None else np.asarray(theta0, dtype=float)[None, :]
+            scaled = np.nan_to_num(fit.loo_residuals(y, [lam], prior, rows)[0, 0])  # times sqrt(w)
+        else:
+            theta = fit.solve(y, lam, theta0) if theta is None else theta
+            scaled = (fit.target(y)[rows] - fit.z[rows] @ theta) * np.sqrt(fit.weights[rows])
+        out[rows] = (np.sqrt(fit.weights[rows]) * scaled)[:, None] * (fit.z[rows] @ inverse)
     return out, inverse
 
 
@@ -217,14 +232,16 @@ def estimate_errors(answers, combination: Combination) -> np.ndarray:
     on_oracle, on_proxy = c.signal or (answers.proxy_on_oracle, answers.y_proxy)
     fit, proxy_fit = answers.oracle_fit(), answers.proxy_fit()
     lam = c.lam * fit.scale if c.lam else 0.0
-    phi_p, _ = proxy_fit.fit(on_proxy)
-    theta0 = c.beta * fit.prior_direction(phi_p) if lam and c.beta else None
+    theta_p = proxy_fit.solve(on_proxy)  # the proxy's explanation's direction: prior_direction(phi_p)
+    theta0 = c.beta * theta_p if lam and c.beta else None
     d_o, d_p = design(answers.method, answers.oracle_masks), design(answers.method, answers.proxy_masks)
     a, inverse = influence(fit, answers.y_oracle - c.gamma * on_oracle, _weighted(d_o, answers.oracle_weights), lam=lam,
                            theta0=theta0)
-    b, _ = influence(proxy_fit, on_proxy, _weighted(d_p, answers.proxy_weights))
+    b, _ = influence(proxy_fit, on_proxy, _weighted(d_p, answers.proxy_weights), left_out=False, theta=theta_p)
     b = c.gamma * b + (lam * c.beta) * (b @ inverse)  # through gamma phi_p and the prior's pull
-    where = find_rows(answers.proxy_masks, answers.oracle_masks)
+    m = len(answers.oracle_masks)
+    nested = m <= len(answers.proxy_masks) and np.array_equal(answers.proxy_masks[:m], answers.oracle_masks)
+    where = np.arange(m) if nested else find_rows(answers.proxy_masks, answers.oracle_masks)
     b_o = np.where((where >= 0)[:, None], b[np.maximum(where, 0)], 0.0)  # the proxy's part on the oracle's masks
     shared = _shared(d_o, d_p)
     return _root_mse(fit, d_o, answers.y_oracle - c.gamma * on_oracle, a, lam=lam, theta0=theta0,
