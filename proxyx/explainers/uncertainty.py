@@ -30,16 +30,16 @@ closed form of a bootstrap over masks and cheaper than one refit:
   it stands for, the large-sample fit; that move, estimated as the
   difference from the unpenalised fit on the same answers (``pull``), adds
   its square, less the variance of that estimate, to the variance: the error
-  is a root mean squared error. Without
-  it the prior's intervals covered the Shapley values 80-87% of the time and
-  LIME's its large-sample fit 82-86% (``scripts/se_coverage.py``).
+  is a root mean squared error (without it the prior's and LIME's 90%
+  intervals covered about 84%, ``scripts/se_coverage.py``).
 
 What no sample can show: when every residual is 0 (the answers on the masks
 drawn are exactly additive, e.g. VADER's negation rule firing only on
 coalitions not drawn) the error is 0 and the value may still be off.
 
-The interval of a unit is ``value +- t * se``, ``t`` Student's quantile with
-the design's degrees of freedom (blocks minus strata).
+The views draw the 90% interval ``value +- 1.645 se``; Student's quantile
+with the design's degrees of freedom (``quantile``, ``Design.df``) widens it
+by about a point of coverage (docs/results.md).
 """
 
 from __future__ import annotations
