@@ -116,6 +116,7 @@ class InstanceResult(ResultModel):
     n_evals: int | None = None
     fidelity: Comparison | None = None
     oracle_attribution: list[float] | None = None
+    oracle_standard_errors: list[float] | None = None  # per unit, of oracle_attribution
     estimator: EstimatorInfo | None = None
     baseline: Baseline | None = None  # role estimator: the oracle alone at the same n calls
     cost: InstanceCost | None = None

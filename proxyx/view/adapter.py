@@ -170,7 +170,8 @@ def _instance(e: Mapping, oracle_name: str | None) -> InstanceView:
         main = Explanation(explained_by or "?", role or "?", values, errors=_floats(e.get("standard_errors")))
     if role in ("proxy", "estimator") and e.get("oracle_attribution") is not None:
         oracle = Explanation(oracle_name or "oracle", "oracle", _floats(e["oracle_attribution"]),
-                             f"oracle explanation at {e.get('samples')} samples" if role == "estimator" else "")
+                             f"oracle explanation at {e.get('samples')} samples" if role == "estimator" else "",
+                             errors=_floats(e.get("oracle_standard_errors")))
     b = e.get("baseline")
     alone = None if b is None else Explanation(oracle_name or "oracle", "baseline", _floats(b["attribution"]),
                                                f"oracle alone at the same n = {b['samples']} calls",

@@ -62,6 +62,9 @@ def test_a_unit_whose_interval_crosses_zero_is_drawn_uncertain(page, report):
             assert ("uncertain" in span["class"].split()) == uncertain == ("crosses zero" in unit.title)
             assert ("background" in span["style"]) != uncertain  # no box
             seen.add(uncertain)
+        if entry["role"] == "proxy" and entry.get("oracle_attribution") is not None:  # the oracle's own, its errors
+            oracle = article.figures[1].units
+            assert [float(u.attrs["data-se"]) for u in oracle] == entry["oracle_standard_errors"]
     assert seen == {True, False}
 
 
