@@ -226,7 +226,7 @@ def explain_with_errors(explainer: Explainer, n_units: int, value_fn: ValueFn) -
 def estimate_errors(answers, combination: Combination) -> np.ndarray:
     """The standard error of each unit's value in the estimate ``combination`` of ``answers``
     (``answers.Answers``)."""
-    if combination.gamma == 0 and (combination.lam == 0 or combination.beta == 0):  # the oracle alone
+    if combination.gamma == 0 and combination.lam == 0:  # the oracle alone
         return plain_errors(answers.method, answers.oracle_masks, answers.y_oracle, answers.oracle_weights)
     c = combination
     on_oracle, on_proxy = c.signal or (answers.proxy_on_oracle, answers.y_proxy)
