@@ -29,9 +29,10 @@ closed form of a bootstrap over masks and cheaper than one refit:
   pull towards the proxy's explanation) moves the fit away from the value
   it stands for, the large-sample fit; that move, estimated as the
   difference from the unpenalised fit on the same answers (``pull``), adds
-  its square, less the variance of that estimate, to the variance: the error
-  is a root mean squared error (without it the prior's and LIME's 90%
-  intervals covered about 84%, ``scripts/se_coverage.py``).
+  its square to the variance (for LIME's fixed ridge less the variance of
+  that estimate; not for an estimator's pull, chosen on the same answers):
+  the error is a root mean squared error (without it the prior's and LIME's
+  90% intervals covered about 84%, ``scripts/se_coverage.py``).
 
 What no sample can show: when every residual is 0 (the answers on the masks
 drawn are exactly additive, e.g. VADER's negation rule firing only on
@@ -196,13 +197,15 @@ def plain_errors(method: str, masks: np.ndarray, y: np.ndarray, weights: np.ndar
 
 
 def _root_mse(fit: LinearSurrogate, d: Design, y: np.ndarray, rows: np.ndarray, *, lam: float = 0.0,
-              theta0: np.ndarray | None = None, extra=lambda x: 0.0) -> np.ndarray:
+              theta0: np.ndarray | None = None, extra=lambda x: 0.0, chosen: bool = False) -> np.ndarray:
     """The root of the variance of the fit (influence ``rows``; ``extra``: what more a part that depends on
     other masks adds) plus its squared pull. The square of the pull's estimate overstates it by the estimate's
-    own variance, which is taken out (not below 0)."""
+    own variance, which is taken out (not below 0), unless the penalty was ``chosen`` on the same answers: an
+    estimator takes the strongest pull its check cannot tell from the best, so the pull left is about as
+    large as that noise, and taking the noise out would hide it."""
     variance = covariance(d, rows, rows) + extra(rows)
     bias = pull(fit, y, lam=lam, theta0=theta0)
-    if bias.any():
+    if bias.any() and not chosen:
         unpenalised, _ = influence(fit, y, _weighted(d, fit.weights), lam=-fit.alpha)
         gap = rows - unpenalised
         bias = np.sqrt(np.maximum(bias**2 - covariance(d, gap, gap) - extra(gap), 0.0))
@@ -245,7 +248,7 @@ def estimate_errors(answers, combination: Combination) -> np.ndarray:
     b_o = np.where((where >= 0)[:, None], b[np.maximum(where, 0)], 0.0)  # the proxy's part on the oracle's masks
     shared = _shared(d_o, d_p)
     return _root_mse(fit, d_o, answers.y_oracle - c.gamma * on_oracle, a, lam=lam, theta0=theta0,
-                     extra=lambda x: covariance(d_p, b, b) + 2 * covariance(d_o, x, b_o, shared))
+                     extra=lambda x: covariance(d_p, b, b) + 2 * covariance(d_o, x, b_o, shared), chosen=True)
 
 
 def _shared(oracle: Design, proxy: Design) -> np.ndarray:
