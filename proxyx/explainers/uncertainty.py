@@ -174,14 +174,17 @@ def influence(fit: LinearSurrogate, y: np.ndarray, rows: np.ndarray, *, lam: flo
     return out, inverse
 
 
-def pull(fit: LinearSurrogate, y: np.ndarray, *, lam: float = 0.0, theta0: np.ndarray | None = None) -> np.ndarray:
+def pull(fit: LinearSurrogate, y: np.ndarray, *, lam: float = 0.0, theta0: np.ndarray | None = None,
+         singular: bool = False) -> np.ndarray:
     """How far the fit's penalties (LIME's ridge, a prior's pull) move ``theta`` from the unpenalised fit on the
-    same answers: ``theta - G+ (M theta - lam theta0)``; 0 where no penalty acts, or where ``G`` is singular
-    (beyond Kernel SHAP's sum direction: fewer masks than units) and the unpenalised fit is not defined."""
+    same answers: ``theta - G+ (M theta - lam theta0)``; 0 where no penalty acts. Where ``G`` is singular
+    (beyond Kernel SHAP's sum direction: fewer masks than units) the unpenalised fit is not defined: 0, or
+    with ``singular`` the minimum-norm fit's, so that what a prior puts in the directions the oracle's
+    answers do not see counts whole."""
     shift = fit.alpha + lam
     eigval, eigvec = fit.spectrum
     small = eigval <= RANK_TOL * max(float(eigval[-1]), 1e-300)
-    if shift <= 0 or small.sum() > (fit.method == "kernel_shap"):
+    if shift <= 0 or (small.sum() > (fit.method == "kernel_shap") and not singular):
         return np.zeros(fit.n_units)
     theta = fit.solve(y, lam, theta0)
     rhs = fit.gram @ theta + shift * theta - (0.0 if theta0 is None else lam * theta0)
@@ -204,7 +207,7 @@ def _root_mse(fit: LinearSurrogate, d: Design, y: np.ndarray, rows: np.ndarray, 
     estimator takes the strongest pull its check cannot tell from the best, so the pull left is about as
     large as that noise, and taking the noise out would hide it."""
     variance = covariance(d, rows, rows) + extra(rows)
-    bias = pull(fit, y, lam=lam, theta0=theta0)
+    bias = pull(fit, y, lam=lam, theta0=theta0, singular=chosen)
     if bias.any() and not chosen:
         unpenalised, _ = influence(fit, y, _weighted(d, fit.weights), lam=-fit.alpha)
         gap = rows - unpenalised
