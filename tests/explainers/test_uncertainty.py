@@ -86,3 +86,16 @@ def test_an_estimate_carries_errors_with_the_proxys_part(vader, estimator):
     assert claimed.shape == error.shape and np.isfinite(claimed).all()
     assert 0.85 <= np.mean(np.abs(error) <= Z90 * claimed) <= 0.99
     assert np.sqrt(np.mean(claimed**2)) < 0.8 * np.sqrt(np.mean(alone**2))  # the proxy helped, and it says so
+
+
+def test_with_fewer_oracle_masks_than_units_the_priors_intervals_still_cover(vader):
+    """16 oracle answers for 25 units: the prior fills the directions the oracle's answers do not see, and its
+    errors count them whole (the minimum-norm fit's distance), so its intervals still cover."""
+    fn, n = vader
+    proxy = lambda m: 0.8 * fn(m) + 0.1  # noqa: E731
+    runs = [explain_informed("kernel_shap", n, fn, proxy, samples=400, oracle_samples=16, estimator="prior", seed=s)
+            for s in range(20)]
+    assert any(info.lam for _, info in runs)  # the prior was used
+    error = np.array([a.values for a, _ in runs]) - reference("kernel_shap", fn, n)
+    claimed = np.array([a.standard_errors for a, _ in runs])
+    assert np.mean(np.abs(error) <= Z90 * claimed) >= 0.85
