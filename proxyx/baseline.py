@@ -33,7 +33,9 @@ def baseline_record(estimate: Attribution, baseline: Attribution, *, samples: in
     same deletion scheme and tie seed, same held-out masks; without it
     nothing is scored and no call is made.
     """
-    record = Baseline(samples=samples, attribution=baseline.values.tolist(), base_value=baseline.base_value)
+    errors = None if baseline.standard_errors is None else baseline.standard_errors.tolist()
+    record = Baseline(samples=samples, attribution=baseline.values.tolist(), standard_errors=errors,
+                      base_value=baseline.base_value)
     if value_of_masks is None:
         return record, None
     same = same_explanation(estimate.values, baseline.values)  # scored once: rounding is not a difference

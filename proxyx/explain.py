@@ -15,6 +15,7 @@ import numpy as np
 
 from .explainers import Attribution, make_explainer
 from .explainers.estimators import explain_informed
+from .explainers.uncertainty import explain_with_errors
 from .fidelity import (agreement, evaluation_masks, fidelity_ratio, heldout_masks, local_fidelity, mask_quality,
                        top_k)
 from .perturb import Segments
@@ -41,7 +42,8 @@ def attribute(scorer: Scorer, segments: Segments, target: int, *, method: str, s
               purpose: str, sampler: str = "kernel") -> Attribution:
     """Explain ``scorer``'s probability of label ``target`` on the text's units."""
     explainer = make_explainer(method, samples=samples, seed=seed, sampler=sampler)
-    return explainer.explain(len(segments), lambda masks: scorer(segments.render_many(masks), purpose)[:, target])
+    return explain_with_errors(explainer, len(segments),
+                               lambda masks: scorer(segments.render_many(masks), purpose)[:, target])
 
 
 def informed_attribute(oracle: Scorer, proxy: Scorer, segments: Segments, target: int, *, method: str, samples: int,

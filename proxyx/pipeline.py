@@ -124,7 +124,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
     oracle_label = ledger.total(model=oracle.name, purpose="gate", since=start)
     # What explaining this instance with the oracle alone costs: measured where the oracle ran, else estimated.
     fid = config.fidelity
-    fidelity = oracle_attribution = oracle_attr = baseline = None
+    fidelity = oracle_attribution = oracle_errors = oracle_attr = baseline = None
     if chosen is oracle:
         all_oracle, estimated = oracle_explain, False
     elif fid.enabled and (alone is None or fid.reference):
@@ -134,6 +134,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
                                 purpose="evaluate", sampler=ex.sampler)
         all_oracle, estimated = ledger.total(since=before), False
         oracle_attribution = oracle_attr.values.tolist()
+        oracle_errors = oracle_attr.standard_errors.tolist()
     else:
         all_oracle = estimate_attribution_cost(oracle, segments, method=ex.method, samples=ex.samples, seed=seed,
                                                sampler=ex.sampler)
@@ -156,8 +157,10 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         seed=seed, oracle=OracleLabel(label=labels[o.label], probs=dict(zip(labels, o.probs))),
         gate=gate, explained_by=chosen.name if estimator is None else f"{ex.estimator}({oracle.name}, {chosen.name})",
         role=chosen.role if estimator is None else "estimator", estimator=estimator, attribution=attr.values.tolist(),
+        standard_errors=None if attr.standard_errors is None else attr.standard_errors.tolist(),
         base_value=attr.base_value, full_value=attr.full_value, n_evals=attr.n_evals, fidelity=fidelity,
-        oracle_attribution=oracle_attribution, baseline=baseline, cost=cost, status="ok")
+        oracle_attribution=oracle_attribution, oracle_standard_errors=oracle_errors, baseline=baseline, cost=cost,
+        status="ok")
 
 
 def failed_instance(x: Instance, error: ModelError) -> InstanceResult:

@@ -9,7 +9,7 @@ is the same calls and the same fit); the proxy answers the masks of budget
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -18,6 +18,7 @@ from .base import Attribution, Explainer, ValueFn, evaluate, make_explainer
 from .heldout import HeldOut
 from .linear import LinearSurrogate
 from .masks import find_rows, kept_counts
+from .uncertainty import plain_errors
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,9 +92,11 @@ class Answers:
         return HeldOut(self.oracle_fit(), self.sampled)
 
     def oracle_alone(self) -> Attribution:
-        """The plain explainer at the oracle's budget on its answers: the baseline every estimate is checked
-        against, at no extra call."""
-        return self.explainer.fit(self.oracle_masks, self.y_oracle)
+        """The plain explainer at the oracle's budget on its answers, with its standard errors: the baseline every
+        estimate is checked against, at no extra call."""
+        plain = self.explainer.fit(self.oracle_masks, self.y_oracle)
+        return replace(plain, standard_errors=plain_errors(self.explainer, self.oracle_masks, self.y_oracle,
+                                                           self.oracle_weights))
 
 
 def collect(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: ValueFn, *, samples: int,

@@ -53,11 +53,15 @@ class Attribution:
     full_value: float  # f(all units kept)
     n_evals: int  # unique masks evaluated (= model calls if nothing is cached)
     method: str  # the explainer's name in EXPLAINERS: "lime", "kernel_shap"
+    #: per unit, how much the value would move with other random masks (``uncertainty.py``); None: not computed
+    standard_errors: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        values = np.array(self.values, dtype=float)
-        values.setflags(write=False)
-        object.__setattr__(self, "values", values)
+        for name in ("values", "standard_errors"):
+            if getattr(self, name) is not None:
+                array = np.array(getattr(self, name), dtype=float)
+                array.setflags(write=False)
+                object.__setattr__(self, name, array)
 
     def predict(self, masks: np.ndarray) -> np.ndarray:
         """The surrogate g(z) = base_value + z @ values on each mask (LIME: the ridge

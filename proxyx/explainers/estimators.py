@@ -64,6 +64,7 @@ from ..errors import ConfigError
 from .answers import Answers, collect, weighted_correlation
 from .base import Attribution, ValueFn
 from .heldout import GUARD, choose
+from .uncertainty import Combination, estimate_errors
 
 #: "plain" (no proxy) is the caller's
 ESTIMATORS = ("prior", "control_variate", "regression_adjusted", "prior_control_variate")
@@ -106,6 +107,7 @@ class Estimate:
     beta: float | None = None
     gamma: float | None = None
     slope: float | None = None
+    combination: Combination | None = None  # the candidate as a linear combination (None: the oracle alone)
 
 
 def prior(answers: Answers, *, taus=TAUS, betas=None, guard: float = GUARD) -> Estimate:
@@ -123,7 +125,7 @@ def prior_control_variate(answers: Answers, *, taus=TAUS, betas=None, guard: flo
 def control_variate(answers: Answers, *, guard: float = GUARD) -> Estimate:
     """``A_n (y_o - beta y_p) + beta A_N y_p``, ``beta`` one of ``GAMMAS`` (reported as ``beta``)."""
     out = _penalised(answers, GAMMAS, (0.0,), (0.0,), guard, gamma=True)
-    return Estimate(out.values, out.base_value, beta=out.gamma)
+    return Estimate(out.values, out.base_value, beta=out.gamma, combination=out.combination)
 
 
 def _penalised(answers: Answers, gamma_rules, taus, betas, guard: float, *, gamma: bool) -> Estimate:
@@ -159,7 +161,7 @@ def _penalised(answers: Answers, gamma_rules, taus, betas, guard: float, *, gamm
     c, tau = float(gammas[g, 0]), float(taus[t])
     out = candidate(answers, gamma=c, lam=tau, beta=0.0 if tau == 0 else float(grid[g, b, 0]))
     return Estimate(out.values, out.base_value, lam=tau, beta=out.beta, gamma=c if gamma else None,
-                    slope=float(slopes[g, 0]))
+                    slope=float(slopes[g, 0]), combination=out.combination)
 
 
 def candidate(answers: Answers, *, gamma: float = 0.0, lam: float = 0.0, beta: float = 0.0) -> Estimate:
@@ -168,7 +170,8 @@ def candidate(answers: Answers, *, gamma: float = 0.0, lam: float = 0.0, beta: f
     fit, (phi_p, base_p) = answers.oracle_fit(), answers.proxy_explanation
     values, base = fit.fit(answers.y_oracle - gamma * answers.proxy_on_oracle, lam=lam * fit.scale,
                            prior_values=phi_p, beta=beta)
-    return Estimate(values + gamma * phi_p, base + gamma * base_p, lam=lam, beta=beta, gamma=gamma)
+    return Estimate(values + gamma * phi_p, base + gamma * base_p, lam=lam, beta=beta, gamma=gamma,
+                    combination=Combination(gamma, lam, beta))
 
 
 def regression_adjusted(answers: Answers, *, guard: float = GUARD) -> Estimate:
@@ -201,7 +204,8 @@ def regression_adjusted(answers: Answers, *, guard: float = GUARD) -> Estimate:
     if chosen == 0:
         return Estimate(alone.values, alone.base_value, beta=float(b[0]), gamma=0.0)
     values, base_value = fit.fit(y_o - s_small)
-    return Estimate(phi[0] + values, float(base[0] + base_value), beta=float(b[0]), gamma=1.0)
+    return Estimate(phi[0] + values, float(base[0] + base_value), beta=float(b[0]), gamma=1.0,
+                    combination=Combination(gamma=1.0, signal=(s_small, large[0])))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -246,7 +250,9 @@ def explain_informed(method: str, n_units: int, oracle_fn: ValueFn, proxy_fn: Va
     else:
         estimate = BY_NAME[estimator](answers)
     attribution = Attribution(values=estimate.values, base_value=float(estimate.base_value),
-                              full_value=float(answers.y_oracle[0]), n_evals=len(answers.oracle_masks), method=method)
+                              full_value=float(answers.y_oracle[0]), n_evals=len(answers.oracle_masks), method=method,
+                              standard_errors=baseline.standard_errors if estimate.combination is None
+                              else estimate_errors(answers, estimate.combination))
     info = EstimatorInfo(
         name=estimator, oracle_samples=oracle_samples, proxy_samples=samples, lam=estimate.lam, beta=estimate.beta,
         rho=weighted_correlation(answers.y_oracle, answers.proxy_on_oracle, answers.oracle_weights),

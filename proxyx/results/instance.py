@@ -77,6 +77,7 @@ class Baseline(ResultModel):
 
     samples: int  # n: the oracle's masks (explainer.oracle_samples)
     attribution: list[float]
+    standard_errors: list[float] | None = None  # per unit (null in reports written before them)
     base_value: float
     q_estimate: QualityScores | None = None
     q_baseline: QualityScores | None = None
@@ -109,11 +110,13 @@ class InstanceResult(ResultModel):
     explained_by: str | None = None
     role: Literal["proxy", "oracle", "estimator"] | None = None  # estimator: oracle and proxy answers combined
     attribution: list[float] | None = None
+    standard_errors: list[float] | None = None  # per unit, of attribution: how much it moves with other masks
     base_value: float | None = None
     full_value: float | None = None
     n_evals: int | None = None
     fidelity: Comparison | None = None
     oracle_attribution: list[float] | None = None
+    oracle_standard_errors: list[float] | None = None  # per unit, of oracle_attribution
     estimator: EstimatorInfo | None = None
     baseline: Baseline | None = None  # role estimator: the oracle alone at the same n calls
     cost: InstanceCost | None = None

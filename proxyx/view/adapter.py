@@ -20,6 +20,7 @@ from ..errors import DataError
 from ..results import BaselineSummary
 from ..inputs import read_input
 from .generated import GenInfo, GenInstance, read_generated
+from .style import Z90
 
 LEGACY_EXPLAIN, LEGACY_BENCH = "proxyx.report/1", "proxyx.bench/1"
 PLOT_NAME = "fidelity_vs_cost.png"  # written next to bench.json by 'proxyx bench'
@@ -33,6 +34,7 @@ class Explanation:
     role: str  # "proxy", "oracle", "estimator" or "baseline" (the oracle alone at the estimator's n)
     values: tuple[float, ...]
     caption: str = ""  # how a view titles it; default "ROLE explanation"
+    errors: tuple[float, ...] | None = None  # standard error per unit (None: not in the report)
 
     @property
     def title(self) -> str:
@@ -42,6 +44,10 @@ class Explanation:
     def scale(self) -> float:
         """The largest |value| (1 when all are 0): colour intensity is |value| / scale."""
         return max((abs(v) for v in self.values), default=0.0) or 1.0
+
+    def uncertain(self, i: int) -> bool:
+        """Whether unit ``i``'s 90% interval crosses zero (never without standard errors)."""
+        return self.errors is not None and abs(self.values[i]) < Z90 * self.errors[i]
 
     def strongest(self, k: int) -> tuple[list[int], list[int]]:
         """Indices of the ``k`` units pushing most towards the label and the ``k`` most against it
@@ -161,16 +167,20 @@ def _instance(e: Mapping, oracle_name: str | None) -> InstanceView:
     main = oracle = None
     values = _floats(e.get("attribution"))
     if values is not None:
-        main = Explanation(explained_by or "?", role or "?", values)
+        main = Explanation(explained_by or "?", role or "?", values, errors=_floats(e.get("standard_errors")))
     if role in ("proxy", "estimator") and e.get("oracle_attribution") is not None:
         oracle = Explanation(oracle_name or "oracle", "oracle", _floats(e["oracle_attribution"]),
-                             f"oracle explanation at {e.get('samples')} samples" if role == "estimator" else "")
+                             f"oracle explanation at {e.get('samples')} samples" if role == "estimator" else "",
+                             errors=_floats(e.get("oracle_standard_errors")))
     b = e.get("baseline")
     alone = None if b is None else Explanation(oracle_name or "oracle", "baseline", _floats(b["attribution"]),
-                                               f"oracle alone at the same n = {b['samples']} calls")
+                                               f"oracle alone at the same n = {b['samples']} calls",
+                                               errors=_floats(b.get("standard_errors")))
     for x in (main, oracle, alone):
-        if x is not None and len(x.values) != len(units):
-            raise DataError(f"instance {e.get('id')!r}: {len(x.values)} attributions for {len(units)} units; "
+        if x is not None and (len(x.values) != len(units) or len(x.errors or units) != len(units)):
+            what = "attributions" if len(x.values) != len(units) else "standard errors"
+            count = len(x.values) if what == "attributions" else len(x.errors)
+            raise DataError(f"instance {e.get('id')!r}: {count} {what} for {len(units)} units; "
                             "the report is damaged, write it again with 'proxyx explain'")
     fid = e.get("fidelity")
     return InstanceView(

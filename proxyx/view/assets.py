@@ -36,6 +36,7 @@ figcaption { font-size: 12px; font-weight: 600; color: var(--muted); margin-bott
 .heat { margin: 0; line-height: 2.05; font-size: 15px; }
 .u { padding: 2px 3px; border-radius: 3px; cursor: default; }
 .u.hl { outline: 2px solid var(--fg); outline-offset: 1px; }
+.uncertain { font-style: italic; text-decoration: underline dotted; }
 .top { font-size: 12px; color: var(--muted); margin-top: 4px; }
 .top b { font-weight: 600; color: var(--fg); }
 .error { color: #b00020; }

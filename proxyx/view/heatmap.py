@@ -2,7 +2,9 @@
 
 Without colour (a pipe, ``NO_COLOR``, a README) the strongest words carry
 their value in brackets instead, so plain text still says which words
-mattered.
+mattered. A word whose 90% interval crosses zero (its value is within 1.645
+standard errors of 0) is uncertain: in colour italic, in its direction's
+colour without a box; in brackets and lists its value ends with ``?``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ def heatmap_text(units: tuple[str, ...], explanation: Explanation, *, plain: boo
             out.append(" ")
         w = shade(value, explanation.scale)
         if plain:
-            out.append(f"{unit}[{signed(value)}]" if i in marked else unit)
+            out.append(f"{unit}[{_value(explanation, i)}]" if i in marked else unit)
+        elif explanation.uncertain(i):
+            out.append(unit, Style(italic=True, color=hex_color(1.0 if w >= 0 else -1.0) if abs(w) >= FAINT else None))
         elif abs(w) >= FAINT:
             out.append(unit, Style(color=text_color(w), bgcolor=hex_color(w)))
         else:
@@ -43,9 +47,14 @@ def heatmap_text(units: tuple[str, ...], explanation: Explanation, *, plain: boo
 def top_words(units: tuple[str, ...], explanation: Explanation, label: str | None) -> Text:
     """'towards LABEL: word +v, ...   against LABEL: ...' for the strongest words of each sign."""
     name = printable(label or "the label")
-    parts = [f"{title} {name}: " + ", ".join(f"{printable(units[i])} {signed(explanation.values[i])}" for i in idx)
+    parts = [f"{title} {name}: " + ", ".join(f"{printable(units[i])} {_value(explanation, i)}" for i in idx)
              for title, idx in zip(("towards", "against"), explanation.strongest(TOP)) if idx]
     return Text("   ".join(parts), style="dim")
+
+
+def _value(explanation: Explanation, i: int) -> str:
+    """A unit's value, with ``?`` when its 90% interval crosses zero."""
+    return signed(explanation.values[i]) + ("?" if explanation.uncertain(i) else "")
 
 
 def _facts(x: InstanceView) -> Text:
@@ -104,6 +113,9 @@ def summary_text(view: ReportView) -> Text:
             for c in view.costs) + "\n")
     out.append("red: towards the oracle's label, blue: against; intensity = |value| / the explanation's largest |value|",
                style="dim")
+    if any(e.errors is not None for x in view.instances for e in x.explanations):
+        out.append("\nitalic, no box (without colour: a value ending in ?): uncertain, its 90% interval crosses zero",
+                   style="dim")
     return out
 
 

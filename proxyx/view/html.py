@@ -4,7 +4,8 @@ Explain reports: with an estimator first the estimate against the oracle
 alone at the same n oracle calls, then a summary (fidelity, cost reduction,
 cost by model), then per instance a word heatmap, the explanation used and,
 where they exist, the oracle alone at n and the oracle's own explanation side
-by side; hovering a word shows its value. Bench reports: the
+by side; hovering a word shows its value and standard error; a word whose 90%
+interval crosses zero is uncertain (italic, underlined, no box). Bench reports: the
 headline, the grid and the fidelity-versus-cost plot as a data URI. Every
 unit is a ``<span class="u" data-i=".." data-v="..">`` holding its exact value.
 """
@@ -34,8 +35,16 @@ def _heat(x: InstanceView, e: Explanation) -> str:
         w = shade(v, e.scale)
         direction = "towards" if v > 0 else "against" if v < 0 else "neutral to"
         tip = f"{signed(v)} {direction} {label} (rank {rank[i]} of {n})"
-        spans.append(f'<span class="u" data-i="{i}" data-v="{v!r}" title="{_e(tip)}" '
-                     f'style="background:{hex_color(w)};color:{text_color(w)}">{_e(unit)}</span>')
+        if e.errors is None:
+            spans.append(f'<span class="u" data-i="{i}" data-v="{v!r}" title="{_e(tip)}" '
+                         f'style="background:{hex_color(w)};color:{text_color(w)}">{_e(unit)}</span>')
+            continue
+        se, uncertain = e.errors[i], e.uncertain(i)
+        tip += f", standard error {se:.2g}" + ("; its 90% interval crosses zero: uncertain" if uncertain else "")
+        style = (f"color:{hex_color(1.0 if w >= 0 else -1.0)}" if uncertain
+                 else f"background:{hex_color(w)};color:{text_color(w)}")
+        spans.append(f'<span class="u{" uncertain" * uncertain}" data-i="{i}" data-v="{v!r}" data-se="{se!r}" '
+                     f'title="{_e(tip)}" style="{style}">{_e(unit)}</span>')
     tops = " &nbsp; ".join(
         f"{what} {_e(label)}: " + ", ".join(f"<b>{_e(x.units[i])}</b> {signed(e.values[i])}" for i in idx)
         for what, idx in zip(("towards", "against"), e.strongest(TOP)) if idx)
@@ -106,7 +115,8 @@ def _explain_summary(view: ReportView) -> str:
 def _legend() -> str:
     return ('<div class="legend"><span>against the oracle\'s label</span><span class="bar"></span>'
             "<span>towards it</span><span>· intensity = |value| / the explanation's largest |value|; "
-            "hover a word for its value</span></div>")
+            "hover a word for its value; <span class=\"uncertain\">italic, underlined</span>: "
+            "its 90% interval crosses zero</span></div>")
 
 
 def _bench_body(view: ReportView) -> str:

@@ -60,5 +60,8 @@ def signed(value: float) -> str:
     return f"{value:+.3g}" if abs(value) >= 1e-3 else f"{value:+.1e}"
 
 
+#: a unit's value is uncertain when its 90% interval, value +- Z90 standard errors, crosses zero
+Z90 = 1.6449
+
 FAINT = 0.1  # below this intensity a word keeps the terminal's own colours (no pale boxes on dark themes)
 TOP = 3  # units listed (and, without colour, marked) per direction

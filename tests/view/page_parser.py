@@ -12,6 +12,7 @@ class Unit:
     value: float
     title: str
     text: str = ""
+    attrs: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -49,7 +50,7 @@ class PageParser(HTMLParser):
         elif tag == "figure":
             self.articles[-1].figures.append(Figure(a["data-role"], a["data-model"]))
         elif tag == "span" and "u" in (a.get("class") or "").split():
-            self._unit = Unit(int(a["data-i"]), float(a["data-v"]), a["title"])
+            self._unit = Unit(int(a["data-i"]), float(a["data-v"]), a["title"], attrs=a)
             self.articles[-1].figures[-1].units.append(self._unit)
         elif tag in ("script", "style"):
             self._in = tag

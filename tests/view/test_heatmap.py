@@ -33,6 +33,9 @@ def test_colours_follow_the_values(report_path):
         style = {s.start: s.style for s in text.spans}
         for i, v in enumerate(e.values):
             w = v / e.scale
+            if e.uncertain(i):  # its 90% interval crosses zero: italic, no box
+                assert style[starts[i]].italic and style[starts[i]].bgcolor is None
+                continue
             if abs(w) < FAINT:
                 assert starts[i] not in style  # faint words keep the terminal's own colours
                 continue
@@ -40,6 +43,7 @@ def test_colours_follow_the_values(report_path):
             assert (r, g, b) == rgb(w)
             assert r > b if v > 0 else b > r  # red towards, blue against
         top = max(range(len(e.values)), key=lambda k: abs(e.values[k]))
+        assert not e.uncertain(top)
         assert style[starts[top]].bgcolor.triplet == (TOWARDS if e.values[top] > 0 else AGAINST)  # full colour
 
 
@@ -72,7 +76,22 @@ def test_without_colour_the_strongest_words_carry_their_value(how, report_path):
     flat = " ".join(out.replace("│", " ").split())
     for e in x.explanations:
         i = max(range(len(x.units)), key=lambda k: e.values[k])
-        assert f"{x.units[i]}[{signed(e.values[i])}]" in flat
+        assert f"{x.units[i]}[{signed(e.values[i])}{'?' * e.uncertain(i)}]" in flat
+
+
+def test_a_word_whose_interval_crosses_zero_ends_with_a_question_mark(report_path, report):
+    console = Console(record=True, width=80, force_terminal=True, no_color=True)
+    render_terminal(report_path, console)
+    out = console.export_text()
+    assert max(len(line) for line in out.splitlines()) <= 80
+    flat = " ".join(out.replace("│", " ").split())
+    assert "its 90% interval crosses zero" in flat
+    views = [(x, e) for x in read_report(report_path).instances for e in x.explanations if e.errors is not None]
+    assert len(views) >= len(report["instances"])  # every explanation used carries its errors
+    marked = [(x, e, i) for x, e in views for idx in e.strongest(3) for i in idx]
+    assert any(e.uncertain(i) for x, e, i in marked) and any(not e.uncertain(i) for x, e, i in marked)
+    for x, e, i in marked:
+        assert f"{x.units[i]} {signed(e.values[i])}{'?' * e.uncertain(i)}" in flat  # the lists of strongest words
 
 
 def test_show_command(report_path, report, tmp_path):

@@ -15,7 +15,7 @@ from page_parser import parse
 from proxyx.errors import DataError
 from proxyx.results import ExplainReport
 from proxyx.view.html import render_html, write_html
-from proxyx.view.style import signed
+from proxyx.view.style import Z90, signed
 
 HEADLINE = Path(__file__).parents[2] / "docs" / "headline"
 
@@ -48,6 +48,24 @@ def test_one_span_per_unit_with_its_exact_value(page, report):
             assert [u.title.split()[0] for u in figure.units] == [signed(v) for v in values]  # the hover value
         pairs += len(expected) == 2
     assert pairs >= 1 and any(e["role"] == "oracle" for e in report["instances"])  # both kinds of instance seen
+
+
+def test_a_unit_whose_interval_crosses_zero_is_drawn_uncertain(page, report):
+    parsed = parse(page)
+    seen = set()
+    for article, entry in zip(parsed.articles, report["instances"]):
+        errors = entry["standard_errors"]
+        assert len(errors) == len(entry["units"]) and min(errors) >= 0
+        for unit, v, se in zip(article.figures[0].units, entry["attribution"], errors):
+            uncertain, span = abs(v) < Z90 * se, unit.attrs
+            assert float(span["data-se"]) == se
+            assert ("uncertain" in span["class"].split()) == uncertain == ("crosses zero" in unit.title)
+            assert ("background" in span["style"]) != uncertain  # no box
+            seen.add(uncertain)
+        if entry["role"] == "proxy" and entry.get("oracle_attribution") is not None:  # the oracle's own, its errors
+            oracle = article.figures[1].units
+            assert [float(u.attrs["data-se"]) for u in oracle] == entry["oracle_standard_errors"]
+    assert seen == {True, False}
 
 
 def test_proxy_and_oracle_side_by_side_name_their_models(page, report):
