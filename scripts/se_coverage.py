@@ -44,7 +44,7 @@ import numpy as np
 from proxyx.config import ModelConfig, load_config
 from proxyx.data import load_split
 from proxyx.explainers import ESTIMATORS, explain_informed, make_explainer
-from proxyx.explainers.base import all_coalitions
+from proxyx.explainers.masks import all_coalitions
 from proxyx.explainers.uncertainty import LEVEL, design, explain_with_errors, quantile
 from proxyx.models import build_model
 from proxyx.perturb import Segments
@@ -103,7 +103,7 @@ def run(instances: list[Segments], oracle_model, proxy_model, seeds: int, budget
             for budget in budgets:
                 for seed in range(seeds):
                     explainer = make_explainer(method, samples=budget, seed=seed, sampler=sampler)
-                    df = design(method, explainer.sample_masks(n)).df
+                    df = design(explainer.paired, explainer.sample_masks(n)).df
                     plain = explain_with_errors(explainer, n, oracle)
                     routes = {"plain": (plain, True)}
                     for estimator in ESTIMATORS:

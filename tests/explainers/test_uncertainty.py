@@ -7,7 +7,7 @@ import pytest
 
 from proxyx.config import ModelConfig, TaskConfig
 from proxyx.explainers import explain_informed, make_explainer
-from proxyx.explainers.base import find_rows
+from proxyx.explainers.masks import find_rows
 from proxyx.explainers.uncertainty import design, explain_with_errors
 from proxyx.models import build_model
 from proxyx.perturb import Segments
@@ -29,7 +29,7 @@ def vader():
 def test_pairs_are_one_block_and_the_enumerated_levels_are_fixed():
     n = 12
     masks = make_explainer("kernel_shap", samples=120, seed=3).sample_masks(n)
-    d = design("kernel_shap", masks)
+    d = design(True, masks)
     kept = masks.sum(axis=1)
     fixed = np.setdiff1d(np.arange(len(masks)), d.rows)
     assert set(np.flatnonzero((kept <= 1) | (kept >= n - 1))) == set(fixed)  # full, empty, enumerated levels stay
