@@ -1,4 +1,4 @@
-"""Old (30-review) vs new (10-review) headline on the same 10 reviews: mean AOPC of every route, and the
+"""Old vs new headline on the new run's reviews (all of them, or the first 10 of a 10-review run): mean AOPC of every route, and the
 estimator minus the oracle alone at the same n, paired over the reviews (t 95% interval).
 
     .venv/bin/python scripts/headline_compare.py docs/headline/bench.json docs/headline-10/bench.json
@@ -20,7 +20,7 @@ def ci(x):
 for method in ("lime", "kernel_shap"):
     ref_key = next(k for k, c in N.items() if c["route"]["method"] == method and c["route"]["kind"] == "oracle" and c["route"]["oracle_samples"] == 1000)
     ref_new, ref_old = aopc(N[ref_key]).mean(), aopc(O[ref_key]).mean()
-    print(f"== {method}: reference AOPC (10 reviews) old {ref_old:.3f} new {ref_new:.3f}")
+    print(f"== {method}: reference AOPC ({len(ids)} reviews) old {ref_old:.3f} new {ref_new:.3f}")
     for n in (25, 50, 100):
         ak = next(k for k, c in N.items() if c["route"]["method"] == method and c["route"]["kind"] == "oracle" and c["route"]["oracle_samples"] == n)
         a_new, a_old = aopc(N[ak]), aopc(O[ak])
