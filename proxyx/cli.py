@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from .adaptive import refuse_auto
 from .config import Config, apply_overrides, load_config
 from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ConfigError, ProxyxError, redact
 from .tasks import task_for
@@ -67,6 +68,8 @@ def _config(path: Path, *, engine: bool = False, **overrides) -> Config:
     """The config with the command line's overrides; ``engine``: the command takes a Ray engine (explain; the
     screen, which is sequential, runs in the driver as explain's does)."""
     cfg = apply_overrides(load_config(path), **overrides)
+    if not engine:  # explain and screen take adaptive budgets; the bench and the apps fix theirs
+        refuse_auto(cfg, "this command")
     if cfg.engine.kind != "local" and not engine:
         raise ConfigError(f"engine.kind: {cfg.engine.kind} runs 'proxyx explain' for now; this command runs in one "
                           "process: set engine.kind: local (or drop the engine block)")

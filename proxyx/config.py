@@ -102,6 +102,21 @@ class DatasetConfig(Strict):
 Estimator = Literal["plain", "prior", "control_variate", "regression_adjusted", "prior_control_variate"]
 
 
+class PrecisionConfig(Strict):
+    """``oracle_samples: auto``: oracle budgets start, 2 start, ... up to cap, until every unit's standard error
+    is at most target x the largest |attribution| (``proxyx.adaptive``)."""
+
+    target: Annotated[float, Field(gt=0, le=1)]
+    start: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] = 25
+    cap: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] = 200
+
+    @model_validator(mode="after")
+    def _start_below_cap(self) -> "PrecisionConfig":
+        if self.start > self.cap:
+            raise ValueError(f"start ({self.start}) must be <= cap ({self.cap}), the largest oracle budget")
+        return self
+
+
 class ExplainerConfig(Strict):
     method: Literal["lime", "kernel_shap"] = "lime"
     samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] = 1000
@@ -114,7 +129,9 @@ class ExplainerConfig(Strict):
     # plain: one model answers every mask (a proxy where the gate agrees, else the oracle); the others combine
     # N = samples proxy answers with n = oracle_samples oracle answers (README "Proxy-informed estimators")
     estimator: Estimator = "plain"
-    oracle_samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] | None = None
+    # or auto: rounds of growing budgets until ``precision`` is met (README "Adaptive oracle budgets")
+    oracle_samples: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] | Literal["auto"] | None = None
+    precision: PrecisionConfig | None = None
     # Kernel SHAP's masks: kernel (shap's, by kernel mass) or leverage (Leverage SHAP: every size equally;
     # README "Samplers")
     sampler: Literal["kernel", "leverage"] = "kernel"
@@ -126,9 +143,17 @@ class ExplainerConfig(Strict):
                              "often); remove sampler or set method: kernel_shap")
         if self.estimator != "plain" and self.oracle_samples is None:
             raise ValueError(f"estimator {self.estimator!r} needs oracle_samples (the oracle's budget n, e.g. 50)")
-        if self.estimator == "plain" and self.oracle_samples is not None:
+        auto = self.oracle_samples == "auto"
+        if auto != (self.precision is not None):
+            raise ValueError("oracle_samples: auto needs a precision block, e.g. precision: {target: 0.1, start: 25, "
+                             "cap: 200}" if auto else
+                             "precision is for oracle_samples: auto (adaptive oracle budgets); set it or remove precision")
+        if self.estimator == "plain" and self.oracle_samples is not None and not auto:
             raise ValueError("oracle_samples is for the proxy-informed estimators; set estimator: prior (or remove it)")
-        if self.oracle_samples is not None and self.oracle_samples > self.samples:
+        if auto and self.estimator != "plain" and self.precision.cap > self.samples:
+            raise ValueError(f"precision.cap ({self.precision.cap}) must be <= samples ({self.samples}), the proxy's "
+                             "budget N")
+        if not auto and self.oracle_samples is not None and self.oracle_samples > self.samples:
             raise ValueError(f"oracle_samples ({self.oracle_samples}) must be <= samples ({self.samples}), "
                              "the proxy's budget N")
         return self

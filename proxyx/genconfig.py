@@ -123,6 +123,9 @@ def check_generate(config):
             raise ValueError("explainer.unit: document, explainer.hierarchy and explainer.value are for generated "
                              "answers; add task.type: generate (with a {context}/{question} template) or remove them")
         return config
+    if ex.oracle_samples == "auto":
+        raise ValueError("explainer.oracle_samples: auto (adaptive budgets) is for classification tasks for now; give "
+                         "a number (e.g. 50)")
     if ex.unit not in GEN_UNITS:
         raise ValueError(f"explainer.unit {ex.unit!r} is not a unit of a generation context; use one of: "
                          f"{', '.join(GEN_UNITS)}")

@@ -12,7 +12,10 @@ screen's accepted ones when a screen ran, else the whole pool. With
 both explanations are scored on the oracle. An estimator's instance also
 carries the oracle alone at n, fitted on the estimator's own oracle answers
 (``baseline.py``: no further call), scored with the estimate; with
-``fidelity.reference: false`` the oracle does not explain it at N. The
+``fidelity.reference: false`` the oracle does not explain it at N. With
+``oracle_samples: auto`` the oracle's budget n grows in rounds until a
+precision target or a cap (``adaptive.py``); with ``estimator: plain`` the
+oracle alone explains so (no proxy is asked), scored against itself at N. The
 instances, their units, the labels and the models are the session's task's
 (``proxyx.tasks``).
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .adaptive import Asked, explain_in_rounds
 from .baseline import baseline_record
 from .config import Config
 from .data import Instance
@@ -91,7 +95,9 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
 
     on_stage("oracle label")
     o = predict(oracle, segments, "gate")
-    candidates = iter([p for p in eligible if down is None or p.name not in down])
+    auto = ex.oracle_samples == "auto"
+    alone_in_rounds = auto and ex.estimator == "plain"  # the oracle alone, to a precision: no proxy is asked
+    candidates = iter([p for p in eligible if (down is None or p.name not in down) and not alone_in_rounds])
     gate: list[GateCheck] = []
     while True:
         chosen = _gate(session, segments, o.label, candidates, gate, down)
@@ -101,16 +107,23 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         chosen = partner if informed else chosen
         on_stage(f"explain with {chosen.name}")
         watched = _Watched(chosen)
-        try:
+
+        def explain(oracle_scorer, n: int):
             if informed:
-                attr, estimator, alone = informed_attribute(oracle, watched, segments, o.label, method=ex.method,
-                                                            samples=ex.samples, oracle_samples=ex.oracle_samples,
-                                                            estimator=ex.estimator, seed=seed, purpose="explain",
-                                                            sampler=ex.sampler)
+                return informed_attribute(oracle_scorer, watched, segments, o.label, method=ex.method,
+                                          samples=ex.samples, oracle_samples=n, estimator=ex.estimator, seed=seed,
+                                          purpose="explain", sampler=ex.sampler)
+            return attribute(oracle_scorer if chosen is oracle else watched, segments, o.label, method=ex.method,
+                             samples=n, seed=seed, purpose="explain", sampler=ex.sampler)
+        try:
+            if auto:
+                asked, p = Asked(oracle), ex.precision
+                rounds = explain_in_rounds(lambda n: explain(asked, n), (lambda r: r[0]) if informed else (lambda r: r),
+                                           asked, target=p.target, start=p.start, cap=p.cap)
+                result, adaptive = rounds.result, rounds.info
             else:
-                estimator = alone = None
-                attr = attribute(oracle if chosen is oracle else watched, segments, o.label, method=ex.method,
-                                 samples=ex.samples, seed=seed, purpose="explain", sampler=ex.sampler)
+                result, adaptive = explain(oracle, ex.oracle_samples if informed else ex.samples), None
+            attr, estimator, alone = result if informed else (result, None, None)
             break
         except ModelError as e:
             if down is None or chosen is oracle or watched.error is None:
@@ -125,7 +138,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
     # What explaining this instance with the oracle alone costs: measured where the oracle ran, else estimated.
     fid = config.fidelity
     fidelity = oracle_attribution = oracle_errors = oracle_attr = baseline = None
-    if chosen is oracle:
+    if chosen is oracle and not alone_in_rounds:
         all_oracle, estimated = oracle_explain, False
     elif fid.enabled and (alone is None or fid.reference):
         on_stage("oracle reference")
@@ -140,12 +153,13 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
                                                sampler=ex.sampler)
         estimated = True
     scored_on = None  # masks -> the oracle's values, when explanations are scored
-    if fid.enabled and chosen is not oracle:
+    if fid.enabled and (chosen is not oracle or alone_in_rounds):
         on_stage("fidelity")
         scored_on = oracle_mask_value(oracle, segments, o.label)
+    n_oracle = adaptive.oracle_samples if adaptive else ex.oracle_samples
     scoring = dict(k_fraction=fid.k_fraction, heldout=fid.heldout_samples, seed=seed)
     if alone is not None:  # the oracle alone at n (the estimator's own oracle answers), scored with the estimate
-        baseline, fidelity = baseline_record(attr, alone, samples=ex.oracle_samples, value_of_masks=scored_on,
+        baseline, fidelity = baseline_record(attr, alone, samples=n_oracle, value_of_masks=scored_on,
                                              reference=oracle_attr, **scoring)
     elif oracle_attr is not None:
         fidelity = compare_masks(scored_on, attr, oracle_attr, **scoring)
@@ -153,13 +167,14 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         gate=spent - explain_cost, explanation=explain_cost, evaluation=ledger.total(purpose="evaluate", since=start),
         all_oracle=all_oracle + oracle_label, estimated=estimated, with_proxy=spent, with_proxy_oracle=oracle_spent)
     return InstanceResult(
-        id=x.id, text=x.text, gold_label=x.label, units=list(segments.units), explainer=ex.method, samples=ex.samples,
+        id=x.id, text=x.text, gold_label=x.label, units=list(segments.units), explainer=ex.method,
+        samples=n_oracle if alone_in_rounds else ex.samples,
         seed=seed, oracle=OracleLabel(label=labels[o.label], probs=dict(zip(labels, o.probs))),
         gate=gate, explained_by=chosen.name if estimator is None else f"{ex.estimator}({oracle.name}, {chosen.name})",
         role=chosen.role if estimator is None else "estimator", estimator=estimator, attribution=attr.values.tolist(),
         standard_errors=None if attr.standard_errors is None else attr.standard_errors.tolist(),
         base_value=attr.base_value, full_value=attr.full_value, n_evals=attr.n_evals, fidelity=fidelity,
-        oracle_attribution=oracle_attribution, oracle_standard_errors=oracle_errors, baseline=baseline, cost=cost,
+        oracle_attribution=oracle_attribution, oracle_standard_errors=oracle_errors, baseline=baseline, adaptive=adaptive, cost=cost,
         status="ok")
 
 
@@ -186,7 +201,8 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
     own = session is None
     session = session or open_session(config, task)
     try:
-        informed = config.explainer.estimator != "plain"  # guards per instance; the screen tests substitution
+        # guards per instance (as does the oracle alone in rounds); the screen tests substitution
+        informed = config.explainer.estimator != "plain" or config.explainer.oracle_samples == "auto"
         unused = None  # a saved screen the estimator does not use: not charged
         if screen is not None:
             screen.check_valid_for(screen_validity(session))

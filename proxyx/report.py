@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 
 from . import __version__
+from .adaptive import adaptive_summary
 from .baseline import baseline_summary
 from .config import Config
 from .costs import crr, fidelity_summary
@@ -52,6 +53,6 @@ def explain_report(config: Config, instances: list[InstanceResult], *, screen: S
         summary=ExplainSummary(instances=len(instances), explained=len(done),
                                failed=sum(e.status == "failed" for e in instances),
                                explained_by=dict(Counter(e.explained_by for e in done)),
-                               wall_time_s=wall_time_s, flags=flags),
+                               wall_time_s=wall_time_s, flags=flags, adaptive=adaptive_summary(done)),
         baseline=baseline_summary(done), fidelity=fidelity_summary(done), crr=crr(done, screen=screen_cost, screen_oracle=screen_oracle),
         ledger=ledger, instances=instances)

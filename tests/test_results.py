@@ -83,7 +83,7 @@ def test_instance_entries_keep_their_json_names():
     assert list(entry) == ["id", "text", "gold_label", "units", "explainer", "samples", "seed", "oracle", "gate",
                            "explained_by", "role", "attribution", "standard_errors", "base_value", "full_value",
                            "n_evals", "fidelity", "oracle_attribution", "oracle_standard_errors", "estimator",
-                           "baseline", "cost", "status", "error"]
+                           "baseline", "adaptive", "cost", "status", "error"]
     assert list(entry["cost"]) == ["gate", "explanation", "evaluation", "all_oracle", "estimated", "with_proxy",
                                    "with_proxy_oracle"]
     assert entry["cost"]["all_oracle"]["nominal"] == {"calls": 10, "tokens": 100, "nano_usd": 1000, "seconds": 0.0,

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..adaptive import refuse_auto
 from ..config import UNSET, Config, apply_overrides
 from ..data import Instance
 from ..errors import BudgetExceeded, ConfigError, DataError, ModelError
@@ -173,6 +174,7 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
     killed bench leaves what finished; run it again to resume from the cache. ``task``: the config's kind
     (``proxyx.tasks``; default the session's, else the one the config names).
     """
+    refuse_auto(config, "proxyx bench (its frontier fixes the oracle's budgets: bench.oracle_samples)")
     started = time.perf_counter()
     names = bench_proxies(config)
     grid = grid_configs(config)  # every budget is checked before anything is paid

@@ -23,7 +23,7 @@ import json
 from pydantic.json_schema import models_json_schema
 
 from .core import NANO, Cost, Document, LedgerRow, ResultModel, Spend, nano, total
-from .instance import (CRR, Agreement, Baseline, BaselineSummary, Comparison, EstimatorInfo, FidelitySummary, GateCheck, InstanceCost,
+from .instance import (CRR, AdaptiveInfo, AdaptiveSummary, Agreement, Baseline, BaselineSummary, Comparison, EstimatorInfo, FidelitySummary, GateCheck, InstanceCost,
                        InstanceResult, OracleLabel, Paired, QualityScores, Ratios)
 from .reports import (BenchCell, BenchReport, BestProxy, CellCost, CellRef, CellScreen, ExplainReport, ExplainSummary,
                       Headline, InstanceDetail, Reference, ReferenceCost, RunInfo, SpendSplit, Throughput, View)
@@ -53,7 +53,7 @@ def schema_markdown() -> str:
 
 
 __all__ = [
-    "CRR", "DOCUMENTS", "NANO", "Agreement", "Baseline", "BaselineSummary", "BenchCell", "BenchReport", "BestProxy", "CellCost", "CellRef", "CellScreen",
+    "CRR", "DOCUMENTS", "NANO", "AdaptiveInfo", "AdaptiveSummary", "Agreement", "Baseline", "BaselineSummary", "BenchCell", "BenchReport", "BestProxy", "CellCost", "CellRef", "CellScreen",
     "Comparison", "Cost", "Document", "Estimate", "EstimatorInfo", "ExplainReport", "ExplainSummary", "FidelitySummary", "Frontier", "FrontierCell", "FrontierPoint", "FrontierSummary", "GateCheck",
     "Headline", "InstanceCost", "InstanceDetail", "InstanceResult", "LedgerRow", "OracleLabel", "Paired", "ProxyScreen",
     "QualityScores", "Ratios", "Reference", "ReferenceCost", "ResultModel", "Route", "RunInfo", "ScreenInstance",

@@ -85,6 +85,26 @@ class Baseline(ResultModel):
     local_fidelity_baseline: float | None = None
 
 
+class AdaptiveInfo(ResultModel):
+    """``explainer.oracle_samples: auto``: the budgets asked in turn and why the instance stopped (``proxyx.adaptive``)."""
+
+    target: float  # every standard error <= target x the largest |attribution|
+    budgets: list[int]  # the oracle budgets n asked, in order
+    oracle_samples: int  # the last of them: the explanation's n
+    oracle_calls: int  # distinct texts the oracle answered over the rounds (what a cold cache pays)
+    stopped: Literal["target", "cap"]
+
+
+class AdaptiveSummary(ResultModel):
+    """The oracle calls the adaptive instances used."""
+
+    instances: int
+    min_oracle_calls: int
+    median_oracle_calls: float
+    max_oracle_calls: int
+    stopped_at_target: int  # the others stopped at the cap
+
+
 class InstanceCost(ResultModel):
     gate: Cost
     explanation: Cost
@@ -119,6 +139,7 @@ class InstanceResult(ResultModel):
     oracle_standard_errors: list[float] | None = None  # per unit, of oracle_attribution
     estimator: EstimatorInfo | None = None
     baseline: Baseline | None = None  # role estimator: the oracle alone at the same n calls
+    adaptive: AdaptiveInfo | None = None  # explainer.oracle_samples: auto
     cost: InstanceCost | None = None
     status: Literal["ok", "failed"] = "ok"
     error: str | None = None

@@ -9,7 +9,7 @@ from pydantic import Field
 from .core import Document, LedgerRow, ResultModel, Spend
 from .frontier import Frontier
 from .generate import GeneratedInstance, GenerationInfo
-from .instance import CRR, BaselineSummary, FidelitySummary, InstanceResult, Ratios
+from .instance import CRR, AdaptiveSummary, BaselineSummary, FidelitySummary, InstanceResult, Ratios
 from .screen import ScreenResult, ScreenStats
 
 
@@ -20,6 +20,7 @@ class ExplainSummary(ResultModel):
     explained_by: dict[str, int]
     wall_time_s: float
     flags: dict[str, dict[str, int]] = {}  # model -> {flag: count}, e.g. verbalized answers
+    adaptive: AdaptiveSummary | None = None  # explainer.oracle_samples: auto: the oracle calls per instance
 
 
 class ExplainReport(Document):

@@ -83,6 +83,7 @@ class InstanceView:
     baseline_samples: int | None = None
     q_estimate: float | None = None  # estimators: AOPC on the oracle, with the proxy and the oracle alone at n
     q_baseline: float | None = None
+    adaptive: str | None = None  # oracle_samples: auto: the oracle calls used and why the rounds stopped
 
     @property
     def explanations(self) -> list[Explanation]:
@@ -168,8 +169,10 @@ def _instance(e: Mapping, oracle_name: str | None) -> InstanceView:
     values = _floats(e.get("attribution"))
     if values is not None:
         main = Explanation(explained_by or "?", role or "?", values, errors=_floats(e.get("standard_errors")))
-    if role in ("proxy", "estimator") and e.get("oracle_attribution") is not None:
+    a = e.get("adaptive")
+    if (role in ("proxy", "estimator") or a) and e.get("oracle_attribution") is not None:
         oracle = Explanation(oracle_name or "oracle", "oracle", _floats(e["oracle_attribution"]),
+                             "oracle explanation at the full budget" if a else
                              f"oracle explanation at {e.get('samples')} samples" if role == "estimator" else "",
                              errors=_floats(e.get("oracle_standard_errors")))
     b = e.get("baseline")
@@ -191,7 +194,8 @@ def _instance(e: Mapping, oracle_name: str | None) -> InstanceView:
         spearman=_get(fid, "agreement", "spearman"), usd=_usd(_get(e, "cost", "with_proxy")),
         all_oracle_usd=_usd(_get(e, "cost", "all_oracle")), baseline_explanation=alone,
         baseline_samples=_get(b, "samples"), q_estimate=_get(b, "q_estimate", "aopc"),
-        q_baseline=_get(b, "q_baseline", "aopc"))
+        q_baseline=_get(b, "q_baseline", "aopc"),
+        adaptive=a and f"{a['oracle_calls']} oracle calls (n = {a['oracle_samples']}; stopped at the {a['stopped']})")
 
 
 def _costs(ledger: list[Mapping]) -> list[ModelCost]:

@@ -61,6 +61,8 @@ def _facts(x: InstanceView) -> Text:
     parts = [f"oracle's label: {printable(x.label or '-')}" + (f" (p={x.prob:.2f})" if x.prob is not None else ""),
              f"gold: {printable(x.gold or '-')}",
              f"explained by {printable(x.explained_by or '-')}" + (f" ({printable(x.role)})" if x.role else "")]
+    if x.adaptive:
+        parts.append(x.adaptive)
     if x.q_estimate is not None:
         parts.append(f"AOPC {x.q_estimate:.3f} with the proxy vs {num(x.q_baseline, '.3f')} for the oracle alone at "
                      f"n = {x.baseline_samples}")

@@ -63,6 +63,8 @@ def _chips(x: InstanceView) -> str:
     if x.explained_by:
         chips.append(f'<span class="chip {_e(x.role or "")}">explained by {_e(x.explained_by)}'
                      + (f" ({_e(x.role)})" if x.role else "") + "</span>")
+    if x.adaptive:
+        chips.append(f'<span class="chip">{_e(x.adaptive)}</span>')
     if x.q_estimate is not None:
         chips.append(f'<span class="chip" title="AOPC on the oracle of the estimate and of the oracle alone at the same '
                      f'n oracle calls">AOPC {x.q_estimate:.3f} with the proxy vs {num(x.q_baseline, ".3f")} for the '

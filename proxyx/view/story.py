@@ -38,14 +38,23 @@ def story(report: ExplainReport) -> list[str]:
         used = Counter(next((g.proxy for g in e.gate if g.agrees), e.gate[0].proxy) for e in done
                        if e.role == "estimator" and e.gate)
         proxies = ", ".join(f"{name} on {n}" for name, n in used.most_common()) or "none"
-        lines.append(f"Each explanation asked the oracle only {ex['oracle_samples']} questions and a proxy "
+        a = report.summary.adaptive
+        asked = (f"between {a.min_oracle_calls} and {a.max_oracle_calls} (median {a.median_oracle_calls:g})" if a
+                 else f"only {ex['oracle_samples']}")
+        lines.append(f"Each explanation asked the oracle {asked} questions and a proxy "
                      f"{ex['samples']} cheap ones ({proxies}); the {ex['estimator'].replace('_', ' ')} estimator "
                      "used the proxy only as far as it tracked the oracle's own answers.")
     elif roles.get("proxy"):
         lines.append(f"{roles['proxy']} of {len(done)} instances were explained by a proxy (its label agreed with the "
                      f"oracle's); {roles.get('oracle', 0)} fell back to the oracle.")
-    else:
+    elif report.summary.adaptive is None:  # else the next line says what the oracle's rounds saved
         lines.append("The oracle explained every instance itself: no saving on the explanations.")
+    a = report.summary.adaptive
+    if a is not None:
+        p = ex["precision"]
+        lines.append(f"The oracle's budget grew in rounds ({p['start']}, {2 * p['start']}, ... up to {p['cap']} masks) "
+                     f"until every unit's standard error was at most {p['target']:g} of the largest attribution: "
+                     f"{a.stopped_at_target} of {a.instances} instances got there, the others stopped at the cap.")
     c = report.crr
     if c is not None:
         fewer_calls, fewer_usd = (c.calls or 0) > 1, (c.usd or 0) > 1

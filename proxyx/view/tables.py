@@ -84,6 +84,10 @@ def explain_table(report: ExplainReport) -> Table:
             fid = "" if p.mean_fidelity is None else f", fidelity {p.mean_fidelity:.2f}"
             why = f": {p.error}" if p.error else ""
             t.add_row(plain(f"  screen: {p.proxy}"), plain(f"{p.decision} (n={p.n}{fid}){why}"))
+    a = s.adaptive
+    if a:
+        t.add_row("oracle calls (adaptive)", f"min {a.min_oracle_calls}, median {a.median_oracle_calls:g}, "
+                  f"max {a.max_oracle_calls}; {a.stopped_at_target} of {a.instances} stopped at the target")
     c = report.crr
     if c:
         est = " (all-oracle cost estimated)" if c.estimated else ""
