@@ -174,8 +174,8 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         role=chosen.role if estimator is None else "estimator", estimator=estimator, attribution=attr.values.tolist(),
         standard_errors=None if attr.standard_errors is None else attr.standard_errors.tolist(),
         base_value=attr.base_value, full_value=attr.full_value, n_evals=attr.n_evals, fidelity=fidelity,
-        oracle_attribution=oracle_attribution, oracle_standard_errors=oracle_errors, baseline=baseline, adaptive=adaptive, cost=cost,
-        status="ok")
+        oracle_attribution=oracle_attribution, oracle_standard_errors=oracle_errors, baseline=baseline,
+        adaptive=adaptive, cost=cost, status="ok")
 
 
 def failed_instance(x: Instance, error: ModelError) -> InstanceResult:
@@ -265,9 +265,10 @@ def run_explain(config: Config, *, screen: ScreenResult | None = None, session: 
         report = explain_report(config, entries, screen=screen, ledger=session.ledger.rows(), status=status,
                                 stop_reason=reason, wall_time_s=time.perf_counter() - started, flags=flags)
         if unused is not None:
-            report.notes.append(f"the saved screen was not used and its cost is not counted: estimator "
-                                f"{config.explainer.estimator} guards every instance, the screen tests substituting "
-                                "a proxy (estimator: plain)")
+            who = (f"estimator {config.explainer.estimator} guards every instance, the screen tests substituting a "
+                   "proxy (estimator: plain)" if config.explainer.estimator != "plain" else
+                   "with oracle_samples: auto and estimator: plain the oracle explains every instance alone")
+            report.notes.append(f"the saved screen was not used and its cost is not counted: {who}")
         report.notes.extend(f"proxy {name} unavailable from instance {since[name]} on, after a failed call "
                             f"({error}); the next eligible proxy or the oracle explained instead"
                             for name, error in unavailable.items())
