@@ -51,6 +51,7 @@ _SCHEMA = (
 CLAIM_TTL_S = 600.0
 #: an owner refreshes the heartbeat of its claims at most this often
 _BEAT_EVERY_S = 2.0
+_LOCK_WAIT_S = 60.0  # how long an open waits for another process that holds the file
 
 
 def call_key(fingerprint: str, text: str) -> str:
@@ -127,18 +128,34 @@ class CallCache:
             with self._guard("create"):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._guard("open"):
-                db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-                try:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.execute("PRAGMA synchronous=NORMAL")
-                    for statement in _SCHEMA:
-                        db.execute(statement)
-                except BaseException:
-                    db.close()
-                    raise
+                db = self._open()
             self._db, self._pid = db, os.getpid()
             self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, switch to WAL and create the tables, retrying while another process does the same.
+
+        Two processes that open a new file at once can deadlock on the switch to WAL; SQLite then answers
+        "database is locked" at once instead of waiting, so the wait is here.
+        """
+        deadline = time.monotonic() + _LOCK_WAIT_S
+        while True:
+            db = sqlite3.connect(self.path, timeout=_LOCK_WAIT_S, isolation_level=None, check_same_thread=False)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                return db
+            except sqlite3.OperationalError as e:
+                db.close()
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            except BaseException:
+                db.close()
+                raise
 
     def check(self) -> None:
         """Open the cache now: ``CacheError`` if it is corrupt or cannot be written (before anything is paid).
