@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -295,3 +296,22 @@ def test_headline_when_every_screen_rejects(first):
     assert lime.method == "lime" and lime.cell is None
     assert "the screen rejected every proxy at every budget (4 screens)" in lime.text
     assert lime.best_proxy_alone.proxy in ("local/tfidf-lr", "vader-twin")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_tables_fit_the_terminal_and_cut_no_cell(width):
+    """The headline bench (a grid of 30 reviews and its frontier): every line fits, every cell is printed whole."""
+    from rich.console import Console
+
+    from proxyx.bench.frontier_render import frontier_rows
+    from proxyx.bench.render import _rows, print_bench
+
+    report = BenchReport.load(Path(__file__).parents[1] / "docs" / "headline" / "bench.json")
+    out = io.StringIO()
+    print_bench(report, Console(file=out, width=width, emoji=False, no_color=True))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= width
+    text = "\n".join(lines)
+    cells = [c for row in frontier_rows(report.frontier.summaries) for c in row[5:8]]
+    cells += [c for table in ("fidelity", "cost") for row in _rows(report, table)[1] for c in row] if report.cells else []
+    assert cells and all(c in text for c in cells)

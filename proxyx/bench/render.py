@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from ..costs import TARGET_COST_SHARE
 from ..results import BenchCell, BenchReport, CellCost, FidelitySummary, SpendSplit
-from ..view.tables import num, pct, short, usd, whole
+from ..view.tables import fitted_tables, num, pct, short, usd, whole
 from .frontier_render import FRONTIER_HEADERS, frontier_rows
 
 PUBLISHED = ("published (GPT-4o oracle, LIME/Kernel SHAP at 1000 samples): more than 90% fidelity at 11% of the "
@@ -91,8 +90,8 @@ def _data(report: BenchReport) -> str:
     return report.config["dataset"]["name"] or report.config["dataset"]["path"]
 
 
-def bench_tables(report: BenchReport) -> list[Table]:
-    """Two terminal tables, fidelity then cost (bench.md has every column in one)."""
+def bench_tables(report: BenchReport, width: int = 80) -> list[Table]:
+    """Fidelity then cost, each split into parts that fit ``width`` (bench.md has every column in one table)."""
     titles = {"fidelity": f"proxyx bench: fidelity (oracle {report.oracle}, {report.instances} instances of {_data(report)})",
               "cost": "proxyx bench: cost (nominal; screening included)"}
     captions = {"fidelity": "fidelity: mean ± 95% CI; * Pareto front ($ per explanation vs pipeline fidelity)",
@@ -100,38 +99,36 @@ def bench_tables(report: BenchReport) -> list[Table]:
     tables = []
     for name in ("fidelity", "cost"):
         headers, rows = _rows(report, name)
-        t = Table(title=titles[name], caption=captions[name], box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for i, h in enumerate(headers):  # cells keep their width; headers wrap
-            t.add_column(h, justify="left" if h in KEY[:2] or h == "screen" else "right",
-                         min_width=max((len(r[i]) for r in rows), default=1))
-        for row in rows:
-            if name == "fidelity":
+        if name == "fidelity":
+            for row in rows:
                 row[3] = f"[{'green' if row[3].startswith('accepted') else 'red'}]{row[3]}[/]"
-            t.add_row(*row)
-        tables.append(t)
+        tables += fitted_tables(titles[name], captions[name], headers, rows, width, keys=len(KEY),
+                                left=len(KEY) - 1)
     return tables
 
 
-def frontier_table(report: BenchReport) -> Table:
-    """The frontier grid: every route against the oracle's top budget and the oracle alone at the same spend."""
-    f = report.frontier
-    t = Table(title=f"proxyx bench: quality against oracle spend (oracle {report.oracle}, {report.instances} instances)",
-              caption="ratios: mean quality / the oracle's at the top budget (paired bootstrap 95% CI); "
-                      "vs oracle alone: mean paired difference (Student t 95% CI); bench.md has every column",
-              box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    keep = (0, 1, 2, 3, 5, 6, 7, 11, 12)
-    for i in keep:
-        t.add_column(FRONTIER_HEADERS[i], justify="left" if i < 3 else "right")
-    for row in frontier_rows(f.summaries):
-        t.add_row(*(row[i] for i in keep))
-    return t
+def frontier_tables(report: BenchReport, width: int = 80) -> list[Table]:
+    """The frontier grid, one table per explainer: every route against the oracle's top budget and the oracle
+    alone at the same spend."""
+    keep = (1, 2, 3, 5, 6, 7, 11, 12)
+    rows = frontier_rows(report.frontier.summaries)
+    tables = []
+    for method in dict.fromkeys(row[0] for row in rows):
+        tables += fitted_tables(f"proxyx bench: {method}, quality against oracle spend (oracle {report.oracle}, "
+                                f"{report.instances} instances)",
+                                "ratios: mean quality / the oracle's at the top budget (paired bootstrap 95% CI); "
+                                "vs oracle alone: mean paired difference (Student t 95% CI); bench.md has every column",
+                                [FRONTIER_HEADERS[i] for i in keep],
+                                [[row[i] for i in keep] for row in rows if row[0] == method], width, keys=3, left=2)
+    return tables
 
 
 def print_bench(report: BenchReport, console: Console, out_dir: Path | None = None) -> None:
-    for table in bench_tables(report) if report.cells else ():
+    for table in bench_tables(report, console.width) if report.cells else ():
         console.print(table)
     if report.frontier is not None:
-        console.print(frontier_table(report))
+        for table in frontier_tables(report, console.width):
+            console.print(table)
         for line in report.frontier.headline:
             console.print(f"[bold]frontier[/] {line}", highlight=False)
     for h in report.headline:

@@ -5,8 +5,10 @@ They only read typed results (``proxyx.results``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -44,6 +46,40 @@ def short(x: float | None) -> str:
     if x is None:
         return "-"
     return f"{x / 1e6:.1f}M" if x >= 1e6 else f"{x / 1e3:.0f}k" if x >= 1e4 else f"{x:,.0f}"
+
+
+def _min_width(header: str, cells: Sequence[str]) -> int:
+    """A column's narrowest readable width: its widest cell (kept whole), its header's longest word (headers wrap)."""
+    return max([len(Text.from_markup(c).plain) for c in cells] + [len(w) for w in header.split()] + [1])
+
+
+def fitted_tables(title: str, caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]], width: int,
+                  keys: int = 1, left: int | None = None) -> list[Table]:
+    """One table, or several side by side in print order when it is wider than ``width``: each part repeats the
+    first ``keys`` columns (what a row is) and takes as many of the others as fit, so no cell is ever cut.
+    The first ``left`` columns (default ``keys``) are left-aligned, the others right-aligned."""
+    left = keys if left is None else left
+    widths = [_min_width(h, [r[i] for r in rows]) for i, h in enumerate(headers)]
+    gap = 3  # box.SIMPLE_HEAD without edges: padding on each side and a blank divider between columns
+    parts: list[list[int]] = []
+    used = sum(widths[:keys]) + gap * (keys - 1)
+    for i in range(keys, len(headers)):
+        if not parts or used + gap + widths[i] > width:
+            parts.append([])
+            used = sum(widths[:keys]) + gap * (keys - 1)
+        parts[-1].append(i)
+        used += gap + widths[i]
+    tables = []
+    for n, cols in enumerate(parts or [[]], 1):
+        suffix = f" ({n}/{len(parts)})" if len(parts) > 1 else ""
+        t = Table(title=title + suffix, caption=caption if n == len(parts) else None, box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False)
+        for i in [*range(keys), *cols]:
+            t.add_column(headers[i], justify="left" if i < left else "right", width=widths[i])
+        for r in rows:
+            t.add_row(*(r[i] for i in [*range(keys), *cols]))
+        tables.append(t)
+    return tables
 
 
 def print_stopped(reason: str | None, finished: list[str], console: Console, files: dict[str, str] | None = None) -> None:
