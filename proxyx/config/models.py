@@ -1,7 +1,7 @@
 """The model blocks of a config: ``ModelConfig`` (oracle and proxies) and ``TaskConfig`` (labels and prompt).
 
-Part of ``proxyx.config`` (which re-exports every name), kept apart so that
-each module holds one kind of block.
+Also ``Strict``, the base of every block: unknown keys are errors, and a
+block is frozen once read.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
-from .errors import redact
+from ..errors import redact
 
 
 def check_placeholders(template: str, names: tuple[str, ...], takes: str, missing) -> str:

@@ -8,21 +8,6 @@ writes. Ray is an optional extra (``pip install 'proxyx[ray]'``).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from ..config import EngineConfig
 
-from pydantic import Field
-
-from ..modelconfig import Strict
-
-
-class EngineConfig(Strict):
-    """Where the instances are explained: this process (``local``), or workers of a Ray cluster (``proxyx.engine``).
-
-    ``address``: ``local`` starts a Ray instance on this machine for the run; ``auto`` joins the cluster this
-    machine is part of (``ray start``); ``ray://HOST:PORT`` connects to a remote head node.
-    """
-
-    kind: Literal["local", "ray"] = "local"
-    address: str = "local"
-    workers: Annotated[int, Field(ge=1, le=4096)] = 2
-    cpus_per_worker: Annotated[float, Field(gt=0, le=256)] = 1.0
+__all__ = ["EngineConfig"]
