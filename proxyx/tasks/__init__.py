@@ -7,7 +7,7 @@ kind a config names:
 
 * ``classify`` (``proxyx.tasks.classify``): label probabilities of a text, its
   words or sentences masked (the default task block);
-* ``prompt`` (``proxyx.tasks.prompt``): the same, the prompt's
+* ``prompt`` (``proxyx.tasks.classify``): the same, the prompt's
   demonstrations masked (``explainer.unit: demonstration``);
 * ``generate`` (``proxyx.tasks.generate``): a generated answer over a context
   of documents (``task.type: generate``);
@@ -32,7 +32,7 @@ from ..inputs import PYTHON, python_class
 
 TASKS: dict[str, Any] = {
     "classify": "classify:ClassifyTask",
-    "prompt": "prompt:PromptTask",
+    "prompt": "classify:PromptTask",
     "generate": "generate:GenerateTask",
 }
 #: the kinds a config selects without ``task.type`` (``classify`` by its unit, ``prompt``) or with its own block
