@@ -10,28 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from ..errors import ConfigError
 from ..explainers.base import EXPLAINERS, explainer_class
-from .models import Strict
+from .models import Strict, registered
 from .tasks import HierarchyConfig
 
 #: bounds that stop a typo from paying for millions of calls (README "Bad input")
 MAX_SAMPLES = 100_000
 
 
-def _known_explainer(name: str) -> str:
-    """``name`` if it names an explainer (``explainer_class``); a python: one is imported and registered."""
-    try:
-        explainer_class(name)
-    except ConfigError as e:
-        raise ValueError(str(e)) from None
-    return name
-
-
-#: an explainer's name in a config: registered, or python:module:Class
-Method = Annotated[str, AfterValidator(_known_explainer)]
+#: an explainer's name in a config: registered, or python:module:Class (imported and registered when read)
+Method = Annotated[str, registered(explainer_class)]
 
 
 Estimator = Literal["plain", "prior", "control_variate", "regression_adjusted", "prior_control_variate"]

@@ -14,10 +14,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
-from ..errors import ConfigError
 from ..inputs import PYTHON
 from ..tasks import registered_kinds, task_class
-from .models import Strict, TaskConfig, check_placeholders
+from .models import Strict, TaskConfig, check_placeholders, registered
 
 #: context units, from coarse to fine (``proxyx.perturb`` owns what each one is)
 GEN_UNITS = ("document", "sentence", "word")
@@ -88,23 +87,12 @@ class GenerateTask(GenTask):
     type: Literal["generate"] = "generate"
 
 
-def _task_class(kind: str) -> str:
-    """``kind`` if ``proxyx.tasks.task_class`` knows it (a ``python:`` one is imported and registered)."""
-    try:
-        task_class(kind)
-    except ConfigError as e:
-        raise ValueError(str(e)) from None
-    return kind
-
-
 class KindTask(TaskConfig):
     """``task.type: KIND`` (registered) or ``python:module:Class``: the classifier's block (labels, verbalizers,
     ...) plus ``options``, the kind's own settings (``proxyx.tasks.base.Task`` reads them)."""
 
-    type: str
+    type: Annotated[str, registered(task_class)]  # a python: one is imported and registered when read
     options: dict[str, Any] = {}
-
-    _known = field_validator("type")(lambda cls, v: _task_class(v))
 
 
 class _UnknownKind(BaseModel):
