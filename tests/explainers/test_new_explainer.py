@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import yaml
 
+from proxyx.bench.run import grid_configs
 from proxyx.cache import CallCache
 from proxyx.config import parse_config
 from proxyx.data import load_split
@@ -209,3 +210,12 @@ def test_a_method_that_names_no_explainer_is_one_line(method, needle):
     with pytest.raises(ConfigError, match="explainer.method: .*" + needle) as info:
         parse_config({"oracle": "local/vader", "explainer": {"method": method}})
     assert "\n" not in str(info.value)
+
+
+def test_a_bench_grid_names_it_and_gives_it_its_own_sampler():
+    """``bench.methods`` takes it too; Kernel SHAP's cells draw with ``explainer.sampler``, its cells with its own
+    (``Explainer.sampler_for``: what the class says, not a test on the method's name)."""
+    config = parse_config({"oracle": "local/vader", "explainer": {"method": "kernel_shap", "sampler": "leverage"},
+                           "bench": {"methods": ["kernel_shap", BY_PYTHON], "samples": [64]}})
+    grid = grid_configs(config)
+    assert {m: c.explainer.sampler for (m, _), c in grid.items()} == {"kernel_shap": "leverage", BY_PYTHON: "kernel"}
