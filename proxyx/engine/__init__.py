@@ -3,7 +3,9 @@
 ``engine.kind: ray`` (``proxyx.engine.cluster``) shards the instances over
 Ray workers that share one cache and one budget, each behind an owner on the
 head node (``proxyx.engine.shared``); the report is the one a single process
-writes. Ray is an optional extra (``pip install 'proxyx[ray]'``).
+writes. Ray is an optional extra (``pip install 'proxyx[ray]'``). Its config
+block, ``EngineConfig``, is the config package's (``proxyx.config.run``),
+re-exported here.
 """
 
 from __future__ import annotations
