@@ -27,8 +27,8 @@ from pathlib import Path
 
 from .errors import DataError
 from .inputs import read_input
-from .modelconfig import is_blank
-from .yamlload import decode_utf8
+from .config.models import is_blank
+from .config.load import decode_utf8
 
 BUILTIN = {"fine_foods"}
 

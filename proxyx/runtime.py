@@ -22,8 +22,7 @@ from .models.base import Model
 from .scorer import Scorer
 
 if TYPE_CHECKING:
-    from .config import Config, ModelConfig
-    from .genconfig import GenTask
+    from .config import Config, GenTask, ModelConfig
     from .generation.scorer import Generator
 
 

@@ -32,11 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from proxyx.cache import CallCache
-from proxyx.config import ModelConfig
+from proxyx.config import GenTask, ModelConfig
 from proxyx.explain import instance_seed
 from proxyx.explainers.hierarchy import HierarchicalExplainer
 from proxyx.explainers import make_explainer
-from proxyx.genconfig import GenTask
 from proxyx.explainers.estimators import explain_informed
 from proxyx.fidelity import agreement
 from proxyx.generation import AnswerMatch, AnswerOverlap, Generator, make_value

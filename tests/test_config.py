@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+import proxyx.config
 from proxyx.config import apply_overrides, load_config, parse_config
 from proxyx.errors import ConfigError
 
@@ -23,6 +24,14 @@ def write(tmp_path: Path, text: str) -> Path:
     return p
 
 
+def test_public_face_is_sorted_and_defined():
+    """``proxyx.config`` re-exports what callers use; every name is there (``from proxyx.config import *``)."""
+    assert proxyx.config.__all__ == sorted(proxyx.config.__all__)
+    assert all(hasattr(proxyx.config, name) for name in proxyx.config.__all__)
+    assert {"Config", "parse_config", "load_config", "apply_overrides", "UNSET", "ModelConfig"} <= set(
+        proxyx.config.__all__)
+
+
 def test_loads_shorthand_and_blocks(tmp_path):
     cfg = load_config(write(tmp_path, GOOD))
     assert cfg.seed == 3
@@ -37,7 +46,7 @@ def test_loads_shorthand_and_blocks(tmp_path):
         pytest.param(GOOD.replace("samples: 50", "sampels: 50"), "explainer.sampels: unknown key", 8, id="misspelled-key"),
         pytest.param(GOOD.replace("samples: 50", "samples: -5"), "explainer.samples: must be greater than 0, got -5", 8, id="negative"),
         pytest.param(GOOD.replace("samples: 50", "samples: many"), "explainer.samples: must be a whole number, got 'many'", 8, id="wrong-type"),
-        pytest.param(GOOD.replace("method: kernel_shap", "method: anchors"), "explainer.method: must be 'lime' or 'kernel_shap', got 'anchors'", 7, id="bad-method"),
+        pytest.param(GOOD.replace("method: kernel_shap", "method: anchors"), "explainer.method: unknown explainer 'anchors'; use one of: kernel_shap, lime, or python:module:Class", 7, id="bad-method"),
         pytest.param(GOOD + "max_usd: 0\n", "max_usd: must be greater than 0, got 0", 9, id="budget"),
         pytest.param(GOOD.replace("method: kernel_shap", "method: lime\n  sampler: leverage"),
                      "explainer: sampler 'leverage' is for method: kernel_shap", 6, id="leverage-for-lime"),
@@ -105,7 +114,7 @@ def test_quickstart_config_is_valid():
     assert cfg.fidelity.enabled and not cfg.fidelity.reference
 
 
-# ------------------------------------------------------------------ strict YAML (proxyx.yamlload)
+# ------------------------------------------------------------------ strict YAML (proxyx.config.load)
 
 
 @pytest.mark.parametrize(

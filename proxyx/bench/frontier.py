@@ -31,7 +31,7 @@ import numpy as np
 from ..data import Instance
 from ..errors import ModelError
 from ..explain import instance_seed
-from ..explainers import Attribution, make_explainer
+from ..explainers import Attribution, explainer_class, make_explainer
 from ..explainers.estimators import explain_informed
 from ..fidelity import heldout_masks, local_fidelity, quality
 from ..perturb import Segments
@@ -131,14 +131,15 @@ def explain_routes(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, rout
                    units_of: Callable[[Instance], Segments] = lambda x: Segments(x.text)) -> dict[Route, FrontierPoint]:
     """One instance explained every way in ``routes_`` (all of one method), each scored on the oracle.
 
-    ``sampler``: Kernel SHAP's mask sampler (LIME always draws its own way). ``units_of``: an instance's
+    ``sampler``: the config's mask sampler, for a method that draws with it (``Explainer.sampler_for``: LIME
+    draws its own way whatever it is). ``units_of``: an instance's
     units (the task's ``units``; default its words).
     """
     segments = units_of(x)
     s = instance_seed(seed, x.id)
     target = int(np.argmax(oracle([segments.full], "explain")[0]))
     method = routes_[0].method
-    how = dict(seed=s, sampler=sampler if method == "kernel_shap" else "kernel")
+    how = dict(seed=s, sampler=explainer_class(method).sampler_for(sampler))
     judge = _Judge(oracle, segments, target, method, s, heldout, k_fraction)
     out: dict[Route, FrontierPoint] = {}
     for r in routes_:

@@ -36,7 +36,7 @@ from ..config import UNSET, Config, apply_overrides
 from ..data import Instance
 from ..errors import BudgetExceeded, ConfigError, DataError, ModelError
 from ..explain import compare
-from ..explainers import Attribution
+from ..explainers import Attribution, explainer_class
 from ..pipeline import explain_instance, failed_instance
 from ..output import check_outputs, run_inputs, write_json, write_text
 from ..report import created, notes, versions
@@ -78,8 +78,8 @@ def grid_configs(config: Config) -> dict[tuple[str, int], Config]:
     """The config of each screen-and-apply budget (method, samples); ``ConfigError`` for any budget that cannot run.
 
     The grid runs ``estimator: plain`` whatever the config says: the screen
-    and the pipeline's fallback are about substituting a proxy. LIME cells
-    draw LIME's masks (``explainer.sampler`` is Kernel SHAP's). The
+    and the pipeline's fallback are about substituting a proxy. A method's cells
+    draw its own masks unless it takes ``explainer.sampler`` (``Explainer.sampler_for``). The
     frontier's estimators need each oracle budget n within the proxy's N.
     """
     b = config.bench
@@ -89,8 +89,8 @@ def grid_configs(config: Config) -> dict[tuple[str, int], Config]:
                           "budget N of the estimators; lower them or raise proxy_samples")
     return {(m, s): apply_overrides(config, **{"explainer.method": m, "explainer.samples": s, "fidelity.enabled": True,
                                                "explainer.estimator": "plain", "explainer.oracle_samples": UNSET,
-                                               "explainer.sampler": config.explainer.sampler if m == "kernel_shap"
-                                               else "kernel"})
+                                               "explainer.sampler": explainer_class(m).sampler_for(
+                                                   config.explainer.sampler)})
             for m in b.methods for s in b.samples}
 
 

@@ -18,12 +18,13 @@ A new explainer is one class: an ``Explainer`` with a ``method`` name, its
 masks (``_sample``), their weights (``kernel``) and its surrogate's closed
 form (``surrogate``, a ``LinearSurrogate`` such as ``InterceptSurrogate``,
 and ``alpha``), made known with ``@register_explainer``. It then works alone
-and with every estimator.
+and with every estimator, and a config names it by ``method`` (or as
+``python:module:Class``, imported and registered by ``explainer_class``).
 """
 
 from __future__ import annotations
 
-from .base import EXPLAINERS, Attribution, Explainer, make_explainer, register_explainer
+from .base import EXPLAINERS, Attribution, Explainer, explainer_class, make_explainer, register_explainer
 from .estimators import ESTIMATORS, EstimatorInfo, explain_informed
 from .kernel_shap import EfficientSurrogate, KernelShapExplainer
 from .lime import InterceptSurrogate, LimeExplainer
@@ -32,5 +33,5 @@ from .linear import LinearSurrogate
 __all__ = [
     "Attribution", "ESTIMATORS", "EXPLAINERS", "EfficientSurrogate", "EstimatorInfo", "Explainer",
     "InterceptSurrogate", "KernelShapExplainer", "LimeExplainer", "LinearSurrogate", "explain_informed",
-    "make_explainer", "register_explainer",
+    "explainer_class", "make_explainer", "register_explainer",
 ]

@@ -32,6 +32,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import ConfigError
+from ..inputs import PYTHON, python_class
 from .linear import LinearSurrogate
 from .masks import all_coalitions
 
@@ -97,6 +98,12 @@ class Explainer(ABC):
         self.samples = samples
         self.seed = seed
         self.sampler = sampler
+
+    @classmethod
+    def sampler_for(cls, sampler: str) -> str:
+        """``sampler`` if this method draws its masks with it, else its own (``kernel``): what a grid of several
+        methods passes each of them when the config's sampler is one method's (Kernel SHAP's ``leverage``)."""
+        return sampler if sampler in cls.samplers else "kernel"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(samples={self.samples!r}, seed={self.seed!r}, sampler={self.sampler!r})"
@@ -181,13 +188,26 @@ def register_explainer(cls: type[Explainer]) -> type[Explainer]:
     return cls
 
 
-def make_explainer(name: str, *, samples: int = 1000, seed: int = 0, sampler: str = "kernel") -> Explainer:
-    """The explainer registered as ``name``, with its arguments checked (``sampler``: ``Explainer.samplers``)."""
+def explainer_class(name: str) -> type[Explainer]:
+    """The explainer registered as ``name``, or the ``Explainer`` subclass ``python:module:Class`` names
+    (imported and registered, so ``name`` works in any process: a Ray worker's too); else ``ConfigError``."""
+    if isinstance(name, str) and name.startswith(PYTHON):
+        cls = python_class(name, Explainer, "explainer")
+        try:
+            return register_explainer(cls)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"explainer {name!r}: {e}") from None
     try:
-        cls = EXPLAINERS[name]
+        return EXPLAINERS[name]
     except (KeyError, TypeError):
-        raise ConfigError(f"unknown explainer {name!r}; use one of: {', '.join(sorted(EXPLAINERS))}") from None
-    explainer = cls(samples=samples, seed=seed, sampler=sampler)
+        raise ConfigError(f"unknown explainer {name!r}; use one of: {', '.join(sorted(EXPLAINERS))}, or "
+                          "python:module:Class naming an Explainer subclass") from None
+
+
+def make_explainer(name: str, *, samples: int = 1000, seed: int = 0, sampler: str = "kernel") -> Explainer:
+    """The explainer ``name`` names (``explainer_class``), with its arguments checked (``sampler``:
+    ``Explainer.samplers``)."""
+    explainer = explainer_class(name)(samples=samples, seed=seed, sampler=sampler)
     explainer.check_params()
     return explainer
 

@@ -17,7 +17,7 @@ Public API (stable names; see each module):
       Every call goes through the on-disk cache and the ledger: a rerun pays $0.
 
     GenTask(template="...{context}...{question}...", instruction="", max_tokens=32, stop=["\\n"],
-            separator="\\n\\n")  (proxyx.genconfig; .prompt(context, question) -> str)
+            separator="\\n\\n")  (proxyx.config.tasks; .prompt(context, question) -> str)
 
     value functions (proxyx.generation.value): masks (m, d) bool -> np.ndarray (m,)
         make_value(name, gen, render, answer, *, match="f1", reuse=True, purpose="explain")

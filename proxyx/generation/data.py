@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..inputs import read_input
-from ..yamlload import decode_utf8
+from ..config.load import decode_utf8
 
 
 @dataclass(frozen=True)

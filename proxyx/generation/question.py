@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, GenTask
 from ..explain import instance_seed
 from ..explainers.hierarchy import HierarchicalExplainer
-from ..genconfig import GenTask
 from ..perturb import ContextSegments
 from .data import QAInstance
 from .scorer import Generator

@@ -19,9 +19,8 @@ import json
 from collections.abc import Sequence
 
 from ..cache import CallCache
-from ..config import ModelConfig
+from ..config import GenTask, ModelConfig
 from ..errors import ConfigError, DataError
-from ..genconfig import GenTask
 from ..ledger import Ledger
 from ..models import Answer, Decoded, Model, Scored, TokenScores, build_model
 from ..scorer import cached_answers

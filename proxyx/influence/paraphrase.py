@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from ..genconfig import GenTask
+from ..config import GenTask
 from ..results.influence import FilterCounts
 from .queries import content_words
 

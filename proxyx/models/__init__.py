@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from ..config import ModelConfig, TaskConfig
+from ..config import GenTask, ModelConfig, TaskConfig
 from ..data import Instance
 from ..errors import ConfigError, UnknownModel
-from ..genconfig import GenTask
 from .base import Answer, Model, Usage
 from .generated import Decoded, Scored, TokenScores
 

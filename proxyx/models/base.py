@@ -20,9 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..config import ModelConfig, Price, TaskConfig
+from ..config import GenTask, ModelConfig, Price, TaskConfig
 from ..errors import BadAnswers, ModelError
-from ..genconfig import GenTask
 from .generated import OnResult
 
 

@@ -35,7 +35,6 @@ elsewhere should change its file (a version constant, say) when they change.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 from pathlib import Path
 
@@ -43,17 +42,13 @@ import numpy as np
 
 from ..config import ModelConfig, TaskConfig
 from ..errors import BadAnswers, ConfigError, ModelError
+from ..inputs import PYTHON, first_line, import_named
 from .base import OnAnswer
 from .local import WordPricedModel
 
-PREFIX = "python:"
+PREFIX = PYTHON
 #: largest difference from 1 tolerated in a row's sum
 SUM_TOLERANCE = 1e-4
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
 
 
 def _sha256(path: str | None) -> str | None:
@@ -96,21 +91,8 @@ class PythonModel(WordPricedModel):
         """Import the module and find the object (once); errors are ConfigError naming the model."""
         if self.target_ is not None:
             return self.target_
-        module_name, sep, attr = self.spec.partition(":")
-        if not (sep and module_name and attr):
-            raise self._fail("write python:package.module:name, e.g. python:my_models:classify")
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as e:  # ImportError, or anything the module raises while it is imported
-            raise self._fail(f"cannot import {module_name!r} ({_first_line(e)}); check the name and that its "
-                             "folder is on sys.path (pip install it, or run with PYTHONPATH=its folder)") from e
-        obj = module
-        for part in attr.split("."):
-            if not hasattr(obj, part):
-                names = sorted(n for n in vars(module) if not n.startswith("_") and callable(getattr(module, n)))
-                raise self._fail(f"module {module_name!r} has no attribute {attr!r}; its callables are: "
-                                 f"{', '.join(names[:12]) or '(none)'}")
-            obj = getattr(obj, part)
+        module, obj = import_named(self.spec, self._fail, "python:my_models:classify")
+        attr = self.spec.partition(":")[2]
         if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "predict_proba") and _needs_no_argument(obj)):
             kind = "factory"
         elif callable(getattr(obj, "predict_proba", None)):
@@ -145,7 +127,7 @@ class PythonModel(WordPricedModel):
             try:
                 made = target()
             except Exception as e:
-                raise ModelError(f"{self.config.model}: the factory raised {_first_line(e)}") from e
+                raise ModelError(f"{self.config.model}: the factory raised {first_line(e)}") from e
             if not callable(getattr(made, "predict_proba", None)):
                 raise BadAnswers(f"{self.config.model}: the factory returned a {type(made).__name__}, which has no "
                                  "predict_proba(texts) method")
@@ -157,7 +139,7 @@ class PythonModel(WordPricedModel):
         try:
             out = fn(texts)
         except Exception as e:
-            raise ModelError(f"{self.config.model} raised {_first_line(e)} on a batch of {len(texts)} texts") from e
+            raise ModelError(f"{self.config.model} raised {first_line(e)} on a batch of {len(texts)} texts") from e
         try:
             return np.asarray(out, dtype=float)
         except (TypeError, ValueError):

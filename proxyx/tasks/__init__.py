@@ -7,13 +7,14 @@ kind a config names:
 
 * ``classify`` (``proxyx.tasks.classify``): label probabilities of a text, its
   words or sentences masked (the default task block);
-* ``prompt`` (``proxyx.tasks.prompt``): the same, the prompt's
+* ``prompt`` (``proxyx.tasks.classify``): the same, the prompt's
   demonstrations masked (``explainer.unit: demonstration``);
 * ``generate`` (``proxyx.tasks.generate``): a generated answer over a context
   of documents (``task.type: generate``);
-* any kind added with ``register_task(cls)``, named by ``task.type: KIND``
-  (the rest of its block is the classifier's: labels, verbalizers, ...;
-  ``task.options`` is the kind's own).
+* any kind added with ``register_task(cls)``, named by ``task.type: KIND``,
+  or by ``task.type: python:module:Class`` (imported and registered on
+  first use); the rest of its block is the classifier's: labels,
+  verbalizers, ...; ``task.options`` is the kind's own.
 
 Adding a kind is one ``Task`` subclass (``proxyx.tasks.base``) and one
 ``register_task`` call. This module imports no kind until it is asked for,
@@ -26,9 +27,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from ..errors import ConfigError
+from ..inputs import PYTHON, python_class
+
 TASKS: dict[str, Any] = {
     "classify": "classify:ClassifyTask",
-    "prompt": "prompt:PromptTask",
+    "prompt": "classify:PromptTask",
     "generate": "generate:GenerateTask",
 }
 #: the kinds a config selects without ``task.type`` (``classify`` by its unit, ``prompt``) or with its own block
@@ -49,6 +53,17 @@ def registered_kinds() -> list[str]:
 
 
 def task_class(kind: str) -> type:
+    """The class of ``kind``: a registered kind, or the ``Task`` subclass ``python:module:Class`` names (imported
+    and registered, so the name works in any process: a Ray worker's too); else ``ConfigError`` with the choices."""
+    if kind.startswith(PYTHON):
+        cls = python_class(kind, import_module(f"{__name__}.base").Task, "task kind")
+        try:
+            return register_task(cls)
+        except ValueError as e:
+            raise ConfigError(f"task kind {kind!r}: {e}") from None
+    if kind not in TASKS:
+        raise ConfigError(f"unknown task kind {kind!r}; use one of: {', '.join(registered_kinds())}, or "
+                          "python:module:Class naming a Task subclass")
     path = TASKS[kind]
     if isinstance(path, type):
         return path

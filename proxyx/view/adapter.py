@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import DataError
-from ..results import BaselineSummary
 from ..inputs import read_input
+from ..results import BaselineSummary, BenchReport, ExplainReport
 from .generated import GenInfo, GenInstance, read_generated
 from .style import Z90
 
@@ -289,34 +289,26 @@ def read_report(report: "ReportView | Mapping | str | Path") -> ReportView:
             report = json.loads(raw.decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise DataError(f"{source} is not JSON; pass a report written by 'proxyx explain' or 'proxyx bench'") from None
-    elif hasattr(report, "to_dict"):  # a typed document from proxyx.results
-        report = report.to_dict()
+    elif isinstance(report, ExplainReport):  # a typed document: already validated
+        return _explain_view(report.to_dict(), None)
+    elif isinstance(report, BenchReport):
+        return _bench_view(report.to_dict(), None, report)
     if not isinstance(report, Mapping):
         raise DataError(f"{source or 'the report'} is not a JSON object; pass a report written by 'proxyx explain'")
     schema = report.get("schema")
-    explain, bench = _typed()
     name = str(source or "the report")
     if schema == LEGACY_EXPLAIN:
         return _explain_view(report, source)
     if schema == LEGACY_BENCH:
         return _bench_view(report, source)
-    if explain is not None and schema == explain.SCHEMA:
-        return _explain_view(explain.from_dict(dict(report), source=name).to_dict(), source)
-    if bench is not None and schema == bench.SCHEMA:
-        typed = bench.from_dict(dict(report), source=name)
+    if schema == ExplainReport.SCHEMA:
+        return _explain_view(ExplainReport.from_dict(dict(report), source=name).to_dict(), source)
+    if schema == BenchReport.SCHEMA:
+        typed = BenchReport.from_dict(dict(report), source=name)
         return _bench_view(typed.to_dict(), source, typed)
-    known = [x.SCHEMA for x in (explain, bench) if x is not None] + [LEGACY_EXPLAIN, LEGACY_BENCH]
+    known = [ExplainReport.SCHEMA, BenchReport.SCHEMA, LEGACY_EXPLAIN, LEGACY_BENCH]
     raise DataError(f"{name} has schema {schema!r}; 'proxyx show' reads the reports of 'proxyx explain' and "
                     f"'proxyx bench' ({', '.join(known)})")
-
-
-def _typed():
-    """The typed explain and bench documents of proxyx.results (None before that module exists)."""
-    try:
-        from .. import results
-    except ImportError:
-        return None, None
-    return getattr(results, "ExplainReport", None), getattr(results, "BenchReport", None)
 
 
 def select(view: ReportView, *, ids: list[str] | None = None, limit: int | None = None) -> ReportView:

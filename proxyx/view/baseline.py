@@ -9,11 +9,10 @@ as plainly as that it did).
 
 from __future__ import annotations
 
-from html import escape
-
 from rich.table import Table
 
 from ..results import BaselineSummary, Paired
+from .style import esc
 
 METRICS = (("aopc", "AOPC"), ("local_fidelity", "local fidelity"))
 
@@ -87,14 +86,11 @@ def baseline_table(b: BaselineSummary) -> Table:
 
 def baseline_html(b: BaselineSummary) -> str:
     """The comparison as the HTML page's first section."""
-    def e(x: object) -> str:
-        return escape(str(x), quote=True)
-
-    rows = "".join(f'<tr class="{e(p.verdict)}"><td>{e(metric)}</td><td class=n>{p.estimate:.3f}</td>'
-                   f"<td class=n>{p.baseline:.3f}</td><td class=n>{e(interval(p))}</td>"
-                   f"<td>{e(VERDICTS[p.verdict])}</td></tr>" for metric, p in metrics(b))
+    rows = "".join(f'<tr class="{esc(p.verdict)}"><td>{esc(metric)}</td><td class=n>{p.estimate:.3f}</td>'
+                   f"<td class=n>{p.baseline:.3f}</td><td class=n>{esc(interval(p))}</td>"
+                   f"<td>{esc(VERDICTS[p.verdict])}</td></tr>" for metric, p in metrics(b))
     table = ("<table><thead><tr><th>quality on the oracle</th><th class=n>with the proxy</th>"
              "<th class=n>oracle alone</th><th class=n>difference (95% CI)</th><th>verdict</th></tr></thead>"
              f"<tbody>{rows}</tbody></table>") if rows else ""
-    lines = "".join(f'<p class="headline">{e(line)}</p>' for line in baseline_lines(b))
-    return f'<section class="card baseline" id="baseline"><div class="k">{e(title(b))}</div>{lines}{table}</section>'
+    lines = "".join(f'<p class="headline">{esc(line)}</p>' for line in baseline_lines(b))
+    return f'<section class="card baseline" id="baseline"><div class="k">{esc(title(b))}</div>{lines}{table}</section>'

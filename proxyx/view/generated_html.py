@@ -15,9 +15,8 @@ from .adapter import ReportView
 from .baseline import baseline_html
 from .generated import GenInfo, GenInstance, Level, groups
 from .generated_text import level_caption
-from .html_parts import card, cost_table, esc
-from .style import TOP, hex_color, shade, signed, text_color
-from .tables import num
+from .style import TOP, esc, hex_color, shade, signed, text_color
+from .tables import card, cost_table, num
 
 
 def _span(level: Level, i: int, rank: dict[int, int]) -> str:
@@ -110,7 +109,7 @@ def _summary(view: ReportView, info: GenInfo | None) -> str:
     rule = (f'<section class="card rule-card"><div class="k">refinement rule</div>'
             f'<p class="rule">{esc(info.rule)}</p></section>'
             if info is not None and info.rule else "")
-    costs = (f'<section class="card"><div class="k">cost by model (nominal)</div>{cost_table(view)}</section>'
+    costs = (f'<section class="card"><div class="k">cost by model (nominal)</div>{cost_table(view.costs)}</section>'
              if view.costs else "")
     first = baseline_html(view.baseline) if view.baseline is not None else ""
     return f'{first}<section class="cards">{"".join(cards)}</section>{rule}{costs}'

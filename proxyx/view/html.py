@@ -21,9 +21,8 @@ from ..output import write_text
 from .adapter import Explanation, InstanceView, ReportView, read_report, select
 from .assets import CSS, JS
 from .baseline import baseline_html
-from .html_parts import card as _card, cost_table as _cost_table, esc as _e
-from .style import TOP, hex_color, shade, signed, text_color
-from .tables import num, pct, usd
+from .style import TOP, esc as _e, hex_color, shade, signed, text_color
+from .tables import card as _card, cost_table as _cost_table, num, pct, usd
 
 
 def _heat(x: InstanceView, e: Explanation) -> str:
@@ -111,7 +110,7 @@ def _explain_summary(view: ReportView) -> str:
                        + (f"; {view.failed} failed" if view.failed else "")))
     first = baseline_html(view.baseline) if view.baseline is not None else ""
     return (f'{first}<section class="cards">{"".join(cards)}</section>'
-            f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view)}</section>')
+            f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view.costs)}</section>')
 
 
 def _legend() -> str:
@@ -137,7 +136,7 @@ def _bench_body(view: ReportView) -> str:
             "<th class=n>samples</th><th>screen</th><th class=n>labels agree</th><th class=n>fidelity</th>"
             "<th class=n>cost share</th><th class=n>proxy-only fidelity</th><th class=n>proxy-only cost share</th>"
             f"</tr></thead><tbody>{rows}</tbody></table></section>")
-    costs = f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view)}</section>'
+    costs = f'<section class="card"><div class="k">cost by model (nominal)</div>{_cost_table(view.costs)}</section>'
     return f'<section class="card">{heads}</section>{plot}{grid}' + (costs if view.costs else "")
 
 

@@ -3,12 +3,14 @@
 Red pushes towards the explained label (the oracle's), blue against it; the
 intensity is |value| over the largest |value| of the same explanation.
 Text from data (ids, texts, labels) reaches the terminal through
-``printable``, so a data file cannot send escape sequences to it.
+``printable``, so a data file cannot send escape sequences to it, and an
+HTML page through ``esc``.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 
 #: C0 and C1 control characters, DEL, and the bidirectional overrides that reorder what a terminal shows
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -24,6 +26,12 @@ def printable(text: object, *, lines: bool = False) -> str:
     """``text`` with every control character written out (``\\x1b``, ``\\n``, ``\\u202e``), safe to print;
     ``lines``: keep newlines and tabs (a long text, a log record)."""
     return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_escape, str(text))
+
+
+def esc(x: object) -> str:
+    """``x`` as HTML text (quotes escaped too: safe in an attribute)."""
+    return escape(str(x), quote=True)
+
 
 TOWARDS = (255, 0, 81)
 AGAINST = (0, 138, 250)

@@ -1,4 +1,4 @@
-"""Terminal tables of results, and the number formats every view shares.
+"""Terminal tables of results, the number formats every view shares, and the HTML pages' cards and cost table.
 
 They only read typed results (``proxyx.results``).
 """
@@ -15,7 +15,7 @@ from rich.text import Text
 
 from ..results import ExplainReport, LedgerRow, ScreenResult
 from .baseline import baseline_table
-from .style import printable
+from .style import esc, printable
 
 
 def plain(text: object) -> Text:
@@ -179,3 +179,17 @@ def print_screen(result: ScreenResult, console: Console) -> None:
         if p.error:  # why a screen could not finish (a failed call, the budget): not a rejection
             console.print(plain(f"{p.proxy}: {p.decision}: {p.error}"), style="red")
     console.print(plain("accepted: " + (", ".join(result.accepted) or "none (the oracle will explain everything)")))
+
+
+def card(key: str, value: str, note: str = "") -> str:
+    """One card of an HTML page's head: ``key`` (text), ``value`` and ``note`` (HTML)."""
+    return f'<div class="card"><div class="k">{esc(key)}</div><div class="v">{value}</div><p>{note}</p></div>'
+
+
+def cost_table(costs) -> str:
+    """What each model cost, as an HTML table (both pages); ``costs``: a report view's (``ReportView.costs``)."""
+    rows = "".join(f"<tr><td>{esc(c.model)}</td><td>{esc(c.role)}</td><td class=n>{c.calls}</td>"
+                   f"<td class=n>{usd(c.usd)}</td><td class=n>{usd(c.evaluation_usd) if c.evaluation_usd else '-'}</td>"
+                   "</tr>" for c in costs)
+    return ("<table><thead><tr><th>model</th><th>role</th><th class=n>calls</th><th class=n>cost</th>"
+            f"<th class=n>of which evaluation</th></tr></thead><tbody>{rows}</tbody></table>")

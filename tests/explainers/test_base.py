@@ -37,7 +37,7 @@ def test_public_names_are_pinned():
     assert explainers.__all__ == [
         "Attribution", "ESTIMATORS", "EXPLAINERS", "EfficientSurrogate", "EstimatorInfo", "Explainer",
         "InterceptSurrogate", "KernelShapExplainer", "LimeExplainer", "LinearSurrogate", "explain_informed",
-        "make_explainer", "register_explainer",
+        "explainer_class", "make_explainer", "register_explainer",
     ]
 
 

@@ -8,18 +8,27 @@ coalition they are them exactly (the centred design is orthogonal). So the
 class below declares uniform masks, unit weights and LIME's surrogate
 without its ridge, registers itself through the public registry, and is
 checked on real reviews with a VADER oracle and a TF-IDF proxy (their first
-10 words: the exact values cost 2**10 oracle answers each).
+10 words: the exact values cost 2**10 oracle answers each). A config names it
+too, by ``python:`` (the CLI imports and registers it, nothing else does).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
+from proxyx.bench.run import grid_configs
 from proxyx.cache import CallCache
 from proxyx.config import parse_config
 from proxyx.data import load_split
-from proxyx.errors import DataError
+from proxyx.errors import ConfigError, DataError
 from proxyx.explain import attribute, informed_attribute
 from proxyx.explainers import (ESTIMATORS, EXPLAINERS, Explainer, InterceptSurrogate, make_explainer,
                                register_explainer)
@@ -167,3 +176,46 @@ def test_with_the_oracle_as_proxy_each_estimator_is_about_the_oracle_at_N(banzha
     assert at_big_n.mean() < 0.5 * at_n.mean(), (at_big_n, at_n)  # the budget N is worth having
     assert gap.mean() < 0.05 * at_n.mean(), (gap, at_n)
     assert errors.mean() < 0.6 * at_n.mean(), (errors, at_n)
+
+
+#: this class, as a config names it (``tests/`` on ``PYTHONPATH``: ``explainers`` is this package)
+BY_PYTHON = f"python:{__name__}:BanzhafExplainer"
+
+
+def test_a_config_names_it_by_python_and_the_cli_explains_with_it(tmp_path, fine_foods):
+    """A fresh ``python -m proxyx`` imports the class from the config alone, and explains plain and with an
+    estimator (a VADER oracle, a TF-IDF proxy, two short reviews)."""
+    config = {"oracle": "local/vader", "proxies": ["local/tfidf-lr"], "dataset": {"limit": 2, "max_words": 20},
+              "explainer": {"method": BY_PYTHON, "samples": 128, "estimator": "prior", "oracle_samples": 32},
+              "cache_dir": str(tmp_path / "cache"), "output": str(tmp_path / "report.json")}
+    path = tmp_path / "banzhaf.yaml"
+    path.write_text(yaml.safe_dump(config))
+    tests = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), *sys.path])}
+    p = subprocess.run([sys.executable, "-m", "proxyx", "explain", str(path), "-q", "--no-html"], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["config"]["explainer"]["method"] == BY_PYTHON and report["summary"]["explained"] == 2
+    assert [(e["status"], e["explainer"]) for e in report["instances"]] == [("ok", BY_PYTHON)] * 2
+    assert all(len(e["attribution"]) == len(e["units"]) for e in report["instances"])
+
+
+@pytest.mark.parametrize("method, needle", [
+    pytest.param(f"python:{__name__}:N", "'N' is not a subclass of proxyx's Explainer", id="not-a-class"),
+    pytest.param("python:no_such_module_xyz:Banzhaf", "cannot import 'no_such_module_xyz'", id="no-module"),
+    pytest.param("banzahf", "unknown explainer 'banzahf'; use one of: .*lime, or python:", id="typo"),
+])
+def test_a_method_that_names_no_explainer_is_one_line(method, needle):
+    with pytest.raises(ConfigError, match="explainer.method: .*" + needle) as info:
+        parse_config({"oracle": "local/vader", "explainer": {"method": method}})
+    assert "\n" not in str(info.value)
+
+
+def test_a_bench_grid_names_it_and_gives_it_its_own_sampler():
+    """``bench.methods`` takes it too; Kernel SHAP's cells draw with ``explainer.sampler``, its cells with its own
+    (``Explainer.sampler_for``: what the class says, not a test on the method's name)."""
+    config = parse_config({"oracle": "local/vader", "explainer": {"method": "kernel_shap", "sampler": "leverage"},
+                           "bench": {"methods": ["kernel_shap", BY_PYTHON], "samples": [64]}})
+    grid = grid_configs(config)
+    assert {m: c.explainer.sampler for (m, _), c in grid.items()} == {"kernel_shap": "leverage", BY_PYTHON: "kernel"}

@@ -1,6 +1,6 @@
 """Small QA inputs shared by the generation tests."""
 
-from proxyx.genconfig import GenTask
+from proxyx.config import GenTask
 
 TASK = GenTask(max_tokens=8)
 DOCS = ("Paris is the capital of France. It is known for the Louvre.",

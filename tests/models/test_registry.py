@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from proxyx.config import Deployment, FewShot, ModelConfig, TaskConfig
+from proxyx.config import Deployment, FewShot, GenTask, ModelConfig, TaskConfig
 from proxyx.errors import ConfigError, UnknownModel
-from proxyx.genconfig import GenTask
 from proxyx.models import EMBEDDED_LLM, FALLBACK, MODELS, PREFIXES, build_model, known_names, model_class, names_with
 
 

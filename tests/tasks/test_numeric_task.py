@@ -6,12 +6,17 @@ features, and a masked feature takes the mean of the rows the models were
 fitted on. What a model is asked is the row as text ("mean radius=17.99;
 ..."). The oracle is a logistic regression on every feature, the proxy one on
 three of them, both ``python:`` models of this file. Nothing in proxyx is
-patched: the kind is registered and the config names it (``task.type``).
+patched: the kind is registered and the config names it (``task.type``), by
+its name or, in a fresh process, by ``python:`` alone.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from dataclasses import dataclass
 from functools import cache
 
@@ -145,8 +150,12 @@ def config_dict(tmp_path) -> dict:
 def test_the_config_names_the_registered_kind(tmp_path):
     cfg = parse_config(config_dict(tmp_path))
     assert isinstance(task_for(cfg), NumericTask) and cfg.task.options == {"features": 10}
-    with pytest.raises(ConfigError, match="task.type"):
+    with pytest.raises(ConfigError, match=r"task.type: unknown task kind; use one of: generate, .*numeric.*, or "
+                                          r"python:module:Class .*, got 'tabular' \(<config>\)$"):
         parse_config({**config_dict(tmp_path), "task": {"type": "tabular", **LABELS}})
+    with pytest.raises(ConfigError, match="task.type: task kind 'python:test_numeric_task:Features': 'Features' is not "
+                                          "a subclass of proxyx's Task"):
+        parse_config({**config_dict(tmp_path), "task": {"type": "python:test_numeric_task:Features", **LABELS}})
 
 
 def test_explain(tmp_path):
@@ -199,3 +208,19 @@ def test_the_cli_runs_the_kind(tmp_path):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
     assert "three-features" in result.output
+
+
+def test_a_fresh_cli_imports_the_kind_from_the_config(tmp_path):
+    """``task.type: python:test_numeric_task:NumericTask``: ``python -m proxyx`` imports and registers it."""
+    config = {**config_dict(tmp_path), "task": {"type": "python:test_numeric_task:NumericTask", **LABELS},
+              "dataset": {"limit": 2}, "screen": {"enabled": False}}
+    path = tmp_path / "numeric.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    p = subprocess.run([sys.executable, "-m", "proxyx", "explain", str(path), "-q", "--no-html"], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    report = json.loads((tmp_path / "runs" / "numeric.json").read_text())
+    assert report["summary"]["explained"] == 2 and report["config"]["task"]["type"] == config["task"]["type"]
+    assert all(e["id"].startswith("test-") and e["units"][:2] == ["mean radius", "mean texture"]
+               for e in report["instances"])

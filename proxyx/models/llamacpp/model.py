@@ -35,9 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...config import ModelConfig, Price, TaskConfig
+from ...config import GenTask, ModelConfig, Price, TaskConfig
 from ...errors import ConfigError, DataError, ModelError
-from ...genconfig import GenTask
 from ...prompt import completion_prompt, prompt_prefix
 from ..base import Answer, Model, OnAnswer
 from .text import TextKV

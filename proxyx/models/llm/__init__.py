@@ -48,9 +48,8 @@ import math
 import os
 import random
 
-from ...config import ModelConfig, Price, TaskConfig
+from ...config import GenTask, ModelConfig, Price, TaskConfig
 from ...errors import ModelError, UnknownModel
-from ...genconfig import GenTask
 from ...prompt import render
 from ..base import Answer, Model, OnAnswer
 from ..generated import Decoded, OnResult, Scored

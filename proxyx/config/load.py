@@ -1,4 +1,8 @@
-"""Read a YAML config strictly: one line naming file and line for each problem.
+"""Read a YAML config strictly and validate it: one line naming file and line for each problem.
+
+``load_config(path)`` reads, ``parse_config(data)`` validates (errors name the
+dotted field and the YAML line), ``apply_overrides`` puts CLI flags over the
+YAML (precedence: CLI flag > YAML > default; ``UNSET`` restores a default).
 
 PyYAML alone accepts things a config must not contain:
 
@@ -20,9 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from .errors import ConfigError
-from .inputs import read_input
+from ..errors import ConfigError
+from ..inputs import read_input
+from ..validation import describe, key_path
+from .run import Config
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
@@ -134,3 +141,97 @@ def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     finally:
         loader.dispose()
     return data, line_index(node)
+
+
+# --------------------------------------------------------------------------- a config from YAML
+
+
+#: a secret's shape: the value of api_key_env is never echoed when it looks like one
+_KEY_PREFIXES = ("sk-", "sk_", "pk-", "hf_", "gsk_", "xai-", "ghp_", "gho_", "github_pat_", "AIza", "r8_", "pplx-", "nvapi-")
+
+
+def _looks_like_a_key(value: str) -> bool:
+    """Not a shell variable name, a known key prefix, or long mixed-case-and-digits without an underscore."""
+    if not value.isascii() or not (value[:1].isalpha() or value[:1] == "_") or not value.replace("_", "").isalnum():
+        return True
+    mixed = any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value)
+    return value.startswith(_KEY_PREFIXES) or (len(value) >= 20 and mixed and "_" not in value)
+
+
+def _key_env_paths(config: Config) -> list[tuple[tuple, str]]:
+    out = []
+    for where, m in [(("oracle",), config.oracle), *((("proxies", i), p) for i, p in enumerate(config.proxies))]:
+        if m.api_key_env:
+            out.append(((*where, "api_key_env"), m.api_key_env))
+        for j, d in enumerate(getattr(m, "deployments", None) or []):
+            if d.api_key_env:
+                out.append(((*where, "deployments", j, "api_key_env"), d.api_key_env))
+    return out
+
+
+def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    loc = key_path(loc)
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def parse_config(data: Any, *, source: str = "<config>", lines: dict[tuple, int] | None = None) -> Config:
+    """Validate a loaded YAML document; errors name field and line."""
+    if data is None:
+        raise ConfigError(f"{source}: the config is empty; start from configs/quickstart.yaml")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the config must be a YAML mapping (key: value), got {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as e:
+        errors = e.errors()
+        path, message = describe(errors)
+        line = _line_of(path, lines or {})
+        where = f"{source}:{line}" if line else source
+        others = sum(key_path(tuple(err["loc"])) != path for err in errors)
+        more = f" (and {others} more)" if others else ""
+        raise ConfigError(f"{message} ({where}){more}") from None
+    for loc, value in _key_env_paths(config):
+        if _looks_like_a_key(value):
+            line = _line_of(loc, lines or {})
+            raise ConfigError(
+                f"{'.'.join(map(str, loc))}: this looks like an API key, not the NAME of an environment variable "
+                "(the value is not shown); put the key in a variable (export OPENAI_API_KEY=...) and write its name, "
+                f"e.g. api_key_env: OPENAI_API_KEY; if it is a real key, treat it as exposed "
+                f"({f'{source}:{line}' if line else source})")
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file (UTF-8, no duplicate keys, bounded size: ``load_yaml``)."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    return parse_config(data, source=str(path), lines=lines)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: an ``apply_overrides`` value that removes a field, so that its default applies
+UNSET: Any = _Unset()
+
+
+def apply_overrides(config: Config, **overrides: Any) -> Config:
+    """CLI flag > YAML: return a copy with the given dotted keys replaced (None = keep, ``UNSET`` = the default)."""
+    data = config.model_dump()
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        if value is UNSET:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return parse_config(data, source="command-line options")

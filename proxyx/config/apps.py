@@ -1,7 +1,4 @@
-"""The blocks of a config that only the apps read (``proxyx compress``, ``proxyx clean``, ``proxyx rerank``).
-
-Part of ``proxyx.config`` (which re-exports every name).
-"""
+"""The blocks of a config that only the apps read (``proxyx compress``, ``clean``, ``rerank``, ``influence``)."""
 
 from __future__ import annotations
 
@@ -9,8 +6,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .genconfig import GenTask
-from .modelconfig import Strict
+from .models import Strict
+from .tasks import GenTask
 
 
 class DemonstrationsConfig(Strict):

@@ -1,7 +1,7 @@
 """The model blocks of a config: ``ModelConfig`` (oracle and proxies) and ``TaskConfig`` (labels and prompt).
 
-Part of ``proxyx.config`` (which re-exports every name), kept apart so that
-each module holds one kind of block.
+Also ``Strict``, the base of every block: unknown keys are errors, and a
+block is frozen once read.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import string
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
-from .errors import redact
+from ..errors import ConfigError, redact
 
 
 def check_placeholders(template: str, names: tuple[str, ...], takes: str, missing) -> str:
@@ -33,6 +33,18 @@ def check_placeholders(template: str, names: tuple[str, ...], takes: str, missin
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def registered(lookup) -> AfterValidator:
+    """A field's check that ``lookup(value)`` (a registry's: ``explainer_class``, ``task_class``) finds what the
+    value names; the registry's ``ConfigError`` (what is known, how to fix it) becomes the field's error."""
+    def check(value: str) -> str:
+        try:
+            lookup(value)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return value
+    return AfterValidator(check)
 
 
 class Price(Strict):

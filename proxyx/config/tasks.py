@@ -1,17 +1,22 @@
-"""The generation task (``task.type: generate``) and the explainer's generation options.
+"""The config's ``task`` block: a classifier's (``models.TaskConfig``), ``type: generate``, or another kind.
 
-Kept apart from ``proxyx.config`` (which re-exports the names): a classifier
-config never sees these fields, so no existing fingerprint or prompt changes.
+``task.type`` names the kind: ``generate``, a kind added with
+``proxyx.tasks.register_task``, or ``python:module:Class`` naming a ``Task``
+subclass (imported and registered when the config is read); anything else is
+refused with the choices. Also the explainer's generation options
+(``HierarchyConfig``). A classifier config never sees the generation fields,
+so no existing fingerprint or prompt changes.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
-from .modelconfig import Strict, TaskConfig, check_placeholders
-from .tasks import registered_kinds
+from ..inputs import PYTHON
+from ..tasks import registered_kinds, task_class
+from .models import Strict, TaskConfig, check_placeholders, registered
 
 #: context units, from coarse to fine (``proxyx.perturb`` owns what each one is)
 GEN_UNITS = ("document", "sentence", "word")
@@ -83,16 +88,28 @@ class GenerateTask(GenTask):
 
 
 class KindTask(TaskConfig):
-    """``task.type: KIND``, a kind added with ``proxyx.tasks.register_task``: the classifier's block (labels,
-    verbalizers, ...) plus ``options``, the kind's own settings (``proxyx.tasks.base.Task`` reads them)."""
+    """``task.type: KIND`` (registered) or ``python:module:Class``: the classifier's block (labels, verbalizers,
+    ...) plus ``options``, the kind's own settings (``proxyx.tasks.base.Task`` reads them)."""
 
-    type: str
+    type: Annotated[str, registered(task_class)]  # a python: one is imported and registered when read
     options: dict[str, Any] = {}
 
 
-# Tags named "function-..." are left out of the dotted path of config errors (``config._describe``), so a
+class _UnknownKind(BaseModel):
+    """A ``task.type`` that names no kind: refused with the choices (the block's other keys are not read)."""
+
+    type: Any
+
+    @field_validator("type")
+    @classmethod
+    def _refuse(cls, v: Any) -> Any:
+        raise ValueError(f"unknown task kind; use one of: {', '.join(registered_kinds())}, or python:module:Class "
+                         "naming a Task subclass (proxyx.tasks.base.Task)")
+
+
+# Tags named "function-..." are left out of the dotted path of config errors (``validation.key_path``), so a
 # wrong template reads "task.template: ...", not "task.function-generate.template: ...".
-_CLASSIFY, _GENERATE, _KIND = "function-classify", "function-generate", "function-kind"
+_CLASSIFY, _GENERATE, _KIND, _UNKNOWN = "function-classify", "function-generate", "function-kind", "function-unknown"
 
 
 def _task_kind(v) -> str:
@@ -100,14 +117,17 @@ def _task_kind(v) -> str:
         kind = v.get("type")
         if kind is None:
             return _CLASSIFY
-        # any type but generate and the registered kinds is refused by GenerateTask ("must be 'generate'")
-        return _KIND if kind != "generate" and kind in registered_kinds() else _GENERATE
+        if kind == "generate":
+            return _GENERATE
+        known = isinstance(kind, str) and (kind.startswith(PYTHON) or kind in registered_kinds())
+        return _KIND if known else _UNKNOWN
     return _GENERATE if isinstance(v, GenerateTask) else _KIND if isinstance(v, KindTask) else _CLASSIFY
 
 
-#: the ``task`` block: a classifier task (``TaskConfig``, the default), ``type: generate`` or a registered kind
+#: the ``task`` block: a classifier task (``TaskConfig``, the default), ``type: generate`` or another kind
 TaskBlock = Annotated[Union[Annotated[TaskConfig, Tag(_CLASSIFY)], Annotated[GenerateTask, Tag(_GENERATE)],
-                            Annotated[KindTask, Tag(_KIND)]], Discriminator(_task_kind)]
+                            Annotated[KindTask, Tag(_KIND)], Annotated[_UnknownKind, Tag(_UNKNOWN)]],
+                      Discriminator(_task_kind)]
 
 
 def is_generate(config) -> bool:
