@@ -81,7 +81,8 @@ def test_fidelity_and_crr_reported(tmp_path):
 
 def test_gemma_under_another_name_passes_the_screen_with_fidelity_one(tmp_path):
     config = quickstart(tmp_path, **{"proxies": [{"model": "local/gemma-3-270m", "alias": "gemma-twin"}],
-                                     "screen.enabled": True, "screen.max_instances": 5})
+                                     "screen.enabled": True, "screen.min_instances": 3,
+                                     "screen.max_instances": 3})
     p = subprocess.run([sys.executable, "-m", "proxyx", "screen", str(config), "-q", "--out", str(tmp_path / "s.json")],
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
@@ -89,7 +90,7 @@ def test_gemma_under_another_name_passes_the_screen_with_fidelity_one(tmp_path):
     (twin,) = doc["proxies"]
     # Same answers, same masks: every screened explanation is the oracle's own, so d_i = (1 - tau) q_oracle.
     # (Acceptance itself needs mean q_oracle clearly > 0; tests/test_screen.py checks it with a fast oracle.)
-    assert twin["disagreements"] == 0 and twin["n"] == 5
+    assert twin["disagreements"] == 0 and twin["n"] == 3
     for inst in twin["instances"]:
         assert inst["q_proxy"] == inst["q_oracle"]
         assert inst["d"] == pytest.approx(0.1 * inst["q_oracle"]["aopc"])

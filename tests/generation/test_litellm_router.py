@@ -95,10 +95,10 @@ def test_decodes_spread_over_both_deployments_and_match_one_server(two_servers, 
 
 
 def test_echo_scores_through_the_router_match_one_server(two_servers, tmp_path):
-    ps = prompts(3, short=True)
+    ps = prompts(2, short=True)  # each echoed prompt token costs the server a sort of the vocabulary: few pairs
     direct = generator(tmp_path / "direct", api_base=two_servers[1].api_base)
-    pairs = [(p, a.text) for p, a in zip(ps, direct.answer(ps)) if a.text][:2]  # an empty answer scores nothing
-    assert len(pairs) == 2
+    pairs = [(p, a.text) for p, a in zip(ps, direct.answer(ps)) if a.text][:1]  # an empty answer scores nothing
+    assert len(pairs) == 1
     pairs.append((ps[0], " Tokyo is big"))  # not the greedy answer
     before = served(two_servers)
     routed = generator(tmp_path / "routed", bases=[s.api_base for s in two_servers])
@@ -114,7 +114,7 @@ def test_echo_scores_through_the_router_match_one_server(two_servers, tmp_path):
 
 def test_cache_key_does_not_depend_on_the_deployment(two_servers, tmp_path):
     """Answers paid through [a, b] are hits through [b, a] and through [b, a dead port]: no server is asked."""
-    ps = prompts(3, short=True)
+    ps = prompts(2, short=True)
     bases = [s.api_base for s in two_servers]
     first = generator(tmp_path / "cache", bases=bases)
     answers = [a.text for a in first.answer(ps)]
