@@ -18,7 +18,8 @@ Costs are nominal (cache hits at the price they were paid; see
 ``proxyx.ledger``), so a bench killed and started again reuses every paid call
 and reports the same numbers; only ``created`` and the ``run`` blocks (paid in
 this run, wall time) change. Throughput uses the model time the answers took
-when they were paid (kept in the cache with each answer).
+when they were paid (kept in the cache with each answer). With ``engine.kind:
+ray`` the instances run on a cluster's workers (``proxyx.bench.sharded``).
 """
 
 from __future__ import annotations
