@@ -128,7 +128,8 @@ class ClusterRun:
 
 
 def run_on_cluster(config: Config, ids: list[str], item: Callable[[int], object], work: Work, *,
-                   spent: dict[Key, Cost], on_done: Callable[[int, object], None] = lambda i, result: None) -> ClusterRun:
+                   spent: dict[Key, Cost],
+                   on_done: Callable[[int, object], None] = lambda i, result: None) -> ClusterRun:
     """``work(session, item(i))`` for every item i on ``config.engine.workers`` Ray workers.
 
     ``ids``: the items' names (in errors); ``item(i)`` is built when the item is handed out (it may carry what
