@@ -72,9 +72,11 @@ def _route(settings: dict, engine: dict, work: Path, name: str) -> dict:
     ops = sum(v for k, v in stats.items() if k not in ("seconds", "startup_s"))
     startup = stats.get("startup_s", 0.0)
     working = wall - startup
-    return {"route": name, "wall_s": round(wall, 2), "startup_s": round(startup, 2), "calls": paid,
-            "calls_per_s": round(paid / working, 1), "owner_ops": ops, "owner_ops_per_s": round(ops / working, 1),
-            "owner_share": round(stats.get("seconds", 0.0) / working, 4)}
+    row = {"route": name, "wall_s": round(wall, 2), "startup_s": round(startup, 2), "calls": paid,
+           "calls_per_s": round(paid / working, 1), "owner_ops": ops, "owner_ops_per_s": round(ops / working, 1),
+           "owner_share": round(stats.get("seconds", 0.0) / working, 4)}
+    print(json.dumps(row), file=sys.stderr, flush=True)  # a route's figures survive a run stopped after it
+    return row
 
 
 def simulated(args, work: Path) -> list[dict]:
