@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from ..config import Config
 from ..data import Instance
-from ..engine.cluster import run_on_cluster
+from ..engine.cluster import connected, run_on_cluster
 from ..errors import BudgetExceeded
 from ..results import BenchReport, FrontierPoint, InstanceResult
 from ..results.frontier import Route
@@ -80,8 +80,16 @@ def bench_on_cluster(session: Session, report: BenchReport, budgets: list[tuple[
                      progress: Callable[[str, int, int, str], None]) -> None:
     """Fill ``report``'s references, cells and frontier from the cluster's workers; ``budgets``: largest first.
 
-    Raises ``BudgetExceeded`` when the budget stopped the run, after filling what finished.
+    Raises ``BudgetExceeded`` when the budget stopped the run, after filling what finished. Ray is reached
+    before the screens: a cluster that cannot be reached is reported before anything is paid.
     """
+    with connected(session.config.engine):
+        _bench_on_cluster(session, report, budgets, names, instances, pool, progress)
+
+
+def _bench_on_cluster(session: Session, report: BenchReport, budgets: list[tuple[Budget, Config]], names: list[str],
+                      instances: list[Instance], pool: list[Instance],
+                      progress: Callable[[str, int, int, str], None]) -> None:
     screens, screen_runs = {}, {}
     for budget, config in budgets:
         at = replace(session, config=config)
