@@ -32,6 +32,8 @@ ConfigArg = Annotated[Path, typer.Argument(help="YAML config, e.g. configs/quick
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="where to write the JSON (default: config 'output')")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="explain at most N instances (overrides dataset.limit)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
+EngineOpt = Annotated[Optional[str], typer.Option(help="local (this process) or ray (engine block; overrides engine.kind)")]
+WorkersOpt = Annotated[Optional[int], typer.Option(min=1, help="Ray workers (overrides engine.workers)")]
 
 EXIT_BY_STATUS = {"complete": EXIT_OK, "complete_with_failures": EXIT_FAILURES, "stopped_budget": EXIT_BUDGET}
 
@@ -65,14 +67,14 @@ def _user_errors():
 
 
 def _config(path: Path, *, engine: bool = False, **overrides) -> Config:
-    """The config with the command line's overrides; ``engine``: the command takes a Ray engine (explain; the
-    screen, which is sequential, runs in the driver as explain's does)."""
+    """The config with the command line's overrides; ``engine``: the command takes a Ray engine (explain and bench;
+    the screen, which is sequential, runs in the driver as theirs does)."""
     cfg = apply_overrides(load_config(path), **overrides)
-    if not engine:  # explain and screen take adaptive budgets; the bench and the apps fix theirs
+    if not engine:  # explain and screen take adaptive budgets; the apps fix theirs (the bench refuses them itself)
         refuse_auto(cfg, "this command")
     if cfg.engine.kind != "local" and not engine:
-        raise ConfigError(f"engine.kind: {cfg.engine.kind} runs 'proxyx explain' for now; this command runs in one "
-                          "process: set engine.kind: local (or drop the engine block)")
+        raise ConfigError(f"engine.kind: {cfg.engine.kind} runs 'proxyx explain' and 'proxyx bench' for now; this "
+                          "command runs in one process: set engine.kind: local (or drop the engine block)")
     return cfg
 
 
@@ -125,10 +127,7 @@ def explain(config: ConfigArg, limit: LimitOpt = None, out: OutOpt = None,
             screen: Annotated[Optional[Path], typer.Option(help="use this screening result (from 'proxyx screen')")] = None,
             html: Annotated[bool, typer.Option("--html/--no-html", help="also write the HTML page next to the JSON")] = True,
             show: Annotated[int, typer.Option("--show", min=0, help="heatmaps of the first N instances in the terminal")] = 1,
-            engine: Annotated[Optional[str], typer.Option(help="local (this process) or ray (engine block; "
-                                                           "overrides engine.kind)")] = None,
-            workers: Annotated[Optional[int], typer.Option(min=1, help="Ray workers (overrides engine.workers)")] = None,
-            quiet: QuietOpt = False) -> None:
+            engine: EngineOpt = None, workers: WorkersOpt = None, quiet: QuietOpt = False) -> None:
     """Explain the oracle's predictions, with proxies answering or sharpening the perturbations."""
     with _user_errors():
         cfg = _config(config, engine=True, **{"dataset.limit": limit, "engine.kind": engine, "engine.workers": workers})
@@ -177,13 +176,13 @@ def screen(config: ConfigArg, out: OutOpt = None,
 def bench(config: ConfigArg,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="directory for bench.json, bench.md and "
                                                       "fidelity_vs_cost.png (default: config 'output' without .json)")] = None,
-          limit: LimitOpt = None, quiet: QuietOpt = False) -> None:
+          limit: LimitOpt = None, engine: EngineOpt = None, workers: WorkersOpt = None, quiet: QuietOpt = False) -> None:
     """Quality against cost: the oracle-alone frontier, the estimators and the screen-and-apply grid ('bench' block)."""
     from .bench.render import print_bench
     from .bench.run import bench_files
 
     with _user_errors():
-        cfg = _config(config, **{"dataset.limit": limit})
+        cfg = _config(config, engine=True, **{"dataset.limit": limit, "engine.kind": engine, "engine.workers": workers})
         task = task_for(cfg)
         out_dir = out or Path(cfg.output).with_suffix("")
         _checked(cfg, config, bench_files(out_dir))

@@ -14,7 +14,7 @@ another's answers). Ray is started once, before the timings; each route's
 time includes starting its workers and loading their models.
 
 Prints, per route: wall seconds, of them starting the workers (and loading
-their models), oracle calls paid, calls/s once started, the speed-up over
+their models), calls paid (every model; the JSON also has the oracle's alone), calls/s once started, the speed-up over
 one process, and the cache owner's operations (lookups, stores, claims),
 their rate and their share of the time once started.
 """
@@ -69,12 +69,16 @@ def _route(settings: dict, engine: dict, work: Path, name: str) -> dict:
         cluster.explain_on_cluster = original
     assert report.status == "complete", report.status
     paid = sum(r.cost.paid.calls for r in report.ledger)
+    oracle = sum(r.cost.paid.calls for r in report.ledger if r.role == "oracle")
     ops = sum(v for k, v in stats.items() if k not in ("seconds", "startup_s"))
     startup = stats.get("startup_s", 0.0)
     working = wall - startup
-    return {"route": name, "wall_s": round(wall, 2), "startup_s": round(startup, 2), "calls": paid,
-            "calls_per_s": round(paid / working, 1), "owner_ops": ops, "owner_ops_per_s": round(ops / working, 1),
-            "owner_share": round(stats.get("seconds", 0.0) / working, 4)}
+    row = {"route": name, "wall_s": round(wall, 2), "startup_s": round(startup, 2), "calls": paid,
+           "calls_per_s": round(paid / working, 1), "oracle_calls": oracle,
+           "oracle_calls_per_s": round(oracle / working, 1), "owner_ops": ops, "owner_ops_per_s": round(ops / working, 1),
+           "owner_share": round(stats.get("seconds", 0.0) / working, 4)}
+    print(json.dumps(row), file=sys.stderr, flush=True)  # a route's figures survive a run stopped after it
+    return row
 
 
 def simulated(args, work: Path) -> list[dict]:

@@ -187,7 +187,7 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_resumes(tmp_path, fine_foods, clus
     assert hits >= kept
 
 
-@pytest.mark.parametrize("command", ["bench", "influence"])
+@pytest.mark.parametrize("command", ["influence", "compress"])
 def test_commands_that_run_in_one_process_refuse_a_ray_engine(tmp_path, command):
     from typer.testing import CliRunner
 
@@ -197,4 +197,64 @@ def test_commands_that_run_in_one_process_refuse_a_ray_engine(tmp_path, command)
     path.write_text(yaml.safe_dump(settings(tmp_path, "x", engine={"kind": "ray"})))
     r = CliRunner().invoke(app, [command, str(path)])
     assert r.exit_code == 2
-    assert "engine.kind: ray runs 'proxyx explain'" in r.output and "Traceback" not in r.output
+    assert "engine.kind: ray runs 'proxyx explain' and 'proxyx bench'" in r.output and "Traceback" not in r.output
+
+
+PRICE = {"input_per_mtok": 10.0}  # the twin at the oracle's price: a text both answer costs the same whoever paid
+
+
+def bench_settings(tmp_path: Path, name: str, **extra) -> dict:
+    """Two screen-and-apply cells (TF-IDF and a VADER twin screened on a VADER oracle) and the frontier."""
+    return {"oracle": {"model": "local/vader", "price": PRICE},
+            "proxies": ["local/tfidf-lr", {**TWIN, "price": PRICE}], "dataset": {"limit": 4, "max_words": 40},
+            "screen": {"min_instances": 2, "max_instances": 3}, "fidelity": {"heldout_samples": 16},
+            "bench": {"methods": ["kernel_shap"], "samples": [16], "oracle_ladder": [8, 16], "oracle_samples": [8],
+                      "proxy_samples": 16, "estimators": ["control_variate"]},
+            "cache_dir": str(tmp_path / name), "output": str(tmp_path / f"{name}.json"), **extra}
+
+
+def _timeless(doc):
+    """A bench document without what a rerun or the engine changes: ``created``, the ``run`` blocks, model
+    seconds (and the throughputs made of them), where the files go, the engine block."""
+    if isinstance(doc, dict):
+        return {k: _timeless(v) for k, v in doc.items() if k not in ("created", "run", "seconds", "throughput",
+                                                                     "throughput_per_hour", "cache_dir", "output",
+                                                                     "engine")}
+    if isinstance(doc, list):
+        return [_timeless(v) for v in doc]
+    return doc
+
+
+def test_bench_on_two_workers_writes_the_single_process_bench(tmp_path, fine_foods, cluster):
+    from proxyx.bench.run import run_bench
+
+    local = run_bench(parse_config(bench_settings(tmp_path, "local"))).to_dict()
+    doc = run_bench(parse_config(bench_settings(tmp_path, "ray", engine={"kind": "ray", "workers": 2})),
+                    out_dir=tmp_path / "out").to_dict()
+    assert doc["status"] == "complete" and len(doc["cells"]) == 2 and doc["frontier"]["cells"]
+    assert _timeless(local) == _timeless(doc)
+    assert json.loads((tmp_path / "out" / "bench.json").read_text())["status"] == "complete"
+    paid = [sum(r["cost"]["paid"]["calls"] for r in d["run"]["ledger"]) for d in (local, doc)]
+    assert paid[0] == paid[1] > 0  # no text paid twice across the driver's screens and the workers
+
+
+def test_bench_stops_at_max_usd_across_the_workers_and_exits_4(tmp_path, fine_foods, cluster):
+    from typer.testing import CliRunner
+
+    from proxyx.cli import app
+
+    cap = 0.035  # about 3 of the 8 instances' frontier (about $0.01 each)
+    config = bench_settings(tmp_path, "budget", proxies=["local/tfidf-lr"], max_usd=cap,
+                            dataset={"limit": 8, "max_words": 40},
+                            bench={"methods": ["kernel_shap"], "samples": [], "oracle_ladder": [8, 16],
+                                   "oracle_samples": [8], "proxy_samples": 16, "estimators": ["control_variate"]})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    r = CliRunner().invoke(app, ["bench", str(path), "--engine", "ray", "--workers", "2", "-q",
+                                 "--out", str(tmp_path / "out")])
+    assert r.exit_code == 4, r.output
+    doc = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert doc["status"] == "stopped_budget"
+    assert 0 < sum(row["cost"]["paid"]["usd"] for row in doc["run"]["ledger"]) <= cap + 1e-9
+    done = {p["id"] for p in doc["frontier"]["cells"][0]["points"]}
+    assert 0 < len(done) < 8 and all({p["id"] for p in c["points"]} == done for c in doc["frontier"]["cells"])

@@ -164,6 +164,39 @@ def explain_routes(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, rout
     return out
 
 
+def by_method(routes_: Sequence[Route]) -> dict[str, list[Route]]:
+    """The routes of each explainer method, in order (``explain_routes`` takes one method's)."""
+    out: dict[str, list[Route]] = {}
+    for r in routes_:
+        out.setdefault(r.method, []).append(r)
+    return out
+
+
+def frontier_cells(routes_: Sequence[Route], outcomes: Sequence[tuple[str, dict[Route, FrontierPoint] | None]]
+                   ) -> tuple[list[FrontierCell], list[str]]:
+    """One cell per route from each (instance id, its points; None when its calls failed), in the order run;
+    the failed instances' ids."""
+    cells = {r: FrontierCell(route=r, points=[]) for r in routes_}
+    failed: list[str] = []
+    for instance_id, points in outcomes:
+        if points is None:
+            failed.append(instance_id)
+            continue
+        for r, point in points.items():
+            cells[r].points.append(point)
+    return [cells[r] for r in routes_], list(dict.fromkeys(failed))
+
+
+def explain_or_leave_out(oracle: Scorer, proxies: dict[str, Scorer], x: Instance, routes_: Sequence[Route],
+                         **how) -> dict[Route, FrontierPoint] | None:
+    """``explain_routes``, or None (logged) when the instance's model calls fail for good."""
+    try:
+        return explain_routes(oracle, proxies, x, routes_, **how)
+    except ModelError as e:
+        log.warning("frontier: %s left out (%s)", x.id, e)
+        return None
+
+
 def run_frontier(oracle: Scorer, proxies: dict[str, Scorer], instances: Sequence[Instance], routes_: Sequence[Route],
                  *, seed: int, heldout: int, k_fraction: float, sampler: str = "kernel",
                  units_of: Callable[[Instance], Segments] = lambda x: Segments(x.text),
@@ -173,23 +206,12 @@ def run_frontier(oracle: Scorer, proxies: dict[str, Scorer], instances: Sequence
     An instance whose model calls fail for good is left out of every cell
     (the comparisons stay paired) and its id is returned.
     """
-    by_method: dict[str, list[Route]] = {}
-    for r in routes_:
-        by_method.setdefault(r.method, []).append(r)
-    cells = {r: FrontierCell(route=r, points=[]) for r in routes_}
-    failed: list[str] = []
-    for method, rs in by_method.items():
+    outcomes = []
+    for method, rs in by_method(routes_).items():
         label = f"frontier · {method}"
         for i, x in enumerate(instances):
             on_progress(label, i, len(instances), x.id)
-            try:
-                points = explain_routes(oracle, proxies, x, rs, seed=seed, heldout=heldout, k_fraction=k_fraction,
-                                        sampler=sampler, units_of=units_of)
-            except ModelError as e:
-                log.warning("frontier: %s left out (%s)", x.id, e)
-                failed.append(x.id)
-                continue
-            for r, point in points.items():
-                cells[r].points.append(point)
+            outcomes.append((x.id, explain_or_leave_out(oracle, proxies, x, rs, seed=seed, heldout=heldout,
+                                                        k_fraction=k_fraction, sampler=sampler, units_of=units_of)))
         on_progress(label, len(instances), len(instances), "done")
-    return [cells[r] for r in routes_], list(dict.fromkeys(failed))
+    return frontier_cells(routes_, outcomes)

@@ -18,7 +18,8 @@ Costs are nominal (cache hits at the price they were paid; see
 ``proxyx.ledger``), so a bench killed and started again reuses every paid call
 and reports the same numbers; only ``created`` and the ``run`` blocks (paid in
 this run, wall time) change. Throughput uses the model time the answers took
-when they were paid (kept in the cache with each answer).
+when they were paid (kept in the cache with each answer). With ``engine.kind:
+ray`` the instances run on a cluster's workers (``proxyx.bench.sharded``).
 """
 
 from __future__ import annotations
@@ -29,27 +30,23 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from ..adaptive import refuse_auto
 from ..config import UNSET, Config, apply_overrides
 from ..data import Instance
-from ..errors import BudgetExceeded, ConfigError, DataError, ModelError
-from ..explain import compare
-from ..explainers import Attribution, explainer_class
-from ..pipeline import explain_instance, failed_instance
+from ..errors import BudgetExceeded, ConfigError, DataError
+from ..explainers import explainer_class
 from ..output import check_outputs, run_inputs, write_json, write_text
 from ..report import created, notes, versions
-from ..results import BenchCell, BenchReport, Frontier, InstanceResult, Reference, RunInfo, Target
-from ..screen import no_screening_instances, screen_pool, screen_proxy
+from ..results import BenchCell, BenchReport, Frontier, InstanceResult, Reference, RunInfo
+from ..screen import no_screening_instances, screen_pool
 from ..session import Session, open_session
 from ..tasks import task_for
-from .frontier import routes, run_frontier
-from .frontier_summary import headline as frontier_headline
-from .frontier_summary import summarise as summarise_frontier
+from .frontier import run_frontier
+from .parts import bench_routes, explain_or_fail, failed_cell, frontier_of, reference_entry, screen_progress, screened
 from .peers import check_peers
 from .plot import plot_fidelity_vs_cost
 from .render import bench_markdown
+from .sharded import bench_on_cluster
 from .summary import headline, mark_pareto, quality_vs_top_budget, reference_summary, summarise_cell
 
 FILES = ("bench.json", "bench.md", "fidelity_vs_cost.png")
@@ -100,24 +97,6 @@ def run_info(session: Session, since: dict, started: float) -> RunInfo:
     return RunInfo(wall_time_s=time.perf_counter() - started, paid=c.paid, cache_hits=c.hits, failures=c.failures)
 
 
-def _explain(session: Session, x: Instance, eligible: list) -> InstanceResult:
-    try:
-        return explain_instance(session, x, eligible)
-    except ModelError as e:
-        return failed_instance(x, e)
-
-
-def _score_oracle_explanation(session: Session, x: Instance, entry: InstanceResult) -> None:
-    """The oracle's explanation scored on the oracle, as the pipeline's fallback: fidelity 1 (or null)."""
-    attr = Attribution(values=np.asarray(entry.attribution), base_value=entry.base_value,
-                       full_value=entry.full_value, n_evals=entry.n_evals, method=entry.explainer)
-    target = session.task.labels.index(entry.oracle.label)
-    before = session.ledger.snapshot()
-    entry.fidelity = compare(session.oracle, session.units(x), target, attr, attr,
-                             k_fraction=session.config.fidelity.k_fraction)
-    entry.cost.evaluation = session.ledger.total(since=before)
-
-
 def _reference(session: Session, instances: list[Instance], progress: OnProgress) -> tuple[Reference, dict[str, InstanceResult]]:
     """The oracle alone at this budget: summary and entries by instance id."""
     ex = session.config.explainer
@@ -126,9 +105,7 @@ def _reference(session: Session, instances: list[Instance], progress: OnProgress
     entries: dict[str, InstanceResult] = {}
     for i, x in enumerate(instances):
         progress(label, i, len(instances), x.id)
-        entries[x.id] = e = _explain(session, x, [])
-        if e.status == "ok":
-            _score_oracle_explanation(session, x, e)
+        entries[x.id] = reference_entry(session, x)
     progress(label, len(instances), len(instances), "done")
     summary = reference_summary(ex.method, ex.samples, list(entries.values()), run_info(session, since, started))
     return summary, entries
@@ -141,19 +118,15 @@ def _cell(session: Session, proxy, instances: list[Instance], pool: list[Instanc
     since, started = session.ledger.snapshot(), time.perf_counter()
     n_all = len(instances)
     progress(label, 0, n_all, "screening")
-    screened = screen_proxy(session, proxy, pool,
-                            on_step=lambda p: progress(label, 0, n_all, f"screening: n={p.n}, examined {p.examined}"))
-    if screened.decision == "stopped_budget":
-        raise BudgetExceeded(screened.error)
-    if screened.decision == "failed":  # the screen could not finish: the cell has nothing to show
-        return BenchCell(proxy=proxy.name, method=ex.method, samples=ex.samples, status="failed",
-                         errors=[screened.error])
+    result = screened(session, proxy, pool, screen_progress(progress, label, n_all))
+    if result.decision == "failed":
+        return failed_cell(session, result)
     entries = []
     for i, x in enumerate(instances):
         progress(label, i, n_all, x.id)
-        entries.append(_explain(session, x, [proxy]))
-    progress(label, n_all, n_all, screened.decision)
-    return summarise_cell(proxy.name, ex.method, ex.samples, entries, reference, screened, session.oracle.name,
+        entries.append(explain_or_fail(session, x, [proxy]))
+    progress(label, n_all, n_all, result.decision)
+    return summarise_cell(proxy.name, ex.method, ex.samples, entries, reference, result, session.oracle.name,
                           run_info(session, since, started))
 
 
@@ -203,15 +176,18 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
     # its most telling cells. The document lists cells in the config's order.
     order = [(m, s) for s in sorted(config.bench.samples, reverse=True) for m in config.bench.methods]
     try:
-        for method, samples in order:
-            budget = replace(session, config=grid[method, samples])
-            summary, reference = _reference(budget, instances, on_progress)
-            report.references.append(summary)
-            for name in names:
-                report.cells.append(_cell(budget, session.proxy(name), instances, pool, reference, on_progress))
-                _checkpoint(report, out_dir)
-        if config.bench.oracle_ladder:
-            report.frontier = _frontier(session, instances, names, on_progress)
+        if config.engine.kind == "ray":  # every cell of an instance on one worker of a cluster
+            bench_on_cluster(session, report, [(b, grid[b]) for b in order], names, instances, pool, on_progress)
+        else:
+            for method, samples in order:
+                budget = replace(session, config=grid[method, samples])
+                summary, reference = _reference(budget, instances, on_progress)
+                report.references.append(summary)
+                for name in names:
+                    report.cells.append(_cell(budget, session.proxy(name), instances, pool, reference, on_progress))
+                    _checkpoint(report, out_dir)
+            if config.bench.oracle_ladder:
+                report.frontier = _frontier(session, instances, names, on_progress)
         failed = (any(c.status != "ok" for c in report.cells) or any(r.failed for r in report.references)
                   or bool(report.frontier and report.frontier.failed))
         report.status = "complete_with_failures" if failed else "complete"
@@ -235,16 +211,12 @@ def run_bench(config: Config, *, out_dir: str | Path | None = None, session: Ses
 
 def _frontier(session: Session, instances: list[Instance], names: list[str], progress: OnProgress) -> Frontier:
     """The oracle alone over the ladder and every proxy route, on every instance (``proxyx.bench.frontier``)."""
-    config, b = session.config, session.config.bench
-    rs = [r for m in b.methods for r in routes(m, b.oracle_ladder, names, b.estimators, b.oracle_samples,
-                                                b.proxy_samples, b.substitute, b.peers)]
-    cells, failed = run_frontier(session.oracle, {n: session.proxy(n) for n in names}, instances, rs, seed=config.seed,
+    config = session.config
+    cells, failed = run_frontier(session.oracle, {n: session.proxy(n) for n in names}, instances,
+                                 bench_routes(config.bench, names), seed=config.seed,
                                  heldout=config.fidelity.heldout_samples, k_fraction=config.fidelity.k_fraction,
                                  sampler=config.explainer.sampler, units_of=session.units, on_progress=progress)
-    summaries = summarise_frontier(cells, seed=config.seed)
-    target = Target()
-    return Frontier(target=target, summaries=summaries, headline=frontier_headline(summaries, target), cells=cells,
-                    failed=failed)
+    return frontier_of(cells, failed, config.seed)
 
 
 def write_outputs(report: BenchReport, out_dir: str | Path, *, fallback_dir: str | Path | None = None) -> dict[str, Path]:

@@ -148,6 +148,11 @@ class BudgetOwner:
     def record_call(self, key: Key, answer: Answer) -> None:
         self.ledger.record_call(key, answer)
 
+    def settle(self, usd: float, key: Key, answer: Answer) -> None:
+        """A paid call's reservation turned into its cost in one step: no other worker reserves in between."""
+        self.ledger.release(usd)
+        self.ledger.record_call(key, answer)
+
     def spent_usd(self) -> float:
         return self.ledger.spent_usd
 
@@ -157,23 +162,36 @@ class SharedLedger(Ledger):
 
     Releases and paid calls are sent without waiting: Ray runs one caller's
     actor calls in order, so the owner has them before this worker's next
-    reservation.
+    reservation. A release is held until the paid call that follows it (the
+    scorer releases a call's reservation, then records it) and both go as one
+    ``settle``: released alone, the reservation would leave the cap open to
+    another worker before the cost arrives. A release no call follows (a
+    failed or unsent call) goes with the next reservation, or at ``give_back``.
     """
 
     def __init__(self, owner):
         super().__init__(max_usd=None)
         self.owner = owner
+        self._held = 0.0
 
     def reserve(self, usd: float) -> None:
         import ray
 
+        self.give_back()
         reason = ray.get(self.owner.reserve.remote(usd))
         if reason is not None:
             raise BudgetExceeded(reason)
 
     def release(self, usd: float) -> None:
-        self.owner.release.remote(usd)
+        self._held += usd
 
     def record_call(self, key: Key, answer: Answer) -> None:
         super().record_call(key, answer)
-        self.owner.record_call.remote(key, answer)
+        self.owner.settle.remote(self._held, key, answer)
+        self._held = 0.0
+
+    def give_back(self) -> None:
+        """Release what is held (the worker calls it when an item is done)."""
+        if self._held:
+            self.owner.release.remote(self._held)
+            self._held = 0.0
