@@ -161,14 +161,20 @@ def frontier_cells(session, instances, method: str, seed: int) -> dict[str, list
     fid = session.config.fidelity
     rs = routes(method, LADDER, [session.proxies[0].name], ESTIMATORS, BUDGETS, N, substitute=False, peers=PEERS)
     cells, _ = run_frontier(session.oracle, {session.proxies[0].name: session.proxies[0]}, instances, rs, seed=seed,
-                            heldout=fid.heldout_samples, k_fraction=fid.k_fraction, units_of=session.task.units)
+                            heldout=fid.heldout_samples, k_fraction=fid.k_fraction, units_of=session.task.units,
+                            on_progress=progress)
     out = {_name(c.route): c.points for c in cells}
     if method == "kernel_shap":
         rs = routes(method, BUDGETS, [], (), BUDGETS, N, substitute=False)
         cells, _ = run_frontier(session.oracle, {}, instances, rs, seed=seed, heldout=fid.heldout_samples,
-                                k_fraction=fid.k_fraction, sampler="leverage", units_of=session.task.units)
+                                k_fraction=fid.k_fraction, sampler="leverage", units_of=session.task.units,
+                                on_progress=progress)
         out.update({f"leverage n={c.route.oracle_samples}": c.points for c in cells})
     return out
+
+
+def progress(label: str, done: int, total: int, stage: str) -> None:
+    print(f"    {label}: {done}/{total} {stage} ({time.strftime('%H:%M:%S')})", flush=True)
 
 
 def _name(r) -> str:
@@ -245,12 +251,15 @@ def run_set(session, instances, seed: int, targets: list[float]) -> dict:
         started = time.perf_counter()
         points = frontier_cells(session, instances, method, seed)
         for n in BUDGETS:
+            progress(f"learned · {method}", n, BUDGETS[-1], "")
             points[f"learned n={n}"] = learned_points(session, instances, method, n, seed)
         for target in targets:
+            progress(f"adaptive · {method}", 0, len(targets), f"target {target}")
             points[f"adaptive alone t={target}"] = adaptive_points(session, instances, method, None, target, seed)
             points[f"adaptive {BEST[method]} t={target}"] = adaptive_points(session, instances, method,
                                                                             BEST[method], target, seed)
         out[method] = {m: summarise(points, m) for m in ("aopc", "local_fidelity")}
+        progress(f"coverage · {method}", 0, 1, "")
         out[method]["coverage"] = coverage(session, instances, method, seed)
         out[method]["adaptive_stopped"] = {k: {s: sum(p.stopped == s for p in v) for s in ("target", "cap",
                                                                                            "not_estimable")}
