@@ -24,7 +24,8 @@ scoring: AOPC of deletion and local fidelity on the held-out masks):
 
 Per route: mean oracle calls and quality as a share of the reference's
 (ratio of means, paired bootstrap 95% interval), the paired difference to
-the oracle alone at the same calls (per instance: its own n; Student t 95%);
+the oracle alone at the same calls (per instance: its own n; Student t 95%)
+and to each peer at the same n;
 the effective-sample multiplier (the calls the oracle alone needs for the
 route's quality, read off its ladder by linear interpolation, over the
 route's calls); per route family, the calls at which the share reaches 0.95
@@ -216,6 +217,20 @@ def equivalent(alone: list[tuple[float, float]], share: float | None) -> float |
     return None
 
 
+def vs_peers(points: dict[str, list], name: str, pts: list, metric: str) -> dict:
+    """A route at n minus each peer at the same n, paired over the instances (Student t 95%)."""
+    if " n=" not in name or family(name) in PEERS:
+        return {}
+    n = name.rsplit("=", 1)[1]
+    out = {}
+    for peer in PEERS:
+        theirs = {p.id: getattr(p, metric) for p in points.get(f"{peer} n={n}", [])}
+        if theirs:
+            d = paired_t([getattr(p, metric) for p in pts], [theirs[p.id] for p in pts])
+            out[peer] = {"estimate": d.estimate, "low": d.low, "high": d.high}
+    return out
+
+
 def summarise(points: dict[str, list], metric: str) -> dict:
     """Per route: calls, share of the reference, difference to the oracle alone at the same n, multiplier."""
     reference = {p.id: getattr(p, metric) for p in points[f"alone n={REFERENCE}"]}
@@ -228,7 +243,8 @@ def summarise(points: dict[str, list], metric: str) -> dict:
         diff = paired_t([getattr(p, metric) for p in pts], [alone_at[n][i] for n, i in zip(own_n, ids)])
         rows[name] = {"calls": float(np.mean([p.oracle_calls for p in pts])), "share": share.estimate,
                       "share_low": share.low, "share_high": share.high, "vs_alone": diff.estimate,
-                      "vs_alone_low": diff.low, "vs_alone_high": diff.high, "instances": len(pts)}
+                      "vs_alone_low": diff.low, "vs_alone_high": diff.high, "instances": len(pts),
+                      "vs_peer": vs_peers(points, name, pts, metric)}
     ladder = [(rows[f"alone n={n}"]["calls"], rows[f"alone n={n}"]["share"]) for n in LADDER]
     for name, r in rows.items():
         eq = equivalent(ladder, r["share"])
