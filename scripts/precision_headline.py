@@ -271,15 +271,15 @@ def run_set(session, instances, seed: int, targets: list[float]) -> dict:
             points[f"learned n={n}"] = learned_points(session, instances, method, n, seed)
         for target in targets:
             progress(f"adaptive · {method}", 0, len(targets), f"target {target}")
-            points[f"adaptive alone t={target}"] = adaptive_points(session, instances, method, None, target, seed)
-            points[f"adaptive {BEST[method]} t={target}"] = adaptive_points(session, instances, method,
+            points[f"adapt alone t={target}"] = adaptive_points(session, instances, method, None, target, seed)
+            points[f"adapt {BEST[method]} t={target}"] = adaptive_points(session, instances, method,
                                                                             BEST[method], target, seed)
         out[method] = {m: summarise(points, m) for m in ("aopc", "local_fidelity")}
         progress(f"coverage · {method}", 0, 1, "")
         out[method]["coverage"] = coverage(session, instances, method, seed)
         out[method]["adaptive_stopped"] = {k: {s: sum(p.stopped == s for p in v) for s in ("target", "cap",
                                                                                            "not_estimable")}
-                                           for k, v in points.items() if k.startswith("adaptive")}
+                                           for k, v in points.items() if k.startswith("adapt ")}
         out[method]["seconds"] = time.perf_counter() - started
         print(f"  {method}: {out[method]['seconds']:.0f} s", flush=True)
     return out
