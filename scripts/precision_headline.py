@@ -314,7 +314,7 @@ def main() -> None:
     parser.add_argument("--config", default="configs/bench_fine_foods.yaml")
     parser.add_argument("--sets", nargs="+", default=["headline", "other"], choices=["headline", "other"])
     parser.add_argument("--limit", type=int, default=30)
-    parser.add_argument("--targets", type=float, nargs="+", default=[0.1, 0.2])
+    parser.add_argument("--targets", type=float, nargs="+", default=[0.2, 0.4])
     parser.add_argument("--oracle", help="another oracle (e.g. local/vader, a fast stand-in); it leaves the proxies")
     parser.add_argument("--cache-dir")
     parser.add_argument("--out", type=Path, default=OUT)
