@@ -90,7 +90,8 @@ def adaptive_points(session, instances, method: str, estimator: str | None, targ
         label = int(np.argmax(session.oracle([segments.full], "explain")[0]))
         o = _Recorder(session.oracle, segments, label, "explain")
         if estimator is None:
-            at = lambda n: explain_with_errors(make_explainer(method, samples=n, seed=s), len(segments), o)  # noqa: E731
+            at = lambda n: explain_with_errors(make_explainer(method, samples=n, seed=s),  # noqa: E731
+                                               len(segments), o)
         else:
             p = _Recorder(proxy, segments, label, "explain")
             at = lambda n: explain_informed(method, len(segments), o, p, samples=N, oracle_samples=n,  # noqa: E731

@@ -128,7 +128,8 @@ def run(instances: list[Segments], oracle_model, proxy_model, seeds: int, budget
         err, se, t, unknown = err[~exact], se[~exact], t[~exact], unknown[~exact]
         rows.append({"method": method, "sampler": sampler, "oracle_samples": budget, "estimator": estimator,
                      "units": len(err), "exact": int(exact.sum()), "not_estimable": float(np.mean(unknown)),
-                     **claimed(err[~unknown], se[~unknown], t[~unknown], z), "oracle_alone": float(np.mean(c["alone"]))})
+                     **claimed(err[~unknown], se[~unknown], t[~unknown], z),
+                     "oracle_alone": float(np.mean(c["alone"]))})
     return rows
 
 
