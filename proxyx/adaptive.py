@@ -8,7 +8,10 @@ mask asked again for free: a round pays only for its new masks. After each
 round the explanation (the estimator, or the oracle alone with ``estimator:
 plain``) is refit on that budget's answers; the instance stops when every
 unit's standard error is at most ``target`` times the largest |attribution|
-(``stopped: target``), or at the cap (``stopped: cap``).
+(``stopped: target``), or at the cap (``stopped: cap``; ``not_estimable``
+when some unit's error still cannot be estimated there: the oracle's answers
+show no residual, ``explainers/uncertainty.py``). An error that cannot be
+estimated is never taken for a precise one: the rounds go on.
 """
 
 from __future__ import annotations
@@ -34,9 +37,14 @@ def budgets(start: int, cap: int) -> list[int]:
     return out
 
 
+def estimable(attr: Attribution) -> bool:
+    """Every unit's standard error is known (computed, and not NaN: not estimable)."""
+    return attr.standard_errors is not None and not np.isnan(attr.standard_errors).any()
+
+
 def precise(attr: Attribution, target: float) -> bool:
-    """Every unit's standard error at most ``target`` times the largest |attribution|."""
-    if attr.standard_errors is None:
+    """Every unit's standard error known and at most ``target`` times the largest |attribution|."""
+    if not estimable(attr):
         return False
     scale = float(np.max(np.abs(attr.values), initial=0.0))
     return bool(np.max(attr.standard_errors, initial=0.0) <= target * scale)
@@ -72,8 +80,9 @@ def explain_in_rounds(explain_at: Callable[[int], T], attribution: Callable[[T],
         reached = precise(attribution(result), target)
         if reached:
             break
+    stopped = "target" if reached else "cap" if estimable(attribution(result)) else "not_estimable"
     return Rounds(result, AdaptiveInfo(target=target, budgets=tried, oracle_samples=tried[-1],
-                                       oracle_calls=len(asked.texts), stopped="target" if reached else "cap"))
+                                       oracle_calls=len(asked.texts), stopped=stopped))
 
 
 def adaptive_summary(instances: list[InstanceResult]) -> AdaptiveSummary | None:

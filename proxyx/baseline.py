@@ -16,6 +16,7 @@ import numpy as np
 
 from .explain import comparison, score_masks
 from .explainers import Attribution
+from .explainers.uncertainty import listed
 from .results import Baseline, BaselineSummary, Comparison, GeneratedInstance, InstanceResult, Paired
 from .stats import paired_t
 
@@ -33,9 +34,8 @@ def baseline_record(estimate: Attribution, baseline: Attribution, *, samples: in
     same deletion scheme and tie seed, same held-out masks; without it
     nothing is scored and no call is made.
     """
-    errors = None if baseline.standard_errors is None else baseline.standard_errors.tolist()
-    record = Baseline(samples=samples, attribution=baseline.values.tolist(), standard_errors=errors,
-                      base_value=baseline.base_value)
+    record = Baseline(samples=samples, attribution=baseline.values.tolist(),
+                      standard_errors=listed(baseline.standard_errors), base_value=baseline.base_value)
     if value_of_masks is None:
         return record, None
     same = same_explanation(estimate.values, baseline.values)  # scored once: rounding is not a difference

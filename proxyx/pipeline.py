@@ -32,6 +32,7 @@ from .data import Instance
 from .errors import BudgetExceeded, ModelError
 from .explain import (attribute, compare_masks, estimate_attribution_cost, informed_attribute, instance_seed,
                       oracle_mask_value, predict)
+from .explainers.uncertainty import listed
 from .models.learned import Learning
 from .perturb import Segments
 from .report import explain_report
@@ -147,7 +148,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
                                 purpose="evaluate", sampler=ex.sampler)
         all_oracle, estimated = ledger.total(since=before), False
         oracle_attribution = oracle_attr.values.tolist()
-        oracle_errors = oracle_attr.standard_errors.tolist()
+        oracle_errors = listed(oracle_attr.standard_errors)
     else:
         all_oracle = estimate_attribution_cost(oracle, segments, method=ex.method, samples=ex.samples, seed=seed,
                                                sampler=ex.sampler)
@@ -172,7 +173,7 @@ def explain_instance(session: Session, x: Instance, eligible: list, *,
         seed=seed, oracle=OracleLabel(label=labels[o.label], probs=dict(zip(labels, o.probs))),
         gate=gate, explained_by=chosen.name if estimator is None else f"{ex.estimator}({oracle.name}, {chosen.name})",
         role=chosen.role if estimator is None else "estimator", estimator=estimator, attribution=attr.values.tolist(),
-        standard_errors=None if attr.standard_errors is None else attr.standard_errors.tolist(),
+        standard_errors=listed(attr.standard_errors),
         base_value=attr.base_value, full_value=attr.full_value, n_evals=attr.n_evals, fidelity=fidelity,
         oracle_attribution=oracle_attribution, oracle_standard_errors=oracle_errors, baseline=baseline,
         adaptive=adaptive, cost=cost, status="ok")

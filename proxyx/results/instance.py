@@ -77,7 +77,7 @@ class Baseline(ResultModel):
 
     samples: int  # n: the oracle's masks (explainer.oracle_samples)
     attribution: list[float]
-    standard_errors: list[float] | None = None  # per unit (null in reports written before them)
+    standard_errors: list[float | None] | None = None  # per unit (null in reports before them; a unit: not estimable)
     base_value: float
     q_estimate: QualityScores | None = None
     q_baseline: QualityScores | None = None
@@ -92,7 +92,7 @@ class AdaptiveInfo(ResultModel):
     budgets: list[int]  # the oracle budgets n asked, in order
     oracle_samples: int  # the last of them: the explanation's n
     oracle_calls: int  # distinct texts the oracle answered over the rounds (what a cold cache pays)
-    stopped: Literal["target", "cap"]
+    stopped: Literal["target", "cap", "not_estimable"]  # not_estimable: at the cap, some error still not estimable
 
 
 class AdaptiveSummary(ResultModel):
@@ -130,13 +130,13 @@ class InstanceResult(ResultModel):
     explained_by: str | None = None
     role: Literal["proxy", "oracle", "estimator"] | None = None  # estimator: oracle and proxy answers combined
     attribution: list[float] | None = None
-    standard_errors: list[float] | None = None  # per unit, of attribution: how much it moves with other masks
+    standard_errors: list[float | None] | None = None  # per unit, of attribution; null: not estimable
     base_value: float | None = None
     full_value: float | None = None
     n_evals: int | None = None
     fidelity: Comparison | None = None
     oracle_attribution: list[float] | None = None
-    oracle_standard_errors: list[float] | None = None  # per unit, of oracle_attribution
+    oracle_standard_errors: list[float | None] | None = None  # per unit, of oracle_attribution
     estimator: EstimatorInfo | None = None
     baseline: Baseline | None = None  # role estimator: the oracle alone at the same n calls
     adaptive: AdaptiveInfo | None = None  # explainer.oracle_samples: auto

@@ -34,7 +34,8 @@ class Explanation:
     role: str  # "proxy", "oracle", "estimator" or "baseline" (the oracle alone at the estimator's n)
     values: tuple[float, ...]
     caption: str = ""  # how a view titles it; default "ROLE explanation"
-    errors: tuple[float, ...] | None = None  # standard error per unit (None: not in the report)
+    errors: tuple[float | None, ...] | None = None  # standard error per unit (None: not in the report; a unit's
+    # None: not estimable, the oracle's answers show no residual)
 
     @property
     def title(self) -> str:
@@ -46,8 +47,12 @@ class Explanation:
         return max((abs(v) for v in self.values), default=0.0) or 1.0
 
     def uncertain(self, i: int) -> bool:
-        """Whether unit ``i``'s 90% interval crosses zero (never without standard errors)."""
-        return self.errors is not None and abs(self.values[i]) < Z90 * self.errors[i]
+        """Whether unit ``i``'s 90% interval crosses zero, or its error is not estimable (never without errors)."""
+        return self.errors is not None and (not self.estimable(i) or abs(self.values[i]) < Z90 * self.errors[i])
+
+    def estimable(self, i: int) -> bool:
+        """Whether unit ``i`` has a standard error (True without errors: nothing claimed)."""
+        return self.errors is None or self.errors[i] is not None
 
     def strongest(self, k: int) -> tuple[list[int], list[int]]:
         """Indices of the ``k`` units pushing most towards the label and the ``k`` most against it
@@ -150,8 +155,8 @@ def _get(d: Mapping | None, *keys: str) -> Any:
     return d
 
 
-def _floats(values: Any) -> tuple[float, ...] | None:
-    return None if values is None else tuple(float(v) for v in values)
+def _floats(values: Any) -> tuple[float | None, ...] | None:
+    return None if values is None else tuple(None if v is None else float(v) for v in values)
 
 
 def _usd(cost: Mapping | None) -> float | None:

@@ -4,7 +4,9 @@ Without colour (a pipe, ``NO_COLOR``, a README) the strongest words carry
 their value in brackets instead, so plain text still says which words
 mattered. A word whose 90% interval crosses zero (its value is within 1.645
 standard errors of 0) is uncertain: in colour italic, in its direction's
-colour without a box; in brackets and lists its value ends with ``?``.
+colour without a box; in brackets and lists its value ends with ``?``, or
+with ``±—`` when its error is not estimable (the oracle's answers show no
+residual: ``explainers/uncertainty.py``).
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ def top_words(units: tuple[str, ...], explanation: Explanation, label: str | Non
 
 
 def _value(explanation: Explanation, i: int) -> str:
-    """A unit's value, with ``?`` when its 90% interval crosses zero."""
-    return signed(explanation.values[i]) + ("?" if explanation.uncertain(i) else "")
+    """A unit's value, with ``?`` when its 90% interval crosses zero, ``±—`` when its error is not estimable."""
+    mark = "±—" if not explanation.estimable(i) else "?" if explanation.uncertain(i) else ""
+    return signed(explanation.values[i]) + mark
 
 
 def _facts(x: InstanceView) -> Text:
@@ -116,8 +119,8 @@ def summary_text(view: ReportView) -> Text:
     out.append("red: towards the oracle's label, blue: against; intensity = |value| / the explanation's largest |value|",
                style="dim")
     if any(e.errors is not None for x in view.instances for e in x.explanations):
-        out.append("\nitalic, no box (without colour: a value ending in ?): uncertain, its 90% interval crosses zero",
-                   style="dim")
+        out.append("\nitalic, no box (without colour: a value ending in ?): uncertain, its 90% interval crosses zero"
+                   " (±—: its error is not estimable)", style="dim")
     return out
 
 

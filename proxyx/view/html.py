@@ -39,10 +39,12 @@ def _heat(x: InstanceView, e: Explanation) -> str:
                          f'style="background:{hex_color(w)};color:{text_color(w)}">{_e(unit)}</span>')
             continue
         se, uncertain = e.errors[i], e.uncertain(i)
-        tip += f", standard error {se:.2g}" + ("; its 90% interval crosses zero: uncertain" if uncertain else "")
+        tip += (", standard error —, not estimable (the oracle's answers show no residual): uncertain" if se is None
+                else f", standard error {se:.2g}" + ("; its 90% interval crosses zero: uncertain" if uncertain else ""))
         style = (f"color:{hex_color(1.0 if w >= 0 else -1.0)}" if uncertain
                  else f"background:{hex_color(w)};color:{text_color(w)}")
-        spans.append(f'<span class="u{" uncertain" * uncertain}" data-i="{i}" data-v="{v!r}" data-se="{se!r}" '
+        known = "" if se is None else repr(se)
+        spans.append(f'<span class="u{" uncertain" * uncertain}" data-i="{i}" data-v="{v!r}" data-se="{known}" '
                      f'title="{_e(tip)}" style="{style}">{_e(unit)}</span>')
     tops = " &nbsp; ".join(
         f"{what} {_e(label)}: " + ", ".join(f"<b>{_e(x.units[i])}</b> {signed(e.values[i])}" for i in idx)
