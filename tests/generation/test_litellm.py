@@ -55,7 +55,7 @@ def test_hosted_answer_and_echo_scores_agree_with_embedded(server, stepwise, tmp
     prompts = [TASK.prompt(DOCS[1], QUESTION), TASK.prompt(DOCS[1] + "\n\n" + DOCS[2], QUESTION)]
     local = [a.text for a in gen.answer(prompts)]
     assert [a.text for a in api.answer(prompts)] == local
-    for p, a in zip(prompts, local):
+    for p, a in zip(prompts[:1], local):  # one echo: the server sorts its vocabulary per prompt token (slow)
         remote, mine = api.score([(p, a)])[0], gen.score([(p, a)])[0]
         assert len(remote.logprobs) == len(mine.logprobs) > 0
         # the same forward passes: equal but for the server's float32 log-softmax

@@ -70,11 +70,12 @@ def paid(doc: dict) -> int:
 def test_sigkill_then_resume_pays_nothing_twice(llama_server, tmp_path):
     fresh_dir, crash_dir = tmp_path / "fresh", tmp_path / "crash"
     fresh_dir.mkdir(), crash_dir.mkdir()
-    p, whole = run(write_config(fresh_dir, llama_server.api_base, samples=12))
+    few = dict(reviews=REVIEWS[:3], samples=8)  # 27 calls: the kill still lands mid-run (polled every 50 ms)
+    p, whole = run(write_config(fresh_dir, llama_server.api_base, **few))
     assert p.returncode == 0, p.stderr
     total = paid(whole)
 
-    config = write_config(crash_dir, llama_server.api_base, samples=12)
+    config = write_config(crash_dir, llama_server.api_base, **few)
     proc = subprocess.Popen([sys.executable, "-m", "proxyx", "explain", str(config), "-q"], env=env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
