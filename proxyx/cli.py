@@ -119,7 +119,7 @@ def _page(report, path: Path, fallback_dir: str) -> None:
     from .view.html import write_html
 
     _out().print(f"page: {write_html(report, path.with_suffix('.html'), fallback_dir=fallback_dir)}", markup=False,
-                 highlight=False)
+                 highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -167,7 +167,7 @@ def screen(config: ConfigArg, out: OutOpt = None,
             result = task_for(cfg).screen(screen_all=all_proxies or None, on_step=on_step)
         path = result.save(target, fallback_dir=cfg.cache_dir)
         print_screen(result, _out())
-        _out().print(f"screening result: {path}", markup=False, highlight=False)
+        _out().print(f"screening result: {path}", markup=False, highlight=False, soft_wrap=True)
         failed = any(p.decision == "failed" for p in result.proxies)
         raise typer.Exit(EXIT_BUDGET if result.stopped == "budget" else EXIT_FAILURES if failed else EXIT_OK)
 
@@ -212,7 +212,8 @@ def show(report: Annotated[Path, typer.Argument(help="a report from 'proxyx expl
     with _user_errors():
         if html is not None:
             check_outputs([(html, "the HTML page")], [Input(report, "the report shown")])
-            _out().print(f"page: {write_html(report, html, ids=ids, limit=limit)}", markup=False, highlight=False)
+            _out().print(f"page: {write_html(report, html, ids=ids, limit=limit)}", markup=False, highlight=False,
+                         soft_wrap=True)
         else:
             render_terminal(report, _out(), ids=ids, limit=limit)
 
@@ -228,7 +229,7 @@ def fetch_data(deb: Annotated[Optional[Path], typer.Option(help="use this r-cran
 
     with _user_errors():
         path = fetch_fine_foods(deb=deb, force=force)
-        _out().print(f"fine_foods: {path}")
+        _out().print(f"fine_foods: {path}", soft_wrap=True)
         _out().print(f"debian_faq: {fetch_faq(deb=faq_deb, force=force)}")
         from .influence.queries import fetch_wordnet
 

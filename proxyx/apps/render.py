@@ -57,7 +57,7 @@ def print_compress(report: CompressReport, console: Console) -> None:
                       else f"{name}: the oracle's explanations remove nothing, no ratio")
     _print_checks(report.proxy_checks, console)
     for key, path in report.files.items():
-        console.print(f"{key}: {path}")
+        console.print(f"{key}: {path}", soft_wrap=True)
 
 
 def _what(report: CompressReport) -> str:
@@ -123,7 +123,7 @@ def print_clean(report: CleanReport, console: Console) -> None:
         rho = [c.mean_spearman for c in mine if c.mean_spearman is not None]
         console.print(f"screen of {name} on each run's validation reviews: {', '.join(c.decision for c in mine)}; "
                       f"mean Spearman rho with the oracle {f'{sum(rho) / len(rho):.2f}' if rho else 'n/a'}")
-    console.print(f"report: {report.files.get('report', '')}")
+    console.print(f"report: {report.files.get('report', '')}", soft_wrap=True)
 
 
 def plot_compress(report: CompressReport, path: Path, *, fallback_dir: str | Path | None = None) -> Path:

@@ -141,7 +141,7 @@ def print_bench(report: BenchReport, console: Console, out_dir: Path | None = No
     if report.status != "complete":
         console.print(f"[bold red]{report.status}[/]: {report.stop_reason or 'see failed cells'}")
     if out_dir is not None:
-        console.print(f"bench: {Path(out_dir) / 'bench.json'}, bench.md, fidelity_vs_cost.png")
+        console.print(f"bench: {Path(out_dir) / 'bench.json'}, bench.md, fidelity_vs_cost.png", soft_wrap=True)
 
 
 def _md_table(headers: list[str], rows: list[list[str]]) -> str:

@@ -48,7 +48,7 @@ def print_bench(report: InfluenceBench, console: Console, path=None) -> None:
                   f"{report.training_examples} training reviews, {report.dev_sources} dev / {report.test_sources} test "
                   "sources", highlight=False)
     if path is not None:
-        console.print(f"report: {path}", highlight=False, markup=False)
+        console.print(f"report: {path}", highlight=False, markup=False, soft_wrap=True)
 
 
 def print_lookup(report: InfluenceLookup, console: Console, path=None) -> None:
@@ -68,4 +68,4 @@ def print_lookup(report: InfluenceLookup, console: Console, path=None) -> None:
     console.print(f"{c.nominal.calls} gradients ({c.paid.calls} computed now, {c.nominal.seconds:.0f} s of compute); "
                   f"wall {report.wall_seconds:.0f} s", highlight=False)
     if path is not None:
-        console.print(f"report: {path}", highlight=False, markup=False)
+        console.print(f"report: {path}", highlight=False, markup=False, soft_wrap=True)

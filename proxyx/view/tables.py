@@ -88,7 +88,7 @@ def print_stopped(reason: str | None, finished: list[str], console: Console, fil
     console.print(f"finished before the stop: {', '.join(finished) or 'nothing'}; "
                   "paid calls are cached: raise max_usd and run again to go on", markup=False, highlight=False)
     for key, path in (files or {}).items():
-        console.print(f"{key}: {path}", markup=False, highlight=False)
+        console.print(f"{key}: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def ledger_table(rows: list[LedgerRow], title: str = "Cost by model") -> Table:
@@ -154,7 +154,7 @@ def print_explain(report: ExplainReport, console: Console, path: Path | None = N
     console.print(explain_table(report))
     console.print(ledger_table(report.ledger))
     if path:
-        console.print(plain(f"report: {path}"))
+        console.print(plain(f"report: {path}"), soft_wrap=True)
 
 
 def screen_table(result: ScreenResult) -> Table:
