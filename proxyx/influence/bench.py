@@ -31,12 +31,11 @@ from ..config import Config
 from ..errors import BudgetExceeded, DataError
 from ..results.influence import FilterCounts, InfluenceBench, MethodScore, SettingInfo
 from .context import InfluenceContext, open_influence
-from .engine import PURPOSE, ROLE, GradientEngine
+from .engine import PURPOSE, ROLE, GradientEngine, component_seconds
 from .gradients import Example
 from .paraphrase import gemma_paraphrases
 from .queries import BM25Index, load_synonyms, reorder_clauses, synonymize, words
 from .scoring import Stats, component_cosines, correct, ranks, select_then_test, sketch_cosines, top5_of_bm25, wilson
-from .timing import component_seconds
 
 OnProgress = Callable[[str, int, int], None]
 
