@@ -27,7 +27,7 @@ model: $(STAMP)
 demo: install
 	$(BIN)/proxyx explain configs/quickstart.yaml
 
-# The light tests on two processes, then the heavy ones (Gemma, llama.cpp servers, torch, Ray: tests/conftest.py)
+# The light tests on two processes, then the heavy ones (Gemma, llama.cpp servers, torch, MiniLM: tests/conftest.py)
 # one at a time; both parts run, and the target fails if either did.
 test: install
 	@rc=0; $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not heavy" || rc=$$?; \
