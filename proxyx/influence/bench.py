@@ -34,7 +34,7 @@ from .context import InfluenceContext, open_influence
 from .engine import PURPOSE, ROLE, GradientEngine, component_seconds
 from .gradients import Example
 from .paraphrase import gemma_paraphrases
-from .queries import BM25Index, load_synonyms, reorder_clauses, synonymize, words
+from .queries import BM25Index, rule_paraphrases
 from .scoring import Stats, component_cosines, correct, ranks, select_then_test, sketch_cosines, top5_of_bm25, wilson
 
 OnProgress = Callable[[str, int, int], None]
@@ -68,11 +68,7 @@ def _settings(ctx: InfluenceContext, sources: list[int]) -> tuple[list[Setting],
     index = BM25Index(texts)
     src = [texts[i] for i in sources]
     gold = [str(ctx.train[i].label) for i in sources]
-    synonyms, vocab = load_synonyms(), frozenset(w for t in texts for w in words(t))
-    syn = [synonymize(t, ic.synonym_rate, random.Random(f"{seed}:wordnet:{i}"), synonyms, vocab)
-           for t, i in zip(src, sources)]
-    made: dict[str, list[str | None]] = {"wordnet": syn, "wordnet_reordered": [
-        reorder_clauses(t, random.Random(f"{seed}:reorder:{i}")) for t, i in zip(syn, sources)]}
+    made: dict[str, list[str | None]] = dict(rule_paraphrases(texts, sources, ic.synonym_rate, seed))
     counts = None
     if {"gemma", "gemma_oracle_label"} & set(ic.settings):
         made["gemma"], counts = gemma_paraphrases(ctx, src, min_similarity=ic.min_similarity,

@@ -129,6 +129,14 @@ def reorder_clauses(text: str, rng: random.Random) -> str:
     return joiner.join(parts[i] for i in order)
 
 
+def rule_paraphrases(texts: list[str], sources: list[int], rate: float, seed: int) -> dict[str, list[str]]:
+    """The benchmark's rule settings for the training texts ``sources``: ``wordnet`` and ``wordnet_reordered``."""
+    synonyms, vocab = load_synonyms(), frozenset(w for t in texts for w in words(t))
+    syn = [synonymize(texts[i], rate, random.Random(f"{seed}:wordnet:{i}"), synonyms, vocab) for i in sources]
+    return {"wordnet": syn, "wordnet_reordered": [reorder_clauses(t, random.Random(f"{seed}:reorder:{i}"))
+                                                  for t, i in zip(syn, sources)]}
+
+
 def words(text: str) -> list[str]:
     """Lower-case words of ``text``."""
     return [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*", text)]
