@@ -7,7 +7,7 @@
 ``simulated``: a ``python:`` oracle that sleeps ``--latency`` seconds per
 text (a remote model's latency, no CPU), Kernel SHAP with 64 samples on
 fine_foods reviews: one process, then K Ray workers for each K. ``gemma``:
-the quickstart's explainer with the embedded Gemma as the oracle, one
+the quickstart's config (LIME + control variate, its route when measured) with the embedded Gemma, one
 process with 2 llama.cpp threads against 2 Ray workers with 1 thread each.
 Every route starts from an empty cache of its own (a route never reads
 another's answers). Ray is started once, before the timings; each route's
@@ -96,6 +96,7 @@ def gemma(args, work: Path) -> list[dict]:
     base = load_config("configs/quickstart.yaml").model_dump()
     base["dataset"]["limit"] = args.instances
     base["max_usd"] = None
+    base["explainer"].update(method="lime", estimator="control_variate")  # the quickstart's route when measured
     one = {**base, "oracle": {**base["oracle"], "threads": 2}}
     two = {**base, "oracle": {**base["oracle"], "threads": 1}}
     return [_route(one, {"kind": "local"}, work, "1 process, 2 threads"),
