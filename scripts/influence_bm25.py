@@ -42,8 +42,8 @@ def main() -> None:
             rank = [row.index(s) if s in row else ic.candidates for s, row in zip(sources, top)]
             k = sum(r == 0 for r in rank)
             low, high = wilson(k, len(rank))
-            kept = [len(set(content_words(q)) & set(content_words(texts[s]))) / max(len(set(content_words(texts[s]))), 1)
-                    for s, q in zip(sources, qs)]
+            kept = [len(set(content_words(q)) & set(content_words(texts[s])))
+                    / max(len(set(content_words(texts[s]))), 1) for s, q in zip(sources, qs)]
             print(f"{len(sources):7d} {name:18} {k / len(rank):6.3f} {f'{low:.2f}-{high:.2f}':>13} "
                   f"{sum(r < 5 for r in rank) / len(rank):6.3f} {sum(kept) / len(kept):10.0%}")
 
