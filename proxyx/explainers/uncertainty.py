@@ -43,16 +43,21 @@ Such a unit's error is *not estimable*: NaN here, null in the JSON
 (``listed``), uncertain in the views; adaptive budgets go on to the next
 round. Without it Kernel SHAP on VADER covered 72-82% (docs/results.md).
 
-The views draw the 90% interval ``value +- 1.645 se``; Student's quantile
-with the design's degrees of freedom (``quantile``, ``Design.df``) widens it
-by about a point of coverage (docs/results.md).
+Few blocks behind a unit's error (at n = 25 on a review of 20-40 words; or
+one mask of high leverage making most of it): the variance estimate is then
+itself noisy, and ``value +- 1.645 se`` covered 79-82% at n = 25 with Gemma.
+Every view and report draws that interval, so the error reported is widened
+to make it Student's: the sandwich times ``t(df) / z`` (``widening``), with
+Satterthwaite's degrees of freedom per unit (``degrees_of_freedom``: the
+blocks the oracle's part effectively rests on; the proxy's part and the pull
+counted as known). Many blocks alike: a factor near 1 (docs/results.md,
+"Uncertainty per unit").
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 from scipy import stats
@@ -92,11 +97,6 @@ class Design:
     def rows(self) -> np.ndarray:
         """The rows drawn at random (in no block: a row of a level enumerated whole)."""
         return np.sort(self.members[self.members >= 0])
-
-    @property
-    def df(self) -> int:
-        """Degrees of freedom of the variance: blocks minus strata."""
-        return max(len(self.stratum) - len(self.fraction), 1)
 
 
 def design(paired: bool, masks: np.ndarray) -> Design:
@@ -144,16 +144,31 @@ def _population(paired: bool, n: int, key: int) -> float:
 def covariance(d: Design, x: np.ndarray, y: np.ndarray, fraction: np.ndarray | None = None) -> np.ndarray:
     """Per unit, the design covariance of the sums over the masks of the per-row influences ``x`` and ``y``
     ``(m, units)``: within each stratum, ``(1 - f) k / (k - 1)`` times the blocks' centred cross products."""
+    factor, cx = _centred_blocks(d, x, fraction)
+    _, cy = _centred_blocks(d, y, fraction)
+    return factor @ (cx * cy)
+
+
+def _centred_blocks(d: Design, x: np.ndarray, fraction: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(factor, centred)``: per block, its stratum's ``(1 - f) k / (k - 1)`` (0 for a stratum of one block or
+    drawn whole), and the sum of ``x`` over its rows less its stratum's mean ``(blocks, units)``."""
     f = d.fraction if fraction is None else fraction
     k = np.bincount(d.stratum, minlength=len(f)).astype(float)
     factor = np.where((k >= 2) & (f < 1), (1 - f) * k / np.maximum(k - 1, 1), 0.0)
     one_hot = (d.stratum[:, None] == np.arange(len(f))[None, :]).astype(float)
-    centred = []
-    for v in (x, y):
-        sums = v[d.members[:, 0]] + np.where(d.members[:, 1:] >= 0, v[np.maximum(d.members[:, 1], 0)], 0.0)
-        means = one_hot.T @ sums / np.maximum(k, 1)[:, None]
-        centred.append(sums - means[d.stratum])
-    return factor[d.stratum] @ (centred[0] * centred[1])
+    sums = x[d.members[:, 0]] + np.where(d.members[:, 1:] >= 0, x[np.maximum(d.members[:, 1], 0)], 0.0)
+    means = one_hot.T @ sums / np.maximum(k, 1)[:, None]
+    return factor[d.stratum], sums - means[d.stratum]
+
+
+def degrees_of_freedom(d: Design, x: np.ndarray) -> np.ndarray:
+    """Per unit, Satterthwaite's degrees of freedom of the variance ``covariance(d, x, x)``: the number of blocks
+    it effectively rests on, ``(sum v)^2 / sum v^2`` over the blocks' terms ``v``; as many as the blocks when
+    they weigh alike, near 1 when one block (a mask of high leverage) makes the variance. inf where it is 0."""
+    factor, centred = _centred_blocks(d, x)
+    v = factor[:, None] * centred**2
+    total, squares = v.sum(axis=0), (v**2).sum(axis=0)
+    return np.where(squares > 0, total**2 / np.where(squares > 0, squares, 1.0), np.inf)
 
 
 def influence(fit: LinearSurrogate, y: np.ndarray, rows: np.ndarray, *, lam: float = 0.0,
@@ -183,18 +198,18 @@ def influence(fit: LinearSurrogate, y: np.ndarray, rows: np.ndarray, *, lam: flo
     return out, inverse
 
 
-def pull(fit: LinearSurrogate, y: np.ndarray, *, lam: float = 0.0, theta0: np.ndarray | None = None,
-         singular: bool = False) -> np.ndarray:
+def pull(fit: LinearSurrogate, y: np.ndarray, *, lam: float = 0.0, theta0: np.ndarray | None = None) -> np.ndarray:
     """How far the fit's penalties (LIME's ridge, a prior's pull) move ``theta`` from the unpenalised fit on the
     same answers: ``theta - G+ (M theta - lam theta0)``; 0 where no penalty acts. Where ``G`` is singular
-    (beyond Kernel SHAP's sum direction: fewer masks than units) the unpenalised fit is not defined: 0, or
-    with ``singular`` the minimum-norm fit's, so that what a prior puts in the directions the oracle's
-    answers do not see counts whole."""
+    (fewer masks than units, or about as many: LIME at n = 25 on a review of 25 words) the unpenalised fit is
+    the minimum-norm one, the penalty's limit: what a prior puts in the directions the oracle's answers do not
+    see counts whole, and so does the ridge's shrinkage in those they see (left out, LIME's intervals at
+    n = 25 on a 25-unit review covered 75%, 81% with it; docs/results.md, "Small n")."""
     shift = fit.alpha + lam
+    if shift <= 0:
+        return np.zeros(fit.n_units)
     eigval, eigvec = fit.spectrum
     small = eigval <= RANK_TOL * max(float(eigval[-1]), 1e-300)
-    if shift <= 0 or (small.sum() > fit.sum_zero and not singular):
-        return np.zeros(fit.n_units)
     theta = fit.solve(y, lam, theta0)
     rhs = fit.gram @ theta + shift * theta - (0.0 if theta0 is None else lam * theta0)
     return theta - (eigvec * np.where(small, 0.0, 1.0 / np.where(small, 1.0, eigval))) @ (eigvec.T @ rhs)
@@ -218,12 +233,16 @@ def _root_mse(fit: LinearSurrogate, d: Design, y: np.ndarray, rows: np.ndarray, 
     large as that noise, and taking the noise out would hide it. NaN where the fit's own part is 0 though
     masks were drawn at random: not estimable (module docstring)."""
     own = np.maximum(covariance(d, rows, rows), 0.0)
-    bias = pull(fit, y, lam=lam, theta0=theta0, singular=chosen)
+    bias = pull(fit, y, lam=lam, theta0=theta0)
     if bias.any() and not chosen:
         unpenalised, _ = influence(fit, y, _weighted(d, fit.weights), lam=-fit.alpha)
         gap = rows - unpenalised
         bias = np.sqrt(np.maximum(bias**2 - covariance(d, gap, gap) - extra(gap), 0.0))
-    errors = np.sqrt(np.maximum(own + extra(rows), 0.0) + bias**2)
+    total = np.maximum(own + extra(rows), 0.0) + bias**2
+    # Satterthwaite: only the oracle's own part is estimated from few blocks (the proxy's rests on many)
+    share = np.divide(own, total, out=np.zeros_like(own), where=total > 0)
+    df = np.divide(degrees_of_freedom(d, rows), share**2, out=np.full_like(own, np.inf), where=share > 0)
+    errors = np.sqrt(total) * widening(df)
     unseen = (len(d.rows) > 0) & (np.sqrt(own + bias**2) <= UNSEEN * np.ptp(y))
     return np.where(unseen, np.nan, errors)
 
@@ -282,11 +301,9 @@ def _shared(oracle: Design, proxy: Design) -> np.ndarray:
     return np.minimum(oracle.fraction * more / np.maximum(have, 1), 1.0)
 
 
-def quantile(df: int, level: float = LEVEL) -> float:
-    """Student's t quantile of a two-sided ``level`` interval with ``df`` degrees of freedom."""
-    return _t(int(df), float(level))
-
-
-@lru_cache(maxsize=512)
-def _t(df: int, level: float) -> float:
-    return float(stats.t.ppf(0.5 + level / 2, max(df, 1)))
+def widening(df: np.ndarray, level: float = LEVEL) -> np.ndarray:
+    """Student's quantile over the normal's, of a two-sided ``level`` interval with ``df`` degrees of freedom
+    (at least 1; 1 where inf): the factor that makes ``value +- z se`` Student's interval."""
+    df = np.maximum(np.asarray(df, dtype=float), 1.0)
+    t = stats.t.ppf(0.5 + level / 2, np.where(np.isfinite(df), df, 1.0))
+    return np.where(np.isfinite(df), t / stats.norm.ppf(0.5 + level / 2), 1.0)

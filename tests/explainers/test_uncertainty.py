@@ -99,3 +99,19 @@ def test_with_fewer_oracle_masks_than_units_the_priors_intervals_still_cover(vad
     error = np.array([a.values for a, _ in runs]) - reference("kernel_shap", fn, n)
     claimed = np.array([a.standard_errors for a, _ in runs])
     assert np.mean(np.abs(error) <= Z90 * claimed) >= 0.85
+
+
+def test_as_many_masks_as_words_the_intervals_still_cover(vader):
+    """n = 25 on a review of 25 units (the precision headline's n = 25): the fit is nearly saturated, a unit's
+    error rests on a few masks, and LIME's ridge shrinks what they show. The error widened to Student's
+    interval (Satterthwaite's degrees of freedom) with the ridge's pull counted covers 87% (LIME 86%, Kernel
+    SHAP 88%); the plain sandwich covered 79% here (75%, 84%; 79-82% with Gemma)."""
+    fn, n = vader
+    covered = []
+    for method in ("lime", "kernel_shap"):
+        runs = [explain_with_errors(make_explainer(method, samples=25, seed=s), n, fn) for s in range(40)]
+        error = np.array([a.values for a in runs]) - reference(method, fn, n)
+        claimed = np.array([a.standard_errors for a in runs])
+        known = ~np.isnan(claimed)
+        covered.append(np.abs(error[known]) <= Z90 * claimed[known])
+    assert 0.85 <= np.mean(np.concatenate(covered)) <= 0.95
