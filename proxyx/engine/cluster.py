@@ -10,7 +10,8 @@ driver puts the results back in instance order. The report is the one a
 single process writes, apart from timings and which instance paid for a text
 two instances share (the other reads it from the cache). ``run_on_cluster``
 is the loop itself, for any work done per instance: ``proxyx bench`` hands
-each worker every cell of an instance (``proxyx.bench.sharded``).
+each worker every cell of an instance (``proxyx.bench.sharded``), ``proxyx
+influence`` one source's gradients (``proxyx.influence.sharded``).
 
 Faults: a worker that dies loses no paid answer (each is stored at the owner
 before the worker goes on); the driver ends its claims and gives its instance
