@@ -104,8 +104,7 @@ def source_gradients(session, source: Source) -> tuple[list[ExampleStats], dict]
     if not _WORKER_ENGINE:
         c = session.config
         threads = max(1, min(c.influence.threads, int(c.engine.cpus_per_worker)))  # one worker, its own CPUs
-        model = GemmaGradients(task=c.task, model_path=c.oracle.model_path, n_threads=threads)
-        model.load()
+        model = GemmaGradients(task=c.task, model_path=c.oracle.model_path, n_threads=threads)  # loads on first use
         _WORKER_ENGINE.append(GradientEngine(model=model, store=SharedStore(source.owner), ledger=session.ledger,
                                              components=source.components, sketch_dim=source.sketch_dim, seed=c.seed))
     return _WORKER_ENGINE[0].compute(source.examples, source.pairs)

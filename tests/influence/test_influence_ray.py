@@ -8,8 +8,13 @@ the rule setting only (Gemma's paraphrases would decode for minutes).
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from proxyx.config import parse_config
@@ -39,17 +44,10 @@ def _config(tmp_path: Path, cache: str, **engine):
     data.write_text("".join(json.dumps({"id": i, "text": t, "label": lab}) + "\n" for i, t, lab in ROWS))
     return parse_config({"oracle": "local/gemma-3-270m", "dataset": {"path": str(data)},
                          "cache_dir": str(tmp_path / cache), "output": str(tmp_path / f"{cache}.json"),
-                         "influence": {"threads": 1, "max_words": 30, "sources": 2, "candidates": 5, "dims": [1024],
+                         "influence": {"threads": 1, "max_words": 30, "sources": 4, "candidates": 5, "dims": [1024],
                                        "max_components": 1, "random_draws": 2, "timing_examples": 1,
                                        "settings": ["wordnet"]},
                          **({"engine": {"kind": "ray", **engine}} if engine else {})})
-
-
-@pytest.fixture(scope="module")
-def alone(tmp_path_factory):
-    """The single process's report and its directory (its store makes a rerun free)."""
-    where = tmp_path_factory.mktemp("alone")
-    return where, run_influence_bench(_config(where, "alone"))
 
 
 def _untimed(o):
@@ -60,43 +58,32 @@ def _untimed(o):
     return o
 
 
-def test_two_workers_give_the_single_process_report_and_a_rerun_computes_nothing(tmp_path, cluster, alone):
-    where, alone = alone
-    on_two = run_influence_bench(_config(tmp_path, "cluster", workers=2))
-    assert alone.cost.paid.calls > 0 and alone.scores
-    assert _untimed(on_two.model_dump()) == _untimed(alone.model_dump())
-    again = run_influence_bench(_config(tmp_path, "cluster", workers=2))
-    assert again.cost.paid.calls == 0 and again.cost.hits > 0
-    assert _untimed(again.model_dump()) == _untimed(run_influence_bench(_config(where, "alone")).model_dump())
+def _records(cache: Path) -> set[Path]:
+    return set((cache / "influence").rglob("*.npz"))
 
 
-def _records(cache: Path) -> dict[Path, int]:
-    return {p: p.stat().st_mtime_ns for p in (cache / "influence").rglob("*.npz")}
-
-
-def test_a_killed_worker_loses_no_record_and_its_sources_are_retried(tmp_path, cluster, alone):
-    """Killed once 3 records are stored, the run ends with the single process's scores; every record stored before
-    the kill is still there."""
-    import os
-    import signal
-    import threading
-    import time
-
-    import psutil
-
-    config = _config(tmp_path, "killed", workers=2)
+def test_two_workers_give_the_single_process_report_a_killed_one_loses_no_record_and_a_rerun_computes_nothing(
+        tmp_path, cluster):
+    """One worker is killed once 3 records are stored: its source goes to another worker, every record stored before
+    is kept, and the scores are the ones one process finds from the same store; rerun on the cluster, nothing is
+    computed and the report, ledger included, is one process's."""
+    config = _config(tmp_path, "cluster", workers=2)
     result: dict = {}
     run = threading.Thread(target=lambda: result.update(report=run_influence_bench(config)))
     run.start()
     deadline = time.monotonic() + 120
-    while len(_records(tmp_path / "killed")) < 3 and run.is_alive() and time.monotonic() < deadline:
+    while len(_records(tmp_path / "cluster")) < 3 and run.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     workers = [p.pid for p in psutil.process_iter(["cmdline"]) if "ExplainWorker" in " ".join(p.info["cmdline"] or [])]
     assert run.is_alive() and workers, "the run ended before a worker could be killed; make it longer"
     os.kill(workers[0], signal.SIGKILL)
     time.sleep(0.2)  # a record being written as the worker died is either renamed into place by now or never is
-    at_kill = _records(tmp_path / "killed")
+    at_kill = _records(tmp_path / "cluster")
     run.join(timeout=300)
-    assert set(at_kill) <= set(_records(tmp_path / "killed"))
-    assert result["report"].status == "complete"
-    assert _untimed(result["report"].model_dump()["scores"]) == _untimed(alone[1].model_dump()["scores"])
+    killed = result["report"]
+    assert killed.status == "complete" and at_kill <= _records(tmp_path / "cluster")
+    alone = run_influence_bench(_config(tmp_path, "cluster"))  # one process, the same store: reads only
+    assert alone.scores and _untimed(killed.model_dump()["scores"]) == _untimed(alone.model_dump()["scores"])
+    again = run_influence_bench(config)
+    assert again.cost.paid.calls == 0 and again.cost.hits > 0
+    assert _untimed(again.model_dump()) == _untimed(alone.model_dump())
