@@ -19,7 +19,8 @@ from rich.text import Text
 
 from .adaptive import refuse_auto
 from .config import Config, apply_overrides, load_config
-from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ConfigError, ProxyxError, redact
+from .engine import refuse_cluster
+from .errors import EXIT_BUDGET, EXIT_FAILURES, EXIT_OK, ProxyxError, redact
 from .tasks import task_for
 from .view.progress import progress
 from .view.style import printable
@@ -67,14 +68,12 @@ def _user_errors():
 
 
 def _config(path: Path, *, engine: bool = False, **overrides) -> Config:
-    """The config with the command line's overrides; ``engine``: the command takes a Ray engine (explain and bench;
-    the screen, which is sequential, runs in the driver as theirs does)."""
+    """The config with the command line's overrides; ``engine``: the command takes a Ray engine (explain, bench and
+    influence; the screen, which is sequential, runs in the driver as theirs does)."""
     cfg = apply_overrides(load_config(path), **overrides)
     if not engine:  # explain and screen take adaptive budgets; the apps fix theirs (the bench refuses them itself)
         refuse_auto(cfg, "this command")
-    if cfg.engine.kind != "local" and not engine:
-        raise ConfigError(f"engine.kind: {cfg.engine.kind} runs 'proxyx explain' and 'proxyx bench' for now; this "
-                          "command runs in one process: set engine.kind: local (or drop the engine block)")
+        refuse_cluster(cfg)
     return cfg
 
 
@@ -290,13 +289,17 @@ def rerank(config: ConfigArg, out: OutOpt = None, quiet: QuietOpt = False) -> No
 @app.command()
 def influence(config: ConfigArg, out: OutOpt = None, quiet: QuietOpt = False,
               text: Annotated[Optional[str], typer.Option("--text", help="list the training examples closest to this text")] = None,
-              label: Annotated[Optional[str], typer.Option("--label", help="the text's label (default: the oracle's prediction)")] = None) -> None:
+              label: Annotated[Optional[str], typer.Option("--label", help="the text's label (default: the oracle's prediction)")] = None,
+              engine: EngineOpt = None, workers: WorkersOpt = None) -> None:
     """Which training examples made the model say this? Gradient attribution, and its retrieval benchmark."""
     from .influence import run_influence_bench, run_influence_lookup
     from .influence.render import print_bench, print_lookup
 
     with _user_errors():
-        cfg = _config(config)
+        cfg = _config(config, engine=True, **{"engine.kind": engine, "engine.workers": workers})
+        refuse_auto(cfg, "this command")
+        if text is not None and cfg.engine.kind != "local" and not quiet:
+            console.print("--text: the lookup runs in this process (engine.kind: ray shards the benchmark's sources)")
         default = Path(cfg.output) if text is None else Path(cfg.output).with_suffix(".lookup.json")
         target = _checked(cfg, config, [(out or default, "the influence report")])[0]
         with _stages(quiet, "influence") as on_progress:

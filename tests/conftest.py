@@ -58,7 +58,7 @@ HEAVY_FILES = {
     "generation/test_litellm_router.py", "generation/test_llama.py", "generation/test_proxy.py",
     "generation/test_value.py",
     "llm/test_chat_fold.py", "llm/test_pipeline.py", "llm/test_router.py", "llm/test_routes.py",
-    "influence/test_gemma_influence.py", "influence/test_gradients.py",
+    "influence/test_gemma_influence.py", "influence/test_gradients.py", "influence/test_influence_ray.py",
     "models/test_llamacpp.py", "models/test_minilm.py",
 }
 HEAVY_TESTS = {"test_with_the_gemma_oracle"}

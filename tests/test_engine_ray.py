@@ -187,7 +187,10 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_resumes(tmp_path, fine_foods, clus
     assert hits >= kept
 
 
-@pytest.mark.parametrize("command", ["influence", "compress"])
+REFUSAL = "engine.kind: ray runs 'proxyx explain', 'proxyx bench' and 'proxyx influence' for now"
+
+
+@pytest.mark.parametrize("command", ["rerank", "compress"])
 def test_commands_that_run_in_one_process_refuse_a_ray_engine(tmp_path, command):
     from typer.testing import CliRunner
 
@@ -197,7 +200,23 @@ def test_commands_that_run_in_one_process_refuse_a_ray_engine(tmp_path, command)
     path.write_text(yaml.safe_dump(settings(tmp_path, "x", engine={"kind": "ray"})))
     r = CliRunner().invoke(app, [command, str(path)])
     assert r.exit_code == 2
-    assert "engine.kind: ray runs 'proxyx explain' and 'proxyx bench'" in r.output and "Traceback" not in r.output
+    assert REFUSAL in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("app", ["compress", "clean", "rerank"])
+def test_the_apps_library_calls_refuse_a_ray_engine_too(tmp_path, app):
+    """No silent run in one process: the library call says what the command line says, before anything runs."""
+    from proxyx.apps import run_clean, run_compress
+    from proxyx.apps.rerank import run_rerank
+    from proxyx.errors import ConfigError
+
+    config = parse_config(settings(tmp_path, "x", engine={"kind": "ray"}))
+    call = {"compress": lambda: run_compress(config, out_dir=tmp_path / "out"),
+            "clean": lambda: run_clean(config, out_dir=tmp_path / "out"),
+            "rerank": lambda: run_rerank(config, out=tmp_path / "rerank.json")}[app]
+    with pytest.raises(ConfigError, match=REFUSAL.replace("(", r"\(")):
+        call()
+    assert not (tmp_path / "x").exists() and not (tmp_path / "out").exists()
 
 
 PRICE = {"input_per_mtok": 10.0}  # the twin at the oracle's price: a text both answer costs the same whoever paid

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
+from ..engine import refuse_cluster
 from ..errors import BudgetExceeded, ConfigError
 from ..output import check_outputs, run_inputs
 from ..results import Difference
@@ -79,6 +80,7 @@ def estimators(config: Config) -> list[str]:
 
 def _check(config: Config) -> None:
     """Refuse, before anything is paid, what the config cannot run."""
+    refuse_cluster(config)
     cc = config.clean
     if ("proxy" in cc.methods or estimators(config)) and not config.proxies:
         raise ConfigError("clean.methods: proxy (and clean.estimators) explain with the proxies, but 'proxies' is "

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
+from ..engine import refuse_cluster
 from ..errors import BudgetExceeded, ConfigError
 from ..output import check_outputs, run_inputs
 from ..perturb import PromptSegments
@@ -66,6 +67,7 @@ def nested_masks(order, counts: list[int]) -> list[np.ndarray]:
 
 def _check(config: Config) -> None:
     """Refuse, before anything is paid, a method the config cannot run."""
+    refuse_cluster(config)
     methods = config.compress.methods
     if {"proxy", "informed"} & set(methods) and not config.proxies:
         raise ConfigError("compress.methods: proxy and informed rank with the proxies, but 'proxies' is empty; "

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
+from ..engine import refuse_cluster
 from ..errors import BudgetExceeded
 from ..fidelity import agreement, fidelity_ratio
 from ..generation import Generator, make_value
@@ -61,6 +62,7 @@ def run_rerank(config: Config, *, out: str | Path | None = None, on_progress: On
 
     Stopped by ``max_usd``, it writes a ``stopped_budget`` report with the questions whose subsets were all valued.
     """
+    refuse_cluster(config)
     started = time.perf_counter()
     rc = config.rerank
     if out is not None:

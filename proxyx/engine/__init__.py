@@ -10,6 +10,15 @@ re-exported here.
 
 from __future__ import annotations
 
-from ..config import EngineConfig
+from ..config import Config, EngineConfig
+from ..errors import ConfigError
 
-__all__ = ["EngineConfig"]
+__all__ = ["EngineConfig", "refuse_cluster"]
+
+
+def refuse_cluster(config: Config) -> None:
+    """One line for what runs in one process only (the apps): never a silent run in one process."""
+    if config.engine.kind != "local":
+        raise ConfigError(f"engine.kind: {config.engine.kind} runs 'proxyx explain', 'proxyx bench' and 'proxyx "
+                          "influence' for now; this command runs in one process: set engine.kind: local (or drop the "
+                          "engine block)")

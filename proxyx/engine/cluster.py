@@ -10,7 +10,8 @@ driver puts the results back in instance order. The report is the one a
 single process writes, apart from timings and which instance paid for a text
 two instances share (the other reads it from the cache). ``run_on_cluster``
 is the loop itself, for any work done per instance: ``proxyx bench`` hands
-each worker every cell of an instance (``proxyx.bench.sharded``).
+each worker every cell of an instance (``proxyx.bench.sharded``), ``proxyx
+influence`` one source's gradients (``proxyx.influence.sharded``).
 
 Faults: a worker that dies loses no paid answer (each is stored at the owner
 before the worker goes on); the driver ends its claims and gives its instance
@@ -79,6 +80,15 @@ def connected(engine: EngineConfig):
             ray.shutdown()
 
 
+def on_this_node(ray, owner: type, *args):
+    """``owner(*args)`` as an actor on the driver's node (the head node when the driver runs there), no CPU held:
+    what it owns (a file under ``cache_dir``) stays where the driver finds it after the run."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    return ray.remote(owner).options(num_cpus=0, scheduling_strategy=here).remote(*args)
+
+
 class ExplainWorker:
     """One worker: the run's models, loaded once, behind the cluster's cache and budget; runs any per-item work."""
 
@@ -139,13 +149,8 @@ def run_on_cluster(config: Config, ids: list[str], item: Callable[[int], object]
     """
     engine = config.engine
     with connected(engine) as ray:
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-        cache_owner = ray.remote(CacheOwner).options(num_cpus=0, scheduling_strategy=here).remote(
-            str(Path(config.cache_dir).resolve()))
-        budget_owner = (ray.remote(BudgetOwner).options(num_cpus=0, scheduling_strategy=here).remote(
-            config.max_usd, spent) if config.max_usd is not None else None)
+        cache_owner = on_this_node(ray, CacheOwner, str(Path(config.cache_dir).resolve()))
+        budget_owner = on_this_node(ray, BudgetOwner, config.max_usd, spent) if config.max_usd is not None else None
         worker_class = ray.remote(ExplainWorker).options(num_cpus=engine.cpus_per_worker, max_restarts=0)
         started = [0]
 

@@ -85,7 +85,7 @@ class CacheOwner:
         return {"seconds": self.seconds, **self.ops}
 
 
-def _raised(value):
+def reraised(value):
     if isinstance(value, CacheError):
         raise value
     return value
@@ -100,7 +100,7 @@ class SharedCache:
     def _ask(self, method: str, *args):
         import ray
 
-        return _raised(ray.get(getattr(self.owner, method).remote(self.worker, *args)))
+        return reraised(ray.get(getattr(self.owner, method).remote(self.worker, *args)))
 
     def check(self) -> None:
         pass  # the owner checked the file when it opened it

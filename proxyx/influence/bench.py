@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,26 +87,47 @@ def _settings(ctx: InfluenceContext, sources: list[int]) -> tuple[list[Setting],
     return out, counts
 
 
+def _source(ctx: InfluenceContext, settings: list[Setting], arrays: dict[str, Stats], p: int, src: int
+            ) -> tuple[list[Example], list[tuple[int, int]], list[tuple[str, int, int, int]]]:
+    """Source ``p``'s examples (its queries, then their candidates), the (query, candidate) pairs and where each
+    pair's figures go; records where the source is among each setting's candidates."""
+    examples: dict[Example, int] = {}
+    pairs, where = [], []
+    for s in (s for s in settings if s.texts[p] is not None):
+        q = examples.setdefault(Example(s.texts[p], s.labels[p]), len(examples))
+        for j, c in enumerate(s.candidates[p]):
+            ci = examples.setdefault(ctx.example(ctx.train[c]), len(examples))
+            pairs.append((q, ci))
+            where.append((s.name, q, j, ci))
+        arrays[s.name].truth[p] = s.candidates[p].index(src)
+    return list(examples), pairs, where
+
+
+def _compute_here(engine: GradientEngine, work: list, on_progress: OnProgress | None) -> Iterator:
+    """Each source's (stats, inner products) in this process, one source at a time."""
+    for p, (examples, pairs) in enumerate(work):
+        on_progress and on_progress("gradients", p, len(work))
+        yield engine.compute(examples, pairs)
+
+
 def _gather(ctx: InfluenceContext, engine: GradientEngine, settings: list[Setting], sources: list[int],
             on_progress: OnProgress | None) -> dict[str, Stats]:
-    """Gradient statistics of every setting's queries and candidates, source by source."""
+    """Gradient statistics of every setting's queries and candidates, source by source (on the cluster's workers
+    with ``engine.kind: ray``)."""
     k, n_comp, dim = ctx.config.influence.candidates, len(engine.components), engine.sketch.dim if engine.sketch else 0
     n = len(sources)
     arrays = {s.name: Stats(np.zeros((n, k, n_comp)), np.zeros((n, n_comp)), np.zeros((n, k, n_comp)),
                             np.zeros((n, dim), np.float16), np.zeros((n, k, dim), np.float16), np.full(n, -1))
               for s in settings}
-    for p, src in enumerate(sources):
-        on_progress and on_progress("gradients", p, n)
-        examples: dict[Example, int] = {}
-        pairs, where = [], []
-        for s in (s for s in settings if s.texts[p] is not None):
-            q = examples.setdefault(Example(s.texts[p], s.labels[p]), len(examples))
-            for j, c in enumerate(s.candidates[p]):
-                ci = examples.setdefault(ctx.example(ctx.train[c]), len(examples))
-                pairs.append((q, ci))
-                where.append((s.name, q, j, ci))
-            arrays[s.name].truth[p] = s.candidates[p].index(src)
-        stats, dots = engine.compute(list(examples), pairs)
+    work = [_source(ctx, settings, arrays, p, src) for p, src in enumerate(sources)]
+    if ctx.config.engine.kind == "ray":
+        from .sharded import compute_on_cluster
+
+        results = compute_on_cluster(ctx, engine, [str(ctx.train[src].id) for src in sources],
+                                     [(examples, pairs) for examples, pairs, _ in work], on_progress)
+    else:
+        results = _compute_here(engine, [(examples, pairs) for examples, pairs, _ in work], on_progress)
+    for p, ((_, pairs, where), (stats, dots)) in enumerate(zip(work, results)):
         for (name, q, j, ci), pair in zip(where, pairs):
             a = arrays[name]
             a.dots[p, j], a.cn[p, j], a.cs[p, j] = dots[pair], stats[ci].norms, stats[ci].sketch

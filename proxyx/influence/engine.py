@@ -65,7 +65,8 @@ class GradientEngine:
         self._spec = f"{_VERSION}:{names}:{sketch_dim}:{seed}"
         self.seen_stats: dict[str, ExampleStats] = {}  # records used in this run (each counted once in the ledger)
 
-    def _key(self, ex: Example) -> str:
+    def key(self, ex: Example) -> str:
+        """The store's key of an example's record."""
         return record_key("example", self._spec, ex.text, ex.label)
 
     def _answer(self, st: ExampleStats) -> Answer:
@@ -80,7 +81,8 @@ class GradientEngine:
         st = ExampleStats(rec["norms"], rec["sketch"], loss, int(tokens), seconds, sketch_seconds, rss)
         if key not in self.seen_stats:
             self.seen_stats[key] = st
-            self.ledger.record_hit((self.model.name, ROLE, PURPOSE), self._answer(st))
+            if self.store.first_use(key):  # on a cluster, not counted by another worker yet
+                self.ledger.record_hit((self.model.name, ROLE, PURPOSE), self._answer(st))
         return st
 
     def _gradient(self, ex: Example, key: str) -> tuple[ExampleGradient, ExampleStats]:
@@ -103,7 +105,7 @@ class GradientEngine:
                 on_gradient: Callable[[int, int], None] | None = None
                 ) -> tuple[list[ExampleStats], dict[tuple[int, int], np.ndarray]]:
         """Stats of every example, and the per-component inner products of every (i, j) pair of indices."""
-        keys = [self._key(ex) for ex in examples]
+        keys = [self.key(ex) for ex in examples]
         stats: list[ExampleStats | None] = [self._load(k) for k in keys]
         dots: dict[tuple[int, int], np.ndarray] = {}
         missing: list[tuple[int, int]] = []

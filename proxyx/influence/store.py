@@ -45,6 +45,12 @@ class GradStore:
             raise CacheError(f"gradient record {path} is unreadable ({e}); delete it (it is recomputed) "
                              "or set cache_dir to another directory") from e
 
+    def first_use(self, key: str) -> bool:
+        """Whether this run counts ``key``'s record as a hit yet: always here (each engine counts a record once);
+        a cluster's store asks its owner, so that two workers reading one record count it once
+        (``proxyx.influence.sharded``)."""
+        return True
+
     def put(self, key: str, **arrays: np.ndarray) -> None:
         path = self._path(key)
         part = path.with_name(f".{path.stem}.{os.getpid()}.part.npz")
