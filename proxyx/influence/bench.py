@@ -194,8 +194,19 @@ def run_influence_bench(config: Config, *, on_progress: OnProgress | None = None
     """Run the benchmark (every gradient through the store and the ledger) and return its report.
 
     Stopped by ``max_usd`` (the oracle's paraphrases and labels are its only paid calls), it returns a
-    ``stopped_budget`` report with what was paid; the paid calls are cached for the next run.
+    ``stopped_budget`` report with what was paid; the paid calls are cached for the next run. With
+    ``engine.kind: ray`` the cluster is reached first: one that cannot be reached is reported before anything
+    is paid.
     """
+    if config.engine.kind == "ray":
+        from ..engine.cluster import connected
+
+        with connected(config.engine):
+            return _run_bench(config, on_progress)
+    return _run_bench(config, on_progress)
+
+
+def _run_bench(config: Config, on_progress: OnProgress | None) -> InfluenceBench:
     start = time.monotonic()
     ctx = open_influence(config)
     try:
