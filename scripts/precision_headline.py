@@ -324,6 +324,8 @@ def main() -> None:
     parser.add_argument("--cache-dir")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
+    if set(args.methods) != set(METHODS) and args.out == OUT:
+        parser.error(f"--methods {' '.join(args.methods)} writes a partial table: give --out (not {OUT})")
     config = load_config(args.config)
     proxies = [ModelConfig(model=STAND_IN if args.oracle == PROXY else PROXY), ModelConfig(model=LEARNED)]
     config = apply_overrides(config, **{"oracle": args.oracle and {"model": args.oracle}, "cache_dir": args.cache_dir,
